@@ -1,0 +1,8 @@
+//! `event` macro: parse, validate, expand. (Not yet implemented.)
+
+use proc_macro2::TokenStream;
+
+pub(crate) fn derive(input: TokenStream) -> TokenStream {
+    let _ = input;
+    TokenStream::new()
+}

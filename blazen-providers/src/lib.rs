@@ -1,0 +1,4 @@
+//! One `CompletionModel` over many LLM providers, with one typed error model.
+
+pub mod error;
+mod sse;

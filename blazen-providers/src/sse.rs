@@ -1,0 +1,1 @@
+//! A linear-time, spec-complete Server-Sent Events decoder.

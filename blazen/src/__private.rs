@@ -1,0 +1,3 @@
+//! Items used by the code that blazen's macros generate. Not public API.
+pub use serde;
+pub use serde_json;

@@ -1,0 +1,93 @@
+//! Errors of workflows and steps.
+
+use std::time::Duration;
+
+/// A `Result` whose error is a [`WorkflowError`].
+pub type Result<T, E = WorkflowError> = std::result::Result<T, E>;
+
+/// Why a workflow could not be built or did not finish.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum WorkflowError {
+    /// A step returned an error.
+    #[error("step `{step}` failed on event `{event}`: {source}")]
+    Step {
+        /// The step's name.
+        step: String,
+        /// The event type the step was handling.
+        event: String,
+        /// The cause.
+        #[source]
+        source: Box<WorkflowError>,
+    },
+    /// A step panicked.
+    #[error("step `{step}` panicked on event `{event}`: {message}")]
+    Panic {
+        /// The step's name.
+        step: String,
+        /// The event type the step was handling.
+        event: String,
+        /// The panic message.
+        message: String,
+    },
+    /// The workflow or a step ran out of time.
+    #[error("{what} timed out after {}ms", elapsed.as_millis())]
+    Timeout {
+        /// What timed out (`workflow `x`` or `step `y``).
+        what: String,
+        /// How long it ran.
+        elapsed: Duration,
+    },
+    /// The run can no longer progress: nothing runs, nothing is queued, no StopEvent.
+    #[error("workflow `{workflow}` stalled: no step is running, no event is queued and no StopEvent was emitted")]
+    Stalled {
+        /// The workflow's name.
+        workflow: String,
+    },
+    /// An event reached the router that no step accepts.
+    #[error("event `{event}` sent by `{sender}` is accepted by no step")]
+    UnroutedEvent {
+        /// The event type.
+        event: String,
+        /// The step (or `run`) that sent it.
+        sender: String,
+    },
+    /// An event's data did not fit the type the step accepts.
+    #[error("event `{event}` does not fit the accepted type: {message}")]
+    EventDecode {
+        /// The event type.
+        event: String,
+        /// What did not fit (names the field).
+        message: String,
+    },
+    /// The workflow graph has defects.
+    #[error("invalid workflow graph:\n{}", .0.iter().map(|d| format!("  - {d}")).collect::<Vec<_>>().join("\n"))]
+    Graph(Vec<crate::graph::GraphDefect>),
+    /// State in the context could not be (de)serialized.
+    #[error("context value `{key}`: {source}")]
+    State {
+        /// The key.
+        key: String,
+        /// The serde error.
+        #[source]
+        source: serde_json::Error,
+    },
+    /// Any other error, with its message.
+    #[error("{0}")]
+    Message(String),
+    /// An error from user code.
+    #[error(transparent)]
+    Other(Box<dyn std::error::Error + Send + Sync + 'static>),
+}
+
+impl WorkflowError {
+    /// An error carrying just a message.
+    pub fn msg(message: impl Into<String>) -> Self {
+        WorkflowError::Message(message.into())
+    }
+
+    /// Wraps any error.
+    pub fn other(err: impl std::error::Error + Send + Sync + 'static) -> Self {
+        WorkflowError::Other(Box::new(err))
+    }
+}

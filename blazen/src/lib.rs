@@ -1,0 +1,32 @@
+//! Typed, event-driven LLM workflows whose graph the compiler checks.
+
+#![doc(test(attr(deny(warnings))))]
+
+pub mod context;
+pub mod error;
+pub mod event;
+pub mod graph;
+pub mod persist;
+pub mod step;
+pub mod tool;
+pub mod workflow;
+
+pub use blazen_macros::{step, tool, workflow, Event};
+pub use context::Context;
+pub use error::{Result, WorkflowError};
+pub use event::{DynamicEvent, Event, EventInfo, StartEvent, StopEvent, TypedEvent};
+pub use step::{IntoStepOutput, Step, StepFuture, StepHandler, StepOutput};
+
+/// Everything a workflow author needs: `use blazen::prelude::*;`.
+pub mod prelude {
+    pub use crate::{step, tool, workflow};
+    pub use crate::{
+        Context, DynamicEvent, Event, StartEvent, Step, StopEvent, TypedEvent, WorkflowError,
+    };
+    pub use schemars::JsonSchema;
+    pub use serde::{Deserialize, Serialize};
+    pub use serde_json::json;
+}
+
+#[doc(hidden)]
+pub mod __private;

@@ -1,0 +1,1 @@
+//! Durable runs: snapshots and checkpoint stores.

@@ -1,0 +1,230 @@
+//! Steps: the units of work of a workflow, as the runtime sees them.
+//!
+//! `#[step]` generates a [`Step`] for each annotated function (`my_step::step()`); code
+//! that assembles workflows at run time builds them by hand with [`Step::new`].
+
+use std::borrow::Cow;
+use std::fmt;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::time::Duration;
+
+use crate::context::Context;
+use crate::error::WorkflowError;
+use crate::event::{Event, EventInfo, TypedEvent};
+
+/// The future a step handler returns.
+pub type StepFuture = Pin<Box<dyn Future<Output = Result<StepOutput, WorkflowError>> + Send>>;
+
+/// The type-erased body of a step: it receives the run's [`Context`] and the accepted event.
+pub type StepHandler = Arc<dyn Fn(Context, Box<dyn Event>) -> StepFuture + Send + Sync>;
+
+/// What one execution of a step emits.
+#[derive(Debug, Default)]
+pub enum StepOutput {
+    /// Nothing.
+    #[default]
+    None,
+    /// One event.
+    Single(Box<dyn Event>),
+    /// Several events, routed in order.
+    Many(Vec<Box<dyn Event>>),
+}
+
+/// Conversion of a step's return value into what it emits.
+///
+/// Implemented for typed events, `()`, `Option<E>`, `Vec<E>`, `Result<T, E>` with
+/// `E: Into<WorkflowError>`, [`StepOutput`], `Box<dyn Event>` and the enums of
+/// `#[derive(Event)]` whose variants wrap events.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` is not something a step can emit",
+    label = "a step returns an event, `Option<E>`, `Vec<E>`, `()`, or one of these in a `Result`",
+    note = "events implement `Event` through `#[derive(Event)]`"
+)]
+pub trait IntoStepOutput {
+    /// The events to route.
+    fn into_step_output(self) -> Result<StepOutput, WorkflowError>;
+}
+
+impl IntoStepOutput for () {
+    fn into_step_output(self) -> Result<StepOutput, WorkflowError> {
+        Ok(StepOutput::None)
+    }
+}
+
+impl IntoStepOutput for StepOutput {
+    fn into_step_output(self) -> Result<StepOutput, WorkflowError> {
+        Ok(self)
+    }
+}
+
+impl IntoStepOutput for Box<dyn Event> {
+    fn into_step_output(self) -> Result<StepOutput, WorkflowError> {
+        Ok(StepOutput::Single(self))
+    }
+}
+
+impl<E: TypedEvent> IntoStepOutput for E {
+    fn into_step_output(self) -> Result<StepOutput, WorkflowError> {
+        Ok(StepOutput::Single(Box::new(self)))
+    }
+}
+
+impl<T: IntoStepOutput> IntoStepOutput for Option<T> {
+    fn into_step_output(self) -> Result<StepOutput, WorkflowError> {
+        match self {
+            Some(t) => t.into_step_output(),
+            None => Ok(StepOutput::None),
+        }
+    }
+}
+
+impl<T: IntoStepOutput> IntoStepOutput for Vec<T> {
+    fn into_step_output(self) -> Result<StepOutput, WorkflowError> {
+        let mut out = Vec::with_capacity(self.len());
+        for item in self {
+            match item.into_step_output()? {
+                StepOutput::None => {}
+                StepOutput::Single(e) => out.push(e),
+                StepOutput::Many(es) => out.extend(es),
+            }
+        }
+        Ok(StepOutput::Many(out))
+    }
+}
+
+impl<T: IntoStepOutput, E: Into<WorkflowError>> IntoStepOutput for Result<T, E> {
+    fn into_step_output(self) -> Result<StepOutput, WorkflowError> {
+        self.map_err(Into::into)?.into_step_output()
+    }
+}
+
+/// A step as the runtime runs it: a name, the events it accepts and emits, a
+/// concurrency limit, an optional timeout, and a type-erased handler.
+///
+/// ```
+/// use blazen::prelude::*;
+/// use blazen::{EventInfo, Step, StepOutput};
+///
+/// // A step assembled at run time: accepts StartEvent, emits StopEvent.
+/// let step = Step::new("echo", |_ctx, ev| async move {
+///     let start = ev.downcast::<StartEvent>().map_err(|e| WorkflowError::msg(format!("unexpected {e:?}")))?;
+///     Ok(StepOutput::Single(Box::new(StopEvent::new(start.data))))
+/// })
+/// .accepts(EventInfo::of::<StartEvent>())
+/// .emits(EventInfo::of::<StopEvent>());
+/// assert_eq!(step.name(), "echo");
+/// ```
+#[derive(Clone)]
+pub struct Step {
+    name: Cow<'static, str>,
+    accepts: Vec<EventInfo>,
+    emits: Vec<EventInfo>,
+    max_concurrency: usize,
+    timeout: Option<Duration>,
+    handler: StepHandler,
+}
+
+impl fmt::Debug for Step {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Step")
+            .field("name", &self.name)
+            .field("accepts", &self.accepts)
+            .field("emits", &self.emits)
+            .field("max_concurrency", &self.max_concurrency)
+            .field("timeout", &self.timeout)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Step {
+    /// A step named `name` running `handler`; add what it accepts and emits with
+    /// [`accepts`](Self::accepts) and [`emits`](Self::emits).
+    pub fn new<F, Fut>(name: impl Into<Cow<'static, str>>, handler: F) -> Self
+    where
+        F: Fn(Context, Box<dyn Event>) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = Result<StepOutput, WorkflowError>> + Send + 'static,
+    {
+        Step {
+            name: name.into(),
+            accepts: Vec::new(),
+            emits: Vec::new(),
+            max_concurrency: 0,
+            timeout: None,
+            handler: Arc::new(move |ctx, ev| Box::pin(handler(ctx, ev))),
+        }
+    }
+
+    /// A step from an already type-erased handler.
+    pub fn from_handler(name: impl Into<Cow<'static, str>>, handler: StepHandler) -> Self {
+        Step {
+            name: name.into(),
+            accepts: Vec::new(),
+            emits: Vec::new(),
+            max_concurrency: 0,
+            timeout: None,
+            handler,
+        }
+    }
+
+    /// Adds an accepted event.
+    pub fn accepts(mut self, event: EventInfo) -> Self {
+        self.accepts.push(event);
+        self
+    }
+
+    /// Adds an emitted event.
+    pub fn emits(mut self, event: EventInfo) -> Self {
+        self.emits.push(event);
+        self
+    }
+
+    /// At most `n` instances of the step run at once; 0 means unlimited.
+    pub fn max_concurrency(mut self, n: usize) -> Self {
+        self.max_concurrency = n;
+        self
+    }
+
+    /// Each execution of the step fails with a timeout error after `timeout`.
+    pub fn timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = Some(timeout);
+        self
+    }
+
+    /// Renames the step.
+    pub fn with_name(mut self, name: impl Into<Cow<'static, str>>) -> Self {
+        self.name = name.into();
+        self
+    }
+
+    /// The step's name.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// The events the step accepts.
+    pub fn accepted(&self) -> &[EventInfo] {
+        &self.accepts
+    }
+
+    /// The events the step emits.
+    pub fn emitted(&self) -> &[EventInfo] {
+        &self.emits
+    }
+
+    /// The concurrency limit (0: unlimited).
+    pub fn concurrency_limit(&self) -> usize {
+        self.max_concurrency
+    }
+
+    /// The per-execution timeout.
+    pub fn step_timeout(&self) -> Option<Duration> {
+        self.timeout
+    }
+
+    /// The type-erased handler.
+    pub fn handler(&self) -> &StepHandler {
+        &self.handler
+    }
+}

@@ -1,0 +1,1 @@
+//! Tools: functions an LLM can call, with JSON Schemas for their parameters.

@@ -1,0 +1,1 @@
+//! Workflows: a validated set of steps, run by the event router.
