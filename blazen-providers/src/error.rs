@@ -1,1 +1,1625 @@
 //! The error model shared by every provider.
+//!
+//! Every failure of a provider call is a [`BlazenError`]. Its variant is the *category* (what
+//! went wrong, in the words of the seed API: authentication, rate limit, timeout, …); the
+//! details a provider or gateway sent back are kept on every variant and read through
+//! accessors: [`BlazenError::status`], [`BlazenError::code`], [`BlazenError::error_type`],
+//! [`BlazenError::provider`], [`BlazenError::request_id`], [`BlazenError::retry_after`],
+//! [`BlazenError::param`], [`BlazenError::raw_body`]. [`BlazenError::is_retryable`] says
+//! whether sending the same request again can help.
+//!
+//! Error bodies are understood in every shape we meet: OpenAI
+//! `{"error":{message,type,code,param}}` (code a string or a number), OpenRouter (numeric code,
+//! `metadata.provider_name` / `metadata.raw`), new-api style gateways
+//! (`channel:no_available_key`, type `new_api_error`), Anthropic
+//! `{"type":"error","error":{type,message}}`, Gemini `{"error":{code,message,status,details}}`
+//! with its `RetryInfo` delay, AWS (`__type`, `x-amzn-errortype`), FastAPI `{"detail":…}`, and
+//! the plain-text, HTML and empty bodies that proxies send. Every machine code of the gateway
+//! error pages the project follows has an entry in one table (category and retryability).
+//!
+//! API keys never appear in an error: bodies and messages are scrubbed of `Bearer …`, `sk-…`,
+//! `AIza…` and `key=…` patterns, and the HTTP layer scrubs the exact key it sent
+//! (`redact_secret`). Keys are held in a [`SecretString`], whose `Debug` prints `[REDACTED]`.
+
+use std::borrow::Cow;
+use std::fmt;
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
+
+use reqwest::header::HeaderMap;
+use serde_json::Value;
+
+/// The result of every fallible call of this crate.
+///
+/// ```
+/// fn check(temperature: f32) -> blazen_providers::error::Result<f32> {
+///     Ok(temperature)
+/// }
+/// assert_eq!(check(0.5).unwrap(), 0.5);
+/// ```
+pub type Result<T, E = BlazenError> = std::result::Result<T, E>;
+
+/// At most this many bytes of an error body are kept in [`BlazenError::raw_body`].
+pub(crate) const RAW_BODY_LIMIT: usize = 64 * 1024;
+
+/// Messages longer than this (in bytes) are cut, so that an HTML page does not fill a log line.
+const MESSAGE_LIMIT: usize = 2 * 1024;
+
+/// Longest retry delay we accept from a server; anything longer is treated as absent.
+const MAX_RETRY_AFTER: Duration = Duration::from_secs(24 * 60 * 60);
+
+/// What replaces a secret in messages and bodies.
+const REDACTED: &str = "[REDACTED]";
+
+/// What a provider or gateway told us about a failure, kept on every [`BlazenError`].
+///
+/// Read it through the accessors of [`BlazenError`]; it has no public fields so that it can grow.
+#[derive(Debug, Clone, Default)]
+pub struct ErrorDetails {
+    provider: Option<String>,
+    upstream_provider: Option<String>,
+    status: Option<u16>,
+    code: Option<String>,
+    error_type: Option<String>,
+    param: Option<String>,
+    request_id: Option<String>,
+    retry_after: Option<Duration>,
+    should_retry: Option<bool>,
+    raw_body: Option<String>,
+    retryable: bool,
+}
+
+impl ErrorDetails {
+    fn with_provider(provider: &str) -> Self {
+        Self {
+            provider: (!provider.is_empty()).then(|| provider.to_owned()),
+            ..Self::default()
+        }
+    }
+
+    /// The bracketed context appended to `Display`: provider, status, code, request id.
+    fn suffix(&self, with_provider: bool) -> String {
+        let mut parts: Vec<String> = Vec::new();
+        if with_provider {
+            if let Some(p) = &self.provider {
+                parts.push(p.clone());
+            }
+        }
+        if let Some(s) = self.status {
+            if s != 0 {
+                parts.push(format!("HTTP {s}"));
+            }
+        }
+        if let Some(c) = &self.code {
+            parts.push(format!("code {c}"));
+        } else if let Some(t) = &self.error_type {
+            parts.push(format!("type {t}"));
+        }
+        if let Some(u) = &self.upstream_provider {
+            parts.push(format!("upstream {u}"));
+        }
+        if let Some(r) = &self.request_id {
+            parts.push(format!("request id {r}"));
+        }
+        if parts.is_empty() {
+            String::new()
+        } else {
+            format!(" [{}]", parts.join(", "))
+        }
+    }
+}
+
+/// Every error of a provider call, by category.
+///
+/// The `Display` text starts with the category's prefix (`"authentication failed: …"`,
+/// `"rate limited: retry after 1000ms"`, `"timed out after 30000ms"`, `"openai error: …"`, …)
+/// and ends with the context a provider gave (`[HTTP 429, code rate_limit_exceeded, request id
+/// req_1]`).
+///
+/// ```
+/// use blazen_providers::BlazenError;
+///
+/// fn describe(err: &BlazenError) -> String {
+///     match err {
+///         BlazenError::RateLimit { .. } => format!("slow down ({:?})", err.retry_after()),
+///         BlazenError::Auth { .. } => "check the API key".to_owned(),
+///         other if other.is_retryable() => "try again".to_owned(),
+///         other => format!("give up: {other}"),
+///     }
+/// }
+/// # let _ = describe;
+/// ```
+#[derive(Debug, Clone, thiserror::Error)]
+#[non_exhaustive]
+pub enum BlazenError {
+    /// The credentials were missing, wrong, expired or lack a permission (HTTP 401/403).
+    #[error("authentication failed: {message}{}", details.suffix(true))]
+    #[non_exhaustive]
+    Auth {
+        /// What the provider said.
+        message: String,
+        /// Provider, status, code, request id, raw body.
+        details: Box<ErrorDetails>,
+    },
+    /// Too many requests; retry after [`BlazenError::retry_after`] when given.
+    #[error("rate limited: {}{}", rate_limit_text(details.retry_after, message), details.suffix(true))]
+    #[non_exhaustive]
+    RateLimit {
+        /// What the provider said.
+        message: String,
+        /// Provider, status, code, request id, retry delay, raw body.
+        details: Box<ErrorDetails>,
+    },
+    /// The request or an upstream exceeded its deadline.
+    #[error("{}{}", timeout_text(*elapsed, message), details.suffix(true))]
+    #[non_exhaustive]
+    Timeout {
+        /// How long we waited, when known.
+        elapsed: Option<Duration>,
+        /// What happened.
+        message: String,
+        /// Provider, status, code, request id, raw body.
+        details: Box<ErrorDetails>,
+        /// The transport error behind it, if any.
+        #[source]
+        source: Option<Arc<dyn std::error::Error + Send + Sync>>,
+    },
+    /// The provider failed in a way no other category describes (typically 5xx).
+    #[error("{} error: {message}{}", details.provider.as_deref().unwrap_or("provider"), details.suffix(false))]
+    #[non_exhaustive]
+    Provider {
+        /// What the provider said.
+        message: String,
+        /// Provider, status, code, request id, raw body.
+        details: Box<ErrorDetails>,
+    },
+    /// The request itself is invalid (bad parameter, context window exceeded, …).
+    #[error("invalid input: {message}{}", details.suffix(true))]
+    #[non_exhaustive]
+    Validation {
+        /// What is wrong.
+        message: String,
+        /// Provider, status, code, param, request id, raw body.
+        details: Box<ErrorDetails>,
+    },
+    /// A content filter refused the input or the output.
+    #[error("content policy violation: {message}{}", details.suffix(true))]
+    #[non_exhaustive]
+    ContentPolicy {
+        /// What the provider said.
+        message: String,
+        /// Provider, status, code, request id, raw body.
+        details: Box<ErrorDetails>,
+    },
+    /// The model or provider does not support what was asked (streaming, tools, vision, …).
+    #[error("unsupported: {message}{}", details.suffix(true))]
+    #[non_exhaustive]
+    Unsupported {
+        /// What is not supported.
+        message: String,
+        /// Provider, status, code, request id, raw body.
+        details: Box<ErrorDetails>,
+    },
+    /// The model answered without any content.
+    #[error("model returned no content{}", details.suffix(true))]
+    #[non_exhaustive]
+    NoContent {
+        /// Provider, request id.
+        details: Box<ErrorDetails>,
+    },
+    /// The model id is unknown to the provider.
+    #[error("model not found: {message}{}", details.suffix(true))]
+    #[non_exhaustive]
+    ModelNotFound {
+        /// The model id, or what the provider said about it.
+        message: String,
+        /// Provider, status, code, request id, raw body.
+        details: Box<ErrorDetails>,
+    },
+    /// The provider answered something we could not understand.
+    #[error("invalid response: {message}{}", details.suffix(true))]
+    #[non_exhaustive]
+    InvalidResponse {
+        /// What was wrong with it.
+        message: String,
+        /// Provider, status, the raw body.
+        details: Box<ErrorDetails>,
+    },
+    /// A stream broke: it was cut, truncated, or carried an error frame of its own kind.
+    #[error("stream error: {message}{}", details.suffix(true))]
+    #[non_exhaustive]
+    Stream {
+        /// What happened.
+        message: String,
+        /// Provider, code, request id, raw frame.
+        details: Box<ErrorDetails>,
+    },
+    /// A compute job ran and failed.
+    #[error("job failed: {message}{}", details.suffix(true))]
+    #[non_exhaustive]
+    JobFailed {
+        /// Why it failed.
+        message: String,
+        /// Provider, request id, raw body.
+        details: Box<ErrorDetails>,
+    },
+    /// A job or request was cancelled.
+    #[error("job cancelled{}{}", cancelled_text(message), details.suffix(true))]
+    #[non_exhaustive]
+    Cancelled {
+        /// Why, when known (may be empty).
+        message: String,
+        /// Provider, request id.
+        details: Box<ErrorDetails>,
+    },
+    /// A quota, budget or credit balance is exhausted; waiting a few seconds will not help.
+    #[error("quota exceeded: {message}{}", details.suffix(true))]
+    #[non_exhaustive]
+    QuotaExceeded {
+        /// What the provider said.
+        message: String,
+        /// Provider, status, code, request id, raw body.
+        details: Box<ErrorDetails>,
+    },
+    /// Media input or output is malformed or of an unsupported format.
+    #[error("invalid media: {message}{}", details.suffix(true))]
+    #[non_exhaustive]
+    InvalidMedia {
+        /// What is wrong with it.
+        message: String,
+        /// Provider, status, code, raw body.
+        details: Box<ErrorDetails>,
+    },
+    /// A payload or media file is larger than allowed.
+    #[error("media too large: {}{}", too_large_text(*size, *max, message), details.suffix(true))]
+    #[non_exhaustive]
+    TooLarge {
+        /// Its size in bytes, when known.
+        size: Option<u64>,
+        /// The limit in bytes, when known.
+        max: Option<u64>,
+        /// What the provider said.
+        message: String,
+        /// Provider, status, code, raw body.
+        details: Box<ErrorDetails>,
+    },
+    /// The connection could not be made or broke before an answer (DNS, refused, reset, TLS).
+    #[error("connection error: {message}{}", details.suffix(true))]
+    #[non_exhaustive]
+    Connection {
+        /// What happened.
+        message: String,
+        /// Provider.
+        details: Box<ErrorDetails>,
+        /// The transport error behind it, if any.
+        #[source]
+        source: Option<Arc<dyn std::error::Error + Send + Sync>>,
+    },
+}
+
+fn rate_limit_text(retry_after: Option<Duration>, message: &str) -> String {
+    match (retry_after, message.is_empty()) {
+        (Some(d), true) => format!("retry after {}ms", d.as_millis()),
+        (Some(d), false) => format!("retry after {}ms: {message}", d.as_millis()),
+        (None, _) => message.to_owned(),
+    }
+}
+
+fn timeout_text(elapsed: Option<Duration>, message: &str) -> String {
+    match (elapsed, message.is_empty()) {
+        (Some(d), true) => format!("timed out after {}ms", d.as_millis()),
+        (Some(d), false) => format!("timed out after {}ms: {message}", d.as_millis()),
+        (None, _) => format!("timed out: {message}"),
+    }
+}
+
+fn cancelled_text(message: &str) -> String {
+    if message.is_empty() {
+        String::new()
+    } else {
+        format!(": {message}")
+    }
+}
+
+fn too_large_text(size: Option<u64>, max: Option<u64>, message: &str) -> String {
+    match (size, max) {
+        (Some(s), Some(m)) => format!("{s} bytes (max {m})"),
+        (Some(s), None) => format!("{s} bytes: {message}"),
+        _ => message.to_owned(),
+    }
+}
+
+/// The category of an error, without its data. Used by the classification table.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Kind {
+    Auth,
+    RateLimit,
+    Timeout,
+    Provider,
+    Validation,
+    ContentPolicy,
+    Unsupported,
+    NoContent,
+    ModelNotFound,
+    InvalidResponse,
+    Stream,
+    JobFailed,
+    Cancelled,
+    QuotaExceeded,
+    InvalidMedia,
+    TooLarge,
+    Connection,
+}
+
+impl Kind {
+    /// Whether an error of this kind is worth retrying when nothing more specific is known.
+    fn default_retryable(self) -> bool {
+        matches!(
+            self,
+            Kind::RateLimit | Kind::Timeout | Kind::Stream | Kind::Connection
+        )
+    }
+}
+
+impl BlazenError {
+    /// Builds an error of `kind` from a message and details (retryability already set).
+    fn build(kind: Kind, message: String, details: ErrorDetails) -> Self {
+        let details = Box::new(details);
+        match kind {
+            Kind::Auth => Self::Auth { message, details },
+            Kind::RateLimit => Self::RateLimit { message, details },
+            Kind::Timeout => Self::Timeout {
+                elapsed: None,
+                message,
+                details,
+                source: None,
+            },
+            Kind::Provider => Self::Provider { message, details },
+            Kind::Validation => Self::Validation { message, details },
+            Kind::ContentPolicy => Self::ContentPolicy { message, details },
+            Kind::Unsupported => Self::Unsupported { message, details },
+            Kind::NoContent => Self::NoContent { details },
+            Kind::ModelNotFound => Self::ModelNotFound { message, details },
+            Kind::InvalidResponse => Self::InvalidResponse { message, details },
+            Kind::Stream => Self::Stream { message, details },
+            Kind::JobFailed => Self::JobFailed { message, details },
+            Kind::Cancelled => Self::Cancelled { message, details },
+            Kind::QuotaExceeded => Self::QuotaExceeded { message, details },
+            Kind::InvalidMedia => Self::InvalidMedia { message, details },
+            Kind::TooLarge => Self::TooLarge {
+                size: None,
+                max: None,
+                message,
+                details,
+            },
+            Kind::Connection => Self::Connection {
+                message,
+                details,
+                source: None,
+            },
+        }
+    }
+
+    /// Builds an error of `kind` for `provider` with the kind's default retryability.
+    fn simple(kind: Kind, provider: &str, message: impl Into<String>) -> Self {
+        let mut details = ErrorDetails::with_provider(provider);
+        details.retryable = kind.default_retryable();
+        Self::build(
+            kind,
+            cap_message(&redact_patterns(&message.into())),
+            details,
+        )
+    }
+
+    /// The category of this error.
+    #[allow(dead_code)] // Read by tests and by the fallback middleware.
+    pub(crate) fn kind(&self) -> Kind {
+        match self {
+            Self::Auth { .. } => Kind::Auth,
+            Self::RateLimit { .. } => Kind::RateLimit,
+            Self::Timeout { .. } => Kind::Timeout,
+            Self::Provider { .. } => Kind::Provider,
+            Self::Validation { .. } => Kind::Validation,
+            Self::ContentPolicy { .. } => Kind::ContentPolicy,
+            Self::Unsupported { .. } => Kind::Unsupported,
+            Self::NoContent { .. } => Kind::NoContent,
+            Self::ModelNotFound { .. } => Kind::ModelNotFound,
+            Self::InvalidResponse { .. } => Kind::InvalidResponse,
+            Self::Stream { .. } => Kind::Stream,
+            Self::JobFailed { .. } => Kind::JobFailed,
+            Self::Cancelled { .. } => Kind::Cancelled,
+            Self::QuotaExceeded { .. } => Kind::QuotaExceeded,
+            Self::InvalidMedia { .. } => Kind::InvalidMedia,
+            Self::TooLarge { .. } => Kind::TooLarge,
+            Self::Connection { .. } => Kind::Connection,
+        }
+    }
+
+    fn details(&self) -> &ErrorDetails {
+        match self {
+            Self::Auth { details, .. }
+            | Self::RateLimit { details, .. }
+            | Self::Timeout { details, .. }
+            | Self::Provider { details, .. }
+            | Self::Validation { details, .. }
+            | Self::ContentPolicy { details, .. }
+            | Self::Unsupported { details, .. }
+            | Self::NoContent { details }
+            | Self::ModelNotFound { details, .. }
+            | Self::InvalidResponse { details, .. }
+            | Self::Stream { details, .. }
+            | Self::JobFailed { details, .. }
+            | Self::Cancelled { details, .. }
+            | Self::QuotaExceeded { details, .. }
+            | Self::InvalidMedia { details, .. }
+            | Self::TooLarge { details, .. }
+            | Self::Connection { details, .. } => details,
+        }
+    }
+
+    fn details_mut(&mut self) -> &mut ErrorDetails {
+        match self {
+            Self::Auth { details, .. }
+            | Self::RateLimit { details, .. }
+            | Self::Timeout { details, .. }
+            | Self::Provider { details, .. }
+            | Self::Validation { details, .. }
+            | Self::ContentPolicy { details, .. }
+            | Self::Unsupported { details, .. }
+            | Self::NoContent { details }
+            | Self::ModelNotFound { details, .. }
+            | Self::InvalidResponse { details, .. }
+            | Self::Stream { details, .. }
+            | Self::JobFailed { details, .. }
+            | Self::Cancelled { details, .. }
+            | Self::QuotaExceeded { details, .. }
+            | Self::InvalidMedia { details, .. }
+            | Self::TooLarge { details, .. }
+            | Self::Connection { details, .. } => details,
+        }
+    }
+
+    fn message_mut(&mut self) -> Option<&mut String> {
+        match self {
+            Self::NoContent { .. } => None,
+            Self::Auth { message, .. }
+            | Self::RateLimit { message, .. }
+            | Self::Timeout { message, .. }
+            | Self::Provider { message, .. }
+            | Self::Validation { message, .. }
+            | Self::ContentPolicy { message, .. }
+            | Self::Unsupported { message, .. }
+            | Self::ModelNotFound { message, .. }
+            | Self::InvalidResponse { message, .. }
+            | Self::Stream { message, .. }
+            | Self::JobFailed { message, .. }
+            | Self::Cancelled { message, .. }
+            | Self::QuotaExceeded { message, .. }
+            | Self::InvalidMedia { message, .. }
+            | Self::TooLarge { message, .. }
+            | Self::Connection { message, .. } => Some(message),
+        }
+    }
+
+    // ----- accessors -------------------------------------------------------------------------
+
+    /// The message of the provider (or ours), without the category prefix.
+    ///
+    /// ```
+    /// # use blazen_providers::BlazenError;
+    /// # fn show(err: &BlazenError) { println!("{}", err.message()); }
+    /// ```
+    pub fn message(&self) -> &str {
+        match self {
+            Self::NoContent { .. } => "model returned no content",
+            Self::Auth { message, .. }
+            | Self::RateLimit { message, .. }
+            | Self::Timeout { message, .. }
+            | Self::Provider { message, .. }
+            | Self::Validation { message, .. }
+            | Self::ContentPolicy { message, .. }
+            | Self::Unsupported { message, .. }
+            | Self::ModelNotFound { message, .. }
+            | Self::InvalidResponse { message, .. }
+            | Self::Stream { message, .. }
+            | Self::JobFailed { message, .. }
+            | Self::Cancelled { message, .. }
+            | Self::QuotaExceeded { message, .. }
+            | Self::InvalidMedia { message, .. }
+            | Self::TooLarge { message, .. }
+            | Self::Connection { message, .. } => message,
+        }
+    }
+
+    /// The HTTP status of the failed response (`Some(0)` when a gateway reports a status-less
+    /// condition such as `client_disconnected`), `None` when no response was received.
+    ///
+    /// ```
+    /// # use blazen_providers::BlazenError;
+    /// # fn show(err: &BlazenError) { if err.status() == Some(429) { println!("busy"); } }
+    /// ```
+    pub fn status(&self) -> Option<u16> {
+        self.details().status
+    }
+
+    /// The machine-readable code (`"rate_limit_exceeded"`, `"channel:no_available_key"`, or a
+    /// numeric code as text such as `"429"`).
+    ///
+    /// ```
+    /// # use blazen_providers::BlazenError;
+    /// # fn show(err: &BlazenError) { println!("{:?}", err.code()); }
+    /// ```
+    pub fn code(&self) -> Option<&str> {
+        self.details().code.as_deref()
+    }
+
+    /// The error type of the provider (`"invalid_request_error"`, `"overloaded_error"`, Gemini's
+    /// `"RESOURCE_EXHAUSTED"`, AWS's `"ThrottlingException"`, …).
+    ///
+    /// ```
+    /// # use blazen_providers::BlazenError;
+    /// # fn show(err: &BlazenError) { println!("{:?}", err.error_type()); }
+    /// ```
+    pub fn error_type(&self) -> Option<&str> {
+        self.details().error_type.as_deref()
+    }
+
+    /// The provider that reported the error (`"openai"`, `"anthropic"`, …).
+    ///
+    /// ```
+    /// # use blazen_providers::BlazenError;
+    /// # fn show(err: &BlazenError) { println!("{:?}", err.provider()); }
+    /// ```
+    pub fn provider(&self) -> Option<&str> {
+        self.details().provider.as_deref()
+    }
+
+    /// The upstream provider a gateway reported (OpenRouter's `metadata.provider_name`).
+    ///
+    /// ```
+    /// # use blazen_providers::BlazenError;
+    /// # fn show(err: &BlazenError) { println!("{:?}", err.upstream_provider()); }
+    /// ```
+    pub fn upstream_provider(&self) -> Option<&str> {
+        self.details().upstream_provider.as_deref()
+    }
+
+    /// The request id to quote to the provider's support (`x-request-id`, `request-id`,
+    /// `x-amzn-requestid`, `cf-ray`, … or the body's `request_id`).
+    ///
+    /// ```
+    /// # use blazen_providers::BlazenError;
+    /// # fn show(err: &BlazenError) { println!("{:?}", err.request_id()); }
+    /// ```
+    pub fn request_id(&self) -> Option<&str> {
+        self.details().request_id.as_deref()
+    }
+
+    /// How long the provider asked us to wait: `retry-after-ms`, `Retry-After` (seconds or an
+    /// HTTP date) or a delay in the body (Gemini `RetryInfo.retryDelay`).
+    ///
+    /// ```
+    /// # use blazen_providers::BlazenError;
+    /// # fn show(err: &BlazenError) { println!("{:?}", err.retry_after()); }
+    /// ```
+    pub fn retry_after(&self) -> Option<Duration> {
+        self.details().retry_after
+    }
+
+    /// The request parameter the error is about (OpenAI's `param`).
+    ///
+    /// ```
+    /// # use blazen_providers::BlazenError;
+    /// # fn show(err: &BlazenError) { println!("{:?}", err.param()); }
+    /// ```
+    pub fn param(&self) -> Option<&str> {
+        self.details().param.as_deref()
+    }
+
+    /// The body of the error response (or the error frame of a stream), at most 64 KiB, with
+    /// secrets redacted.
+    ///
+    /// ```
+    /// # use blazen_providers::BlazenError;
+    /// # fn show(err: &BlazenError) { println!("{:?}", err.raw_body()); }
+    /// ```
+    pub fn raw_body(&self) -> Option<&str> {
+        self.details().raw_body.as_deref()
+    }
+
+    /// Whether sending the same request again can help.
+    ///
+    /// Yes for HTTP 408, 429 and 5xx, connection errors and timeouts; no for quota, budget and
+    /// credit exhaustion (even when sent as 429) and other 4xx. A server's `x-should-retry`
+    /// header overrides all of this.
+    ///
+    /// ```
+    /// # use blazen_providers::BlazenError;
+    /// # fn show(err: &BlazenError) { if err.is_retryable() { println!("again"); } }
+    /// ```
+    pub fn is_retryable(&self) -> bool {
+        self.details().retryable
+    }
+}
+
+// Crate-internal constructors. The provider modules (HTTP layer, OpenAI-compatible family,
+// native providers, compute) call these; not every constructor has a caller in every build, so
+// dead-code warnings are silenced for this block only.
+#[allow(dead_code)]
+impl BlazenError {
+    /// An error from a non-success HTTP response: parses the body's error envelope (any of the
+    /// shapes in the module docs), reads request id and retry delay from the headers and body,
+    /// classifies by code, type and status, keeps the body (capped, redacted).
+    pub(crate) fn from_response(
+        provider: &str,
+        status: u16,
+        headers: &HeaderMap,
+        body: &[u8],
+    ) -> Self {
+        let mut env = parse_body(body, status);
+        if env.error_type.is_none() {
+            // AWS puts the type in a header: "ValidationException:http://internal.amazon.com/…".
+            env.error_type = header_str(headers, "x-amzn-errortype")
+                .map(|t| t.split(':').next().unwrap_or(t).trim().to_owned())
+                .filter(|t| !t.is_empty());
+        }
+        let mut details = ErrorDetails::with_provider(provider);
+        details.status = Some(status);
+        details.request_id = request_id_from(headers).or(env.request_id.take());
+        details.retry_after = retry_after_from(headers).or(env.retry_after);
+        details.should_retry = header_str(headers, "x-should-retry").and_then(parse_bool);
+        details.raw_body = Some(raw_body_text(body));
+        Self::from_envelope(env, details)
+    }
+
+    /// Detects an error object in a decoded stream data frame and turns it into an error.
+    ///
+    /// Recognised: `{"error":{…}}` / `{"error":"…"}` (OpenAI-compatible, OpenRouter, Gemini,
+    /// gateways), `{"type":"error","error":{…}}` (Anthropic `event: error`),
+    /// `{"type":"error","code","message"}` and `{"type":"response.failed","response":{"error":…}}`
+    /// (OpenAI Responses). Returns `None` for a normal frame.
+    pub(crate) fn from_stream_frame(provider: &str, frame: &Value) -> Option<Self> {
+        let obj = frame.as_object()?;
+        let ty = obj.get("type").and_then(Value::as_str);
+        let err = match ty {
+            Some("error") => match obj.get("error") {
+                Some(e) if !e.is_null() => e,
+                _ => frame,
+            },
+            Some("response.failed") => obj
+                .get("response")
+                .and_then(|r| r.get("error"))
+                .filter(|e| !e.is_null())?,
+            _ => obj.get("error").filter(|e| !e.is_null())?,
+        };
+        let mut env = Envelope::default();
+        match err {
+            Value::String(s) => env.message = Some(s.clone()),
+            Value::Object(_) => read_error_object(err, &mut env),
+            _ => env.message = Some(err.to_string()),
+        }
+        if env.request_id.is_none() {
+            env.request_id = obj
+                .get("request_id")
+                .and_then(Value::as_str)
+                .map(str::to_owned);
+        }
+        let mut details = ErrorDetails::with_provider(provider);
+        details.status = env.numeric_status();
+        details.request_id = env.request_id.take();
+        details.retry_after = env.retry_after;
+        details.raw_body = Some(cap_raw(&redact_patterns(&frame.to_string())));
+        if env.message.as_deref().is_none_or(str::is_empty) {
+            env.message = Some("error frame in stream".to_owned());
+        }
+        Some(Self::from_envelope(env, details))
+    }
+
+    /// Classifies a parsed envelope and builds the error.
+    fn from_envelope(env: Envelope, mut details: ErrorDetails) -> Self {
+        let status = details.status;
+        let entry = env
+            .code
+            .as_deref()
+            .and_then(lookup)
+            .or_else(|| env.error_type.as_deref().and_then(lookup));
+        let (kind, table_retryable) = match entry {
+            Some((kind, retryable)) => (kind, Some(retryable)),
+            None => (kind_from_status(status, env.message.as_deref()), None),
+        };
+        let retryable = details.should_retry.unwrap_or_else(|| {
+            table_retryable.unwrap_or_else(|| match kind {
+                Kind::QuotaExceeded => false,
+                _ => match status {
+                    Some(s) if s != 0 => s == 408 || s == 429 || (500..=599).contains(&s),
+                    _ => kind.default_retryable(),
+                },
+            })
+        });
+        details.retryable = retryable;
+        details.code = env.code;
+        details.error_type = env.error_type;
+        details.param = env.param;
+        details.upstream_provider = env.upstream_provider;
+        let message = cap_message(&redact_patterns(
+            env.message.as_deref().unwrap_or("unknown error"),
+        ));
+        Self::build(kind, message, details)
+    }
+
+    /// A transport error from reqwest: timeouts become [`BlazenError::Timeout`], connection
+    /// and send failures a retryable [`BlazenError::Connection`], body read failures a
+    /// retryable [`BlazenError::Stream`]. The URL (which may carry a key) is stripped.
+    pub(crate) fn from_reqwest(provider: &str, err: reqwest::Error) -> Self {
+        let err = err.without_url();
+        let mut message = err.to_string();
+        let mut source = std::error::Error::source(&err);
+        while let Some(s) = source {
+            let text = s.to_string();
+            if !message.contains(&text) {
+                message.push_str(": ");
+                message.push_str(&text);
+            }
+            source = s.source();
+        }
+        let message = cap_message(&redact_patterns(&message));
+        let mut details = ErrorDetails::with_provider(provider);
+        let kind = if err.is_timeout() {
+            Kind::Timeout
+        } else if err.is_builder() {
+            Kind::Validation
+        } else if err.is_status() {
+            details.status = err.status().map(|s| s.as_u16());
+            kind_from_status(details.status, None)
+        } else if err.is_body() || err.is_decode() {
+            Kind::Stream
+        } else if err.is_redirect() {
+            Kind::Provider
+        } else {
+            // Connect, request-send and unclassified errors are transport failures.
+            Kind::Connection
+        };
+        details.retryable = match details.status {
+            Some(s) => s == 408 || s == 429 || (500..=599).contains(&s),
+            None => kind.default_retryable(),
+        };
+        let source: Arc<dyn std::error::Error + Send + Sync> = Arc::new(err);
+        match Self::build(kind, message, details) {
+            Self::Timeout {
+                elapsed,
+                message,
+                details,
+                ..
+            } => Self::Timeout {
+                elapsed,
+                message,
+                details,
+                source: Some(source),
+            },
+            Self::Connection {
+                message, details, ..
+            } => Self::Connection {
+                message,
+                details,
+                source: Some(source),
+            },
+            other => other,
+        }
+    }
+
+    /// The provider answered something we could not parse; `raw` is kept (capped, redacted).
+    /// Not retryable.
+    pub(crate) fn invalid_response(
+        provider: &str,
+        message: impl Into<String>,
+        raw: impl AsRef<[u8]>,
+    ) -> Self {
+        let mut err = Self::simple(Kind::InvalidResponse, provider, message);
+        err.details_mut().raw_body = Some(raw_body_text(raw.as_ref()));
+        err
+    }
+
+    /// A broken stream (cut, truncated, ended without a terminal event). Retryable: the same
+    /// request may well succeed on a new connection (the retry middleware only retries a
+    /// stream before its first chunk).
+    pub(crate) fn stream(provider: &str, message: impl Into<String>) -> Self {
+        Self::simple(Kind::Stream, provider, message)
+    }
+
+    /// The request is invalid before anything is sent. Not retryable.
+    pub(crate) fn validation(message: impl Into<String>) -> Self {
+        Self::simple(Kind::Validation, "", message)
+    }
+
+    /// The model or provider cannot do what was asked. Not retryable.
+    pub(crate) fn unsupported(message: impl Into<String>) -> Self {
+        Self::simple(Kind::Unsupported, "", message)
+    }
+
+    /// A deadline of ours expired after `elapsed`. Retryable.
+    pub(crate) fn timeout(elapsed: Duration) -> Self {
+        let details = ErrorDetails {
+            retryable: true,
+            ..ErrorDetails::default()
+        };
+        Self::Timeout {
+            elapsed: Some(elapsed),
+            message: String::new(),
+            details: Box::new(details),
+            source: None,
+        }
+    }
+
+    /// The model answered without content. Not retryable.
+    pub(crate) fn no_content(provider: &str) -> Self {
+        Self::simple(Kind::NoContent, provider, "")
+    }
+
+    /// The model id is unknown. Not retryable.
+    pub(crate) fn model_not_found(provider: &str, model: impl Into<String>) -> Self {
+        Self::simple(Kind::ModelNotFound, provider, model)
+    }
+
+    /// A compute job failed. Not retryable.
+    pub(crate) fn job_failed(provider: &str, message: impl Into<String>) -> Self {
+        Self::simple(Kind::JobFailed, provider, message)
+    }
+
+    /// A job or request was cancelled (message may be empty). Not retryable.
+    pub(crate) fn cancelled(provider: &str, message: impl Into<String>) -> Self {
+        Self::simple(Kind::Cancelled, provider, message)
+    }
+
+    /// A quota, budget or credit balance is exhausted. Not retryable.
+    pub(crate) fn quota_exceeded(provider: &str, message: impl Into<String>) -> Self {
+        Self::simple(Kind::QuotaExceeded, provider, message)
+    }
+
+    /// Media is malformed or of an unsupported format. Not retryable.
+    pub(crate) fn invalid_media(message: impl Into<String>) -> Self {
+        Self::simple(Kind::InvalidMedia, "", message)
+    }
+
+    /// Media of `size` bytes exceeds the limit `max`. Not retryable.
+    pub(crate) fn too_large(size: u64, max: u64) -> Self {
+        Self::TooLarge {
+            size: Some(size),
+            max: Some(max),
+            message: String::new(),
+            details: Box::default(),
+        }
+    }
+
+    /// A connection failure not coming from reqwest (e.g. a mock transport). Retryable.
+    pub(crate) fn connection(provider: &str, message: impl Into<String>) -> Self {
+        Self::simple(Kind::Connection, provider, message)
+    }
+
+    /// An in-stream AWS exception (`:message-type` `exception` / `error` of an event-stream
+    /// frame): classified by its exception type (`throttlingException`, …) through the same
+    /// table as HTTP error codes. `payload` is the frame's payload (JSON with a `message`).
+    pub(crate) fn from_aws_exception(provider: &str, exception_type: &str, payload: &[u8]) -> Self {
+        let mut env = Envelope::default();
+        if let Ok(v) = serde_json::from_slice::<Value>(payload) {
+            if v.is_object() {
+                read_error_object(&v, &mut env);
+            }
+        }
+        if env.message.is_none() {
+            let text = String::from_utf8_lossy(payload);
+            let text = text.trim();
+            env.message = Some(if text.is_empty() {
+                exception_type.to_owned()
+            } else {
+                text.to_owned()
+            });
+        }
+        env.error_type = Some(exception_type.to_owned());
+        env.code = None;
+        let mut details = ErrorDetails::with_provider(provider);
+        details.raw_body = Some(raw_body_text(payload));
+        let mut err = Self::from_envelope(env, details);
+        if lookup(exception_type).is_none() {
+            // An exception the table does not know arrived mid-stream: report it as a stream
+            // error (retryable only if the table said so, which it did not).
+            let d = err.details_mut();
+            d.retryable = false;
+        }
+        err
+    }
+
+    /// Sets how long we waited (for a [`BlazenError::Timeout`]; other variants are unchanged).
+    pub(crate) fn with_elapsed(mut self, waited: Duration) -> Self {
+        if let Self::Timeout { elapsed, .. } = &mut self {
+            *elapsed = Some(waited);
+        }
+        self
+    }
+
+    /// Sets the provider name when the error was built without one.
+    pub(crate) fn with_provider(mut self, provider: &str) -> Self {
+        let d = self.details_mut();
+        if d.provider.is_none() && !provider.is_empty() {
+            d.provider = Some(provider.to_owned());
+        }
+        self
+    }
+
+    /// Scrubs one known secret (the API key that was sent) from the message and raw body.
+    pub(crate) fn redact_secret(mut self, secret: &SecretString) -> Self {
+        let key = secret.expose_secret();
+        if let Some(m) = self.message_mut() {
+            if let Cow::Owned(r) = redact_known(m, key) {
+                *m = r;
+            }
+        }
+        let d = self.details_mut();
+        if let Some(body) = &mut d.raw_body {
+            if let Cow::Owned(r) = redact_known(body, key) {
+                *body = r;
+            }
+        }
+        self
+    }
+}
+
+// ----- classification table ------------------------------------------------------------------
+
+/// Every machine code of the gateway error pages (seeds 001–004) and the native error types of
+/// the providers, with its category and whether a retry can help. Keys are lowercase; lookup is
+/// case-insensitive (AWS sends `throttlingException` in streams, `ThrottlingException` in bodies).
+pub(crate) const CODE_TABLE: &[(&str, Kind, bool)] = &[
+    // --- seed 001 (gateway error codes) ---
+    ("batch_only", Kind::Unsupported, false),
+    ("budget_exhausted", Kind::QuotaExceeded, false),
+    ("byok_keys_required", Kind::Auth, false),
+    // The client closed the connection: a cancellation on our side, not to be retried.
+    ("client_disconnected", Kind::Stream, false),
+    ("content_filtered", Kind::ContentPolicy, false),
+    ("context_length_exceeded", Kind::Validation, false),
+    ("cost_constraint_exceeded", Kind::Unsupported, false),
+    ("duplicate_resource", Kind::Validation, false),
+    ("expired_api_key", Kind::Auth, false),
+    ("feature_disabled", Kind::Unsupported, false),
+    ("field_immutable", Kind::Validation, false),
+    ("hosted_tool_not_supported", Kind::Unsupported, false),
+    ("idempotency_conflict", Kind::Validation, false),
+    ("insufficient_permissions", Kind::Auth, false),
+    ("insufficient_quota", Kind::QuotaExceeded, false),
+    ("internal_error", Kind::Provider, true),
+    ("invalid_api_key", Kind::Auth, false),
+    ("invalid_parameter_value", Kind::Validation, false),
+    ("invalid_recovery_code", Kind::Auth, false),
+    ("invalid_request", Kind::Validation, false),
+    ("json_mode_not_supported", Kind::Unsupported, false),
+    ("latency_constraint_exceeded", Kind::Unsupported, false),
+    ("method_not_allowed", Kind::Validation, false),
+    ("mfa_required", Kind::Auth, false),
+    ("mfa_verification_failed", Kind::Auth, false),
+    ("missing_required_parameter", Kind::Validation, false),
+    ("model_not_found", Kind::ModelNotFound, false),
+    ("model_unavailable", Kind::Provider, true),
+    ("no_compatible_endpoint", Kind::Unsupported, false),
+    ("no_provider_available", Kind::Provider, true),
+    ("no_responses_endpoint", Kind::Unsupported, false),
+    ("non_streaming_not_supported", Kind::Unsupported, false),
+    ("operation_not_allowed", Kind::Validation, false),
+    ("payload_too_large", Kind::TooLarge, false),
+    ("platform_keys_unavailable", Kind::Unsupported, false),
+    ("provider_blocked", Kind::Unsupported, false),
+    ("provider_not_in_allowlist", Kind::Unsupported, false),
+    ("rate_limit_exceeded", Kind::RateLimit, true),
+    ("reasoning_not_supported", Kind::Unsupported, false),
+    ("required_params_not_supported", Kind::Unsupported, false),
+    ("resource_not_found", Kind::Validation, false),
+    ("response_api_only", Kind::Unsupported, false),
+    ("service_unavailable", Kind::Provider, true),
+    ("state_precondition_failed", Kind::Validation, false),
+    ("streaming_not_supported", Kind::Unsupported, false),
+    ("structured_output_not_supported", Kind::Unsupported, false),
+    ("thinking_disable_not_supported", Kind::Unsupported, false),
+    ("throughput_constraint_not_met", Kind::Unsupported, false),
+    ("tier_opt_in_required", Kind::Unsupported, false),
+    (
+        "tool_choice_required_not_supported",
+        Kind::Unsupported,
+        false,
+    ),
+    ("tools_not_supported", Kind::Unsupported, false),
+    (
+        "tools_with_structured_output_not_supported",
+        Kind::Unsupported,
+        false,
+    ),
+    ("unknown_field", Kind::Validation, false),
+    ("unsupported_modalities", Kind::Unsupported, false),
+    ("upstream_error", Kind::Provider, true),
+    ("upstream_timeout", Kind::Timeout, true),
+    ("vision_not_supported", Kind::Unsupported, false),
+    // --- seed 002 ---
+    ("budget_exceeded", Kind::QuotaExceeded, false),
+    ("rpm_exceeded", Kind::RateLimit, true),
+    ("timeout", Kind::Timeout, true),
+    ("context_exceeded", Kind::Validation, false),
+    // --- seed 003 (error.type values) ---
+    ("invalid_request_error", Kind::Validation, false),
+    ("inappropriate_content", Kind::ContentPolicy, false),
+    // --- seed 004 (new-api business codes; invalid_request and model_not_found above) ---
+    ("bad_request_body", Kind::Validation, false),
+    ("read_request_body_failed", Kind::Validation, false),
+    ("convert_request_failed", Kind::Validation, false),
+    ("sensitive_words_detected", Kind::ContentPolicy, false),
+    ("prompt_blocked", Kind::ContentPolicy, false),
+    ("access_denied", Kind::Auth, false),
+    ("invalid_api_type", Kind::Unsupported, false),
+    ("get_channel_failed", Kind::Provider, true),
+    ("channel:no_available_key", Kind::Provider, true),
+    ("channel:invalid_key", Kind::Provider, false),
+    ("channel:model_mapped_error", Kind::Provider, false),
+    ("channel:response_time_exceeded", Kind::Timeout, true),
+    ("insufficient_user_quota", Kind::QuotaExceeded, false),
+    ("pre_consume_token_quota_failed", Kind::QuotaExceeded, false),
+    ("model_price_error", Kind::Provider, false),
+    ("count_token_failed", Kind::Validation, false),
+    ("do_request_failed", Kind::Provider, true),
+    ("bad_response", Kind::Provider, true),
+    ("bad_response_status_code", Kind::Provider, true),
+    ("empty_response", Kind::Provider, true),
+    ("read_response_body_failed", Kind::Provider, true),
+    ("json_marshal_failed", Kind::Provider, true),
+    ("query_data_error", Kind::Provider, true),
+    ("update_data_error", Kind::Provider, true),
+    // --- OpenAI and Anthropic error types and codes ---
+    ("authentication_error", Kind::Auth, false),
+    ("permission_error", Kind::Auth, false),
+    ("not_found_error", Kind::ModelNotFound, false),
+    ("rate_limit_error", Kind::RateLimit, true),
+    ("api_error", Kind::Provider, true),
+    ("overloaded_error", Kind::Provider, true),
+    ("server_error", Kind::Provider, true),
+    ("request_too_large", Kind::TooLarge, false),
+    ("billing_error", Kind::QuotaExceeded, false),
+    ("timeout_error", Kind::Timeout, true),
+    ("content_policy_violation", Kind::ContentPolicy, false),
+    ("content_filter", Kind::ContentPolicy, false),
+    ("unsupported_parameter", Kind::Unsupported, false),
+    ("unsupported_value", Kind::Validation, false),
+    ("invalid_value", Kind::Validation, false),
+    ("model_not_available", Kind::Provider, true),
+    // --- Gemini (google.rpc) status names ---
+    ("invalid_argument", Kind::Validation, false),
+    ("failed_precondition", Kind::Validation, false),
+    ("out_of_range", Kind::Validation, false),
+    ("unauthenticated", Kind::Auth, false),
+    ("permission_denied", Kind::Auth, false),
+    ("not_found", Kind::ModelNotFound, false),
+    ("resource_exhausted", Kind::RateLimit, true),
+    ("internal", Kind::Provider, true),
+    ("unavailable", Kind::Provider, true),
+    ("deadline_exceeded", Kind::Timeout, true),
+    ("aborted", Kind::Provider, true),
+    ("cancelled", Kind::Cancelled, false),
+    // --- AWS / Bedrock exceptions (bodies and event-stream frames) ---
+    ("throttlingexception", Kind::RateLimit, true),
+    ("modelstreamerrorexception", Kind::Stream, true),
+    ("validationexception", Kind::Validation, false),
+    ("internalserverexception", Kind::Provider, true),
+    ("serviceunavailableexception", Kind::Provider, true),
+    ("modeltimeoutexception", Kind::Timeout, true),
+    ("modelnotreadyexception", Kind::Provider, true),
+    ("modelerrorexception", Kind::Provider, false),
+    ("accessdeniedexception", Kind::Auth, false),
+    ("unrecognizedclientexception", Kind::Auth, false),
+    ("expiredtokenexception", Kind::Auth, false),
+    ("resourcenotfoundexception", Kind::ModelNotFound, false),
+    ("servicequotaexceededexception", Kind::QuotaExceeded, false),
+];
+
+/// The table entry of a code or type, case-insensitively.
+pub(crate) fn lookup(code: &str) -> Option<(Kind, bool)> {
+    let code = code.trim();
+    CODE_TABLE
+        .iter()
+        .find(|(c, _, _)| c.eq_ignore_ascii_case(code))
+        .map(|&(_, k, r)| (k, r))
+}
+
+/// The category of an error known only by its status (and message, for a few hints).
+fn kind_from_status(status: Option<u16>, message: Option<&str>) -> Kind {
+    let lower = message.map(str::to_ascii_lowercase).unwrap_or_default();
+    match status {
+        Some(401 | 403) => Kind::Auth,
+        Some(402) => Kind::QuotaExceeded,
+        Some(404) if lower.contains("model") => Kind::ModelNotFound,
+        Some(408) => Kind::Timeout,
+        Some(413) => Kind::TooLarge,
+        Some(400 | 409 | 422) => Kind::Validation,
+        Some(429)
+            if ["credit", "budget", "billing", "balance"]
+                .iter()
+                .any(|w| lower.contains(w)) =>
+        {
+            Kind::QuotaExceeded
+        }
+        Some(429) => Kind::RateLimit,
+        Some(504) => Kind::Timeout,
+        _ => Kind::Provider,
+    }
+}
+
+// ----- envelope parsing ----------------------------------------------------------------------
+
+/// What an error body says, whatever its shape.
+#[derive(Debug, Default)]
+struct Envelope {
+    message: Option<String>,
+    code: Option<String>,
+    numeric_code: Option<i64>,
+    error_type: Option<String>,
+    param: Option<String>,
+    request_id: Option<String>,
+    retry_after: Option<Duration>,
+    upstream_provider: Option<String>,
+}
+
+impl Envelope {
+    /// A numeric code that is an HTTP status (OpenRouter, Gemini in streams).
+    fn numeric_status(&self) -> Option<u16> {
+        self.numeric_code
+            .filter(|c| (100..=599).contains(c))
+            .and_then(|c| u16::try_from(c).ok())
+    }
+}
+
+/// Parses an error body of any shape. Never fails: unknown shapes give a readable message.
+fn parse_body(body: &[u8], status: u16) -> Envelope {
+    let mut env = Envelope::default();
+    let text = String::from_utf8_lossy(body);
+    let trimmed = text.trim_start_matches('\u{feff}').trim();
+    if trimmed.is_empty() {
+        env.message = Some(format!("empty response body (HTTP {status})"));
+        return env;
+    }
+    if let Ok(value) = serde_json::from_str::<Value>(trimmed) {
+        read_json_body(&value, &mut env);
+        if env.message.is_none() {
+            env.message = Some(trimmed.to_owned());
+        }
+        return env;
+    }
+    let lower_head: String = trimmed
+        .chars()
+        .take(512)
+        .collect::<String>()
+        .to_ascii_lowercase();
+    if lower_head.starts_with('<') || lower_head.contains("<html") {
+        let title = html_title(trimmed);
+        env.message = Some(match title {
+            Some(t) => format!("HTTP {status} with an HTML page (likely from a proxy): {t}"),
+            None => format!("HTTP {status} with an HTML page (likely from a proxy)"),
+        });
+        return env;
+    }
+    let first_line = trimmed.lines().next().unwrap_or(trimmed).trim();
+    env.message = Some(format!("HTTP {status}: {first_line}"));
+    env
+}
+
+/// The text of the first `<title>` (or `<h1>`) of an HTML page.
+fn html_title(html: &str) -> Option<String> {
+    for tag in ["title", "h1"] {
+        let lower = html.to_ascii_lowercase();
+        let open = format!("<{tag}");
+        let close = format!("</{tag}>");
+        if let Some(start) = lower.find(&open) {
+            let after = start + lower[start..].find('>')? + 1;
+            let end = after + lower[after..].find(&close)?;
+            // `lower` has the same byte offsets as `html` (ASCII lowercasing keeps lengths).
+            let t = html.get(after..end)?.split_whitespace().collect::<Vec<_>>();
+            if !t.is_empty() {
+                return Some(t.join(" "));
+            }
+        }
+    }
+    None
+}
+
+/// Reads a JSON error body (any provider's envelope) into `env`.
+fn read_json_body(value: &Value, env: &mut Envelope) {
+    let Some(obj) = value.as_object() else {
+        if let Some(arr) = value.as_array() {
+            // Gemini sometimes answers a stream request with `[{"error": …}]`.
+            if let Some(first) = arr.first() {
+                read_json_body(first, env);
+            }
+        } else if let Some(s) = value.as_str() {
+            env.message = Some(s.to_owned());
+        }
+        return;
+    };
+    if let Some(rid) = obj.get("request_id").and_then(Value::as_str) {
+        env.request_id = Some(rid.to_owned());
+    }
+    match obj.get("error") {
+        Some(Value::String(s)) => {
+            // `{"error": "Unauthorized", "message": …}` (some proxies) or `{"error": "…"}`.
+            env.message = Some(s.clone());
+            read_error_object(value, env);
+            if let Some(m) = obj.get("message").and_then(Value::as_str) {
+                env.message = Some(m.to_owned());
+            } else if let Some(m) = obj.get("error_description").and_then(Value::as_str) {
+                env.message = Some(format!("{s}: {m}"));
+            }
+            if env.code.is_none() && env.error_type.is_none() {
+                env.code = Some(s.clone()).filter(|s| is_identifier(s));
+            }
+        }
+        Some(err @ Value::Object(_)) => read_error_object(err, env),
+        _ => {
+            // Top-level shapes: Cohere/Bedrock `{"message": …}`, AWS `__type`, FastAPI
+            // `{"detail": …}`.
+            read_error_object(value, env);
+            if env.message.is_none() {
+                env.message = detail_text(obj.get("detail"));
+            }
+        }
+    }
+}
+
+/// Reads one error object (`{message, type, code, param, status, details, metadata}`).
+fn read_error_object(err: &Value, env: &mut Envelope) {
+    let Some(obj) = err.as_object() else { return };
+    if let Some(m) = obj.get("message").or_else(|| obj.get("msg")) {
+        env.message = match m {
+            Value::String(s) => Some(s.clone()),
+            Value::Null => env.message.take(),
+            other => Some(other.to_string()),
+        };
+    }
+    match obj.get("code") {
+        Some(Value::String(s)) if !s.is_empty() => env.code = Some(s.clone()),
+        Some(Value::Number(n)) => {
+            env.code = Some(n.to_string());
+            env.numeric_code = n.as_i64();
+        }
+        _ => {}
+    }
+    let ty = obj
+        .get("type")
+        .or_else(|| obj.get("__type"))
+        .or_else(|| obj.get("status"));
+    if let Some(Value::String(t)) = ty {
+        if !t.is_empty() && t != "error" {
+            // AWS `__type` may be "com.amazon.coral.service#ValidationException".
+            let t = t.rsplit('#').next().unwrap_or(t);
+            env.error_type = Some(t.to_owned());
+        }
+    }
+    if let Some(Value::String(s)) = obj.get("status") {
+        // Gemini: type-like status next to a numeric code; keep the type if one was set.
+        if env.error_type.is_none() {
+            env.error_type = Some(s.clone());
+        }
+    }
+    if let Some(p) = obj.get("param") {
+        env.param = match p {
+            Value::String(s) => Some(s.clone()),
+            Value::Null => None,
+            other => Some(other.to_string()),
+        };
+    }
+    if let Some(meta) = obj.get("metadata").and_then(Value::as_object) {
+        if let Some(name) = meta.get("provider_name").and_then(Value::as_str) {
+            env.upstream_provider = Some(name.to_owned());
+        }
+        if let Some(raw) = meta.get("raw") {
+            let raw = match raw {
+                Value::String(s) => s.clone(),
+                other => other.to_string(),
+            };
+            let base = env.message.take().unwrap_or_default();
+            env.message = Some(if base.is_empty() {
+                raw
+            } else {
+                format!("{base} (upstream: {raw})")
+            });
+        }
+    }
+    if let Some(details) = obj.get("details").and_then(Value::as_array) {
+        for d in details {
+            let kind = d.get("@type").and_then(Value::as_str).unwrap_or("");
+            if kind.ends_with("RetryInfo") {
+                if let Some(delay) = d.get("retryDelay").and_then(Value::as_str) {
+                    env.retry_after = parse_proto_duration(delay);
+                }
+            }
+        }
+    }
+}
+
+/// FastAPI-style `detail`: a string or a list of `{loc, msg}`.
+fn detail_text(detail: Option<&Value>) -> Option<String> {
+    match detail? {
+        Value::String(s) => Some(s.clone()),
+        Value::Array(items) => {
+            let msgs: Vec<String> = items
+                .iter()
+                .map(|i| match i.get("msg").and_then(Value::as_str) {
+                    Some(m) => m.to_owned(),
+                    None => i.to_string(),
+                })
+                .collect();
+            (!msgs.is_empty()).then(|| msgs.join("; "))
+        }
+        Value::Null => None,
+        other => Some(other.to_string()),
+    }
+}
+
+fn is_identifier(s: &str) -> bool {
+    !s.is_empty()
+        && s.len() <= 64
+        && s.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b':' || b == b'.')
+}
+
+// ----- headers -------------------------------------------------------------------------------
+
+fn header_str<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
+    headers
+        .get(name)
+        .and_then(|v| v.to_str().ok())
+        .map(str::trim)
+        .filter(|v| !v.is_empty())
+}
+
+/// The request id, from the first header that carries one.
+fn request_id_from(headers: &HeaderMap) -> Option<String> {
+    [
+        "x-request-id",
+        "request-id",
+        "x-amzn-requestid",
+        "x-amz-request-id",
+        "x-goog-request-id",
+        "x-fal-request-id",
+        "openrouter-request-id",
+        "x-trace-id",
+        "cf-ray",
+    ]
+    .iter()
+    .find_map(|h| header_str(headers, h))
+    .map(str::to_owned)
+}
+
+/// The retry delay of `retry-after-ms` or `Retry-After` (delta-seconds or an HTTP date).
+fn retry_after_from(headers: &HeaderMap) -> Option<Duration> {
+    if let Some(ms) = header_str(headers, "retry-after-ms").and_then(|v| v.parse::<f64>().ok()) {
+        if let Some(d) = secs_to_duration(ms / 1000.0) {
+            return Some(d);
+        }
+    }
+    let v = header_str(headers, "retry-after")?;
+    parse_retry_after(v, SystemTime::now())
+}
+
+/// Parses a `Retry-After` value against `now`: seconds (integer or decimal) or an HTTP date.
+pub(crate) fn parse_retry_after(value: &str, now: SystemTime) -> Option<Duration> {
+    let value = value.trim();
+    if let Ok(secs) = value.parse::<f64>() {
+        return secs_to_duration(secs);
+    }
+    let at = httpdate::parse_http_date(value).ok()?;
+    let d = at.duration_since(now).unwrap_or(Duration::ZERO);
+    (d <= MAX_RETRY_AFTER).then_some(d)
+}
+
+/// A protobuf JSON duration (`"1.5s"`, `"30s"`, `"0.250s"`).
+fn parse_proto_duration(value: &str) -> Option<Duration> {
+    let v = value.trim();
+    let secs = v.strip_suffix('s').unwrap_or(v).parse::<f64>().ok()?;
+    secs_to_duration(secs)
+}
+
+fn secs_to_duration(secs: f64) -> Option<Duration> {
+    if !secs.is_finite() || secs < 0.0 || secs > MAX_RETRY_AFTER.as_secs_f64() {
+        return None;
+    }
+    Some(Duration::from_secs_f64(secs))
+}
+
+fn parse_bool(v: &str) -> Option<bool> {
+    if v.eq_ignore_ascii_case("true") || v == "1" {
+        Some(true)
+    } else if v.eq_ignore_ascii_case("false") || v == "0" {
+        Some(false)
+    } else {
+        None
+    }
+}
+
+// ----- size caps -----------------------------------------------------------------------------
+
+/// The longest prefix of `s` of at most `max` bytes that ends on a char boundary.
+fn floor_char(s: &str, max: usize) -> &str {
+    if s.len() <= max {
+        return s;
+    }
+    let mut end = max;
+    while !s.is_char_boundary(end) {
+        end -= 1;
+    }
+    &s[..end]
+}
+
+fn cap_message(s: &str) -> String {
+    let s = s.trim();
+    if s.len() <= MESSAGE_LIMIT {
+        s.to_owned()
+    } else {
+        format!("{}…", floor_char(s, MESSAGE_LIMIT))
+    }
+}
+
+fn cap_raw(s: &str) -> String {
+    floor_char(s, RAW_BODY_LIMIT).to_owned()
+}
+
+/// A body as kept in an error: lossy UTF-8, at most [`RAW_BODY_LIMIT`] bytes, redacted.
+fn raw_body_text(body: &[u8]) -> String {
+    let head = &body[..body.len().min(RAW_BODY_LIMIT)];
+    cap_raw(&redact_patterns(&String::from_utf8_lossy(head)))
+}
+
+// ----- secrets -------------------------------------------------------------------------------
+
+/// An API key or other secret. `Debug` prints `[REDACTED]`; there is no `Display`, so it cannot
+/// end up in a format string by accident. Read it with [`SecretString::expose_secret`].
+///
+/// ```
+/// use blazen_providers::error::SecretString;
+///
+/// let key = SecretString::from("sk-live-1234567890abcdef");
+/// assert_eq!(format!("{key:?}"), "[REDACTED]");
+/// assert_eq!(key.expose_secret(), "sk-live-1234567890abcdef");
+/// ```
+#[derive(Clone, PartialEq, Eq)]
+pub struct SecretString(String);
+
+impl SecretString {
+    /// Wraps a secret.
+    ///
+    /// ```
+    /// # use blazen_providers::error::SecretString;
+    /// let key = SecretString::new(String::from("k"));
+    /// # let _ = key;
+    /// ```
+    pub fn new(secret: String) -> Self {
+        Self(secret)
+    }
+
+    /// The secret itself, for the one place that must send it (an HTTP header).
+    ///
+    /// ```
+    /// # use blazen_providers::error::SecretString;
+    /// assert_eq!(SecretString::from("k").expose_secret(), "k");
+    /// ```
+    pub fn expose_secret(&self) -> &str {
+        &self.0
+    }
+
+    /// Whether the secret is empty (no key configured).
+    ///
+    /// ```
+    /// # use blazen_providers::error::SecretString;
+    /// assert!(SecretString::from("").is_empty());
+    /// ```
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
+impl fmt::Debug for SecretString {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(REDACTED)
+    }
+}
+
+impl From<String> for SecretString {
+    fn from(s: String) -> Self {
+        Self(s)
+    }
+}
+
+impl From<&str> for SecretString {
+    fn from(s: &str) -> Self {
+        Self(s.to_owned())
+    }
+}
+
+/// Replaces every occurrence of the known `secret` (if at least 4 bytes long) and every
+/// secret-looking pattern with `[REDACTED]`.
+///
+/// ```
+/// use blazen_providers::error::redact;
+///
+/// let text = "bad key sk-abcdefghijklmnop, header Bearer xyz.123, my-own-secret";
+/// let clean = redact(text, Some("my-own-secret"));
+/// assert!(!clean.contains("abcdefghijklmnop"));
+/// assert!(!clean.contains("xyz.123"));
+/// assert!(!clean.contains("my-own-secret"));
+/// ```
+pub fn redact(text: &str, secret: Option<&str>) -> String {
+    let known = match secret {
+        Some(s) => redact_known(text, s),
+        None => Cow::Borrowed(text),
+    };
+    redact_patterns(&known)
+}
+
+fn redact_known<'a>(text: &'a str, secret: &str) -> Cow<'a, str> {
+    if secret.len() >= 4 && text.contains(secret) {
+        Cow::Owned(text.replace(secret, REDACTED))
+    } else {
+        Cow::Borrowed(text)
+    }
+}
+
+fn is_token_byte(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~' | b'+' | b'/' | b'=')
+}
+
+/// Scrubs secret-looking patterns: `Bearer <token>`, `sk-…` / `sk_…` keys, Google `AIza…`
+/// keys and `key=…` / `api_key=…` query parameters. Linear in the input.
+fn redact_patterns(text: &str) -> String {
+    let bytes = text.as_bytes();
+    let mut out = String::with_capacity(text.len());
+    let mut copied = 0; // bytes of `text` already handled
+    let mut i = 0;
+    while i < bytes.len() {
+        let prev_ok = i == 0 || !bytes[i - 1].is_ascii_alphanumeric();
+        // (prefix length kept verbatim, token start)
+        let hit: Option<usize> = if prev_ok && starts_with_ci(&bytes[i..], b"bearer ") {
+            Some(i + 7)
+        } else if prev_ok
+            && (((bytes[i..].starts_with(b"sk-") || bytes[i..].starts_with(b"sk_"))
+                && token_len(bytes, i + 3) >= 8)
+                || (bytes[i..].starts_with(b"AIza") && token_len(bytes, i + 4) >= 20))
+        {
+            Some(i)
+        } else if (i > 0 && matches!(bytes[i - 1], b'?' | b'&'))
+            && (bytes[i..].starts_with(b"key=") || bytes[i..].starts_with(b"api_key="))
+        {
+            Some(i + if bytes[i] == b'k' { 4 } else { 8 })
+        } else {
+            None
+        };
+        if let Some(token_start) = hit {
+            let len = token_len(bytes, token_start);
+            if len > 0 {
+                // All boundaries here are ASCII bytes, hence char boundaries.
+                out.push_str(&text[copied..token_start]);
+                out.push_str(REDACTED);
+                i = token_start + len;
+                copied = i;
+                continue;
+            }
+        }
+        i += 1;
+    }
+    out.push_str(&text[copied..]);
+    out
+}
+
+fn starts_with_ci(hay: &[u8], needle: &[u8]) -> bool {
+    hay.len() >= needle.len() && hay[..needle.len()].eq_ignore_ascii_case(needle)
+}
+
+fn token_len(bytes: &[u8], start: usize) -> usize {
+    bytes.get(start..).map_or(0, |rest| {
+        rest.iter().take_while(|&&b| is_token_byte(b)).count()
+    })
+}
+
+#[cfg(test)]
+#[path = "error/tests.rs"]
+mod tests;

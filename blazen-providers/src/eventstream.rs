@@ -1,0 +1,1 @@
+//! The AWS binary event-stream decoder (Bedrock ConverseStream).
