@@ -1,19 +1,1445 @@
 //! Graph analysis shared by `Workflow::builder().build()` and the `workflow!` macro.
+//!
+//! A workflow is a graph whose nodes are steps and whose edges are events: step `a` feeds step
+//! `b` when `a` emits an event that `b` accepts. [`check`] lists every defect of that graph;
+//! `workflow!` runs the very same analysis during const evaluation, so a broken graph fails the
+//! build with the same messages that [`check`] returns at run time.
+//!
+//! The analysis works on integers: each event is known by the FNV-1a hash of its routing name
+//! (edges follow routing names, as the router does) and by the hash of its Rust type identity
+//! (two different types with one routing name are a clash). Names come back only to write the
+//! messages.
+//!
+//! ```
+//! use blazen::prelude::*;
+//! use blazen::graph::{check, GraphDefect};
+//! use blazen::{EventInfo, StepOutput};
+//!
+//! let start = Step::new("start", |_ctx, _ev| async { Ok(StepOutput::None) })
+//!     .accepts(EventInfo::of::<StartEvent>())
+//!     .emits(EventInfo::named("Ghost"));
+//! let defects = check(&[start]);
+//! assert!(defects.contains(&GraphDefect::UnacceptedEvent {
+//!     event: "Ghost".into(),
+//!     step: "start".into(),
+//! }));
+//! ```
 
 use std::fmt;
+use std::fmt::Write as _;
 
-/// One defect of a workflow graph.
+use crate::event::{fnv1a64, TypedEvent};
+use crate::step::Step;
+
+/// One defect of a workflow graph. Each names the event and the step concerned.
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum GraphDefect {
-    /// Placeholder until the analysis lands.
-    Other(String),
+    /// A step emits an event that no step accepts (StopEvent aside).
+    UnacceptedEvent {
+        /// The event's routing name.
+        event: String,
+        /// The step that emits it.
+        step: String,
+    },
+    /// A step accepts an event that no step emits (StartEvent aside).
+    UnemittedEvent {
+        /// The event's routing name.
+        event: String,
+        /// The step that accepts it.
+        step: String,
+    },
+    /// No chain of events leads from StartEvent to the step.
+    Unreachable {
+        /// The step.
+        step: String,
+    },
+    /// No step reachable from StartEvent emits StopEvent: no run can finish.
+    NoPathToStop,
+    /// StopEvent cannot be reached from a step that StartEvent reaches.
+    DeadEnd {
+        /// The step.
+        step: String,
+    },
+    /// A step accepts StopEvent, which ends the run and is never delivered to a step.
+    AcceptsStop {
+        /// The step.
+        step: String,
+    },
+    /// Two steps have one name.
+    DuplicateStep {
+        /// The name.
+        step: String,
+    },
+    /// No step accepts StartEvent: no run can begin.
+    NoStartStep,
+    /// Two different event types share one routing name.
+    EventNameClash {
+        /// The routing name.
+        event: String,
+        /// The Rust identity of the first type.
+        first: String,
+        /// A step using the first type.
+        first_step: String,
+        /// The Rust identity of the second type.
+        second: String,
+        /// A step using the second type.
+        second_step: String,
+    },
+}
+
+/// A check that a workflow may opt out of, for a deliberate design
+/// (`workflow!(…, allow = [unreachable])`, or [`check_allowing`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum GraphCheck {
+    /// Events emitted that no step accepts ([`GraphDefect::UnacceptedEvent`]);
+    /// `allow = [unaccepted]`.
+    UnacceptedEvent,
+    /// Events accepted that no step emits ([`GraphDefect::UnemittedEvent`]);
+    /// `allow = [unemitted]`.
+    UnemittedEvent,
+    /// Steps unreachable from StartEvent ([`GraphDefect::Unreachable`]); `allow = [unreachable]`.
+    Unreachable,
+    /// Steps from which StopEvent cannot be reached, and workflows without any path to
+    /// StopEvent ([`GraphDefect::DeadEnd`], [`GraphDefect::NoPathToStop`]); `allow = [dead_end]`.
+    DeadEnd,
+}
+
+impl GraphCheck {
+    /// Every check that can be opted out of.
+    pub const ALL: [GraphCheck; 4] = [
+        GraphCheck::UnacceptedEvent,
+        GraphCheck::UnemittedEvent,
+        GraphCheck::Unreachable,
+        GraphCheck::DeadEnd,
+    ];
+
+    /// The key of the check in `workflow!(…, allow = [..])`.
+    pub const fn key(self) -> &'static str {
+        match self {
+            GraphCheck::UnacceptedEvent => "unaccepted",
+            GraphCheck::UnemittedEvent => "unemitted",
+            GraphCheck::Unreachable => "unreachable",
+            GraphCheck::DeadEnd => "dead_end",
+        }
+    }
+
+    /// The check's bit in the mask the analysis takes.
+    pub const fn bit(self) -> u32 {
+        match self {
+            GraphCheck::UnacceptedEvent => ALLOW_UNACCEPTED,
+            GraphCheck::UnemittedEvent => ALLOW_UNEMITTED,
+            GraphCheck::Unreachable => ALLOW_UNREACHABLE,
+            GraphCheck::DeadEnd => ALLOW_DEAD_END,
+        }
+    }
+
+    /// The check whose key (as written in `allow = [..]`) is `key`.
+    pub fn from_key(key: &str) -> Option<GraphCheck> {
+        GraphCheck::ALL.into_iter().find(|c| c.key() == key)
+    }
+}
+
+impl GraphDefect {
+    /// The check that found the defect, when it is one that can be opted out of.
+    pub fn check(&self) -> Option<GraphCheck> {
+        match self {
+            GraphDefect::UnacceptedEvent { .. } => Some(GraphCheck::UnacceptedEvent),
+            GraphDefect::UnemittedEvent { .. } => Some(GraphCheck::UnemittedEvent),
+            GraphDefect::Unreachable { .. } => Some(GraphCheck::Unreachable),
+            GraphDefect::NoPathToStop | GraphDefect::DeadEnd { .. } => Some(GraphCheck::DeadEnd),
+            _ => None,
+        }
+    }
+
+    fn raw_parts(&self) -> (DefectKind, [&str; 5]) {
+        match self {
+            GraphDefect::UnacceptedEvent { event, step } => {
+                (DefectKind::UnacceptedEvent, [event, step, "", "", ""])
+            }
+            GraphDefect::UnemittedEvent { event, step } => {
+                (DefectKind::UnemittedEvent, [event, step, "", "", ""])
+            }
+            GraphDefect::Unreachable { step } => (DefectKind::Unreachable, ["", step, "", "", ""]),
+            GraphDefect::NoPathToStop => (DefectKind::NoPathToStop, [""; 5]),
+            GraphDefect::DeadEnd { step } => (DefectKind::DeadEnd, ["", step, "", "", ""]),
+            GraphDefect::AcceptsStop { step } => (DefectKind::AcceptsStop, ["", step, "", "", ""]),
+            GraphDefect::DuplicateStep { step } => {
+                (DefectKind::DuplicateStep, ["", step, "", "", ""])
+            }
+            GraphDefect::NoStartStep => (DefectKind::NoStartStep, [""; 5]),
+            GraphDefect::EventNameClash {
+                event,
+                first,
+                first_step,
+                second,
+                second_step,
+            } => (
+                DefectKind::EventNameClash,
+                [event, first_step, first, second, second_step],
+            ),
+        }
+    }
 }
 
 impl fmt::Display for GraphDefect {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            GraphDefect::Other(s) => f.write_str(s),
+        let (kind, [event, step, first, second, second_step]) = self.raw_parts();
+        for piece in describe(kind, event, step, first, second, second_step) {
+            f.write_str(piece)?;
         }
+        Ok(())
+    }
+}
+
+/// Lists every defect of the graph formed by `steps` (empty: the graph is sound).
+///
+/// `Workflow::builder(..).build()` calls this; `workflow!` runs the same analysis at compile
+/// time. See [`GraphDefect`] for what is checked.
+pub fn check(steps: &[Step]) -> Vec<GraphDefect> {
+    check_allowing(steps, &[])
+}
+
+/// [`check`], except for the checks in `allow`.
+///
+/// ```
+/// use blazen::prelude::*;
+/// use blazen::graph::{check, check_allowing, GraphCheck};
+/// use blazen::{EventInfo, StepOutput};
+///
+/// let step = |name: &'static str| Step::new(name, |_ctx, _ev| async { Ok(StepOutput::None) });
+/// let steps = [
+///     step("start").accepts(EventInfo::of::<StartEvent>()).emits(EventInfo::of::<StopEvent>()),
+///     step("manual").accepts(EventInfo::named("Manual")).emits(EventInfo::of::<StopEvent>()),
+/// ];
+/// assert_eq!(check(&steps).len(), 2); // `Manual` is never emitted, `manual` is unreachable
+/// let allowed = [GraphCheck::UnemittedEvent, GraphCheck::Unreachable];
+/// assert!(check_allowing(&steps, &allowed).is_empty());
+/// ```
+pub fn check_allowing(steps: &[Step], allow: &[GraphCheck]) -> Vec<GraphDefect> {
+    let owned: Vec<(Vec<EventNode<'_>>, Vec<EventNode<'_>>)> = steps
+        .iter()
+        .map(|s| (event_nodes(s.accepted()), event_nodes(s.emitted())))
+        .collect();
+    let nodes: Vec<StepNode<'_>> = steps
+        .iter()
+        .zip(&owned)
+        .map(|(s, (accepts, emits))| StepNode::new(s.name(), accepts, emits))
+        .collect();
+    let mask = allow.iter().fold(0, |m, c| m | c.bit());
+    let raw = analyze_all(&nodes, mask);
+    raw.iter().map(|d| d.to_defect(&nodes)).collect()
+}
+
+fn event_nodes(list: &[crate::event::EventInfo]) -> Vec<EventNode<'_>> {
+    list.iter()
+        .map(|info| EventNode::new(&info.name, info.identity.unwrap_or("")))
+        .collect()
+}
+
+/// Runs the shared analysis, growing the defect buffer until everything fits.
+fn analyze_all(nodes: &[StepNode<'_>], allow: u32) -> Vec<RawDefect> {
+    let n = nodes.len();
+    let mut flags = vec![0u8; n];
+    let mut queue = vec![0usize; n];
+    let slots: usize = nodes.iter().map(|s| s.accepts.len() + s.emits.len()).sum();
+    let mut out = vec![RawDefect::EMPTY; 2 * slots + 3 * n + 2];
+    loop {
+        let count = analyze(nodes, allow, &mut flags, &mut queue, &mut out);
+        if count <= out.len() {
+            out.truncate(count);
+            return out;
+        }
+        out = vec![RawDefect::EMPTY; count];
+        flags.iter_mut().for_each(|f| *f = 0);
+    }
+}
+
+/// A Mermaid flowchart of the workflow `name` made of `steps`: StartEvent and StopEvent as
+/// terminals, steps as boxes, an arrow labelled with the event for each edge.
+///
+/// ```
+/// use blazen::prelude::*;
+/// use blazen::{EventInfo, StepOutput};
+/// let s = Step::new("echo", |_ctx, _ev| async { Ok(StepOutput::None) })
+///     .accepts(EventInfo::of::<StartEvent>())
+///     .emits(EventInfo::of::<StopEvent>());
+/// let chart = blazen::graph::to_mermaid("echo", &[s]);
+/// assert!(chart.starts_with("---\ntitle: echo\n---\nflowchart TD\n"));
+/// assert!(chart.contains("s0 -->|\"StopEvent\"| stop"));
+/// ```
+pub fn to_mermaid(name: &str, steps: &[Step]) -> String {
+    let mut out = String::new();
+    let _ = writeln!(out, "---\ntitle: {}\n---\nflowchart TD", escape_title(name));
+    out.push_str("    start([\"StartEvent\"])\n");
+    for (i, s) in steps.iter().enumerate() {
+        let _ = writeln!(out, "    s{i}[\"{}\"]", escape_label(s.name()));
+    }
+    out.push_str("    stop([\"StopEvent\"])\n");
+    let start = fnv1a64(START_NAME);
+    let stop = fnv1a64(STOP_NAME);
+    let ids = |list: &[crate::event::EventInfo]| -> Vec<(u64, String)> {
+        list.iter()
+            .map(|e| (fnv1a64(&e.name), short_name(&e.name)))
+            .collect()
+    };
+    let accepts: Vec<_> = steps.iter().map(|s| ids(s.accepted())).collect();
+    for (t, acc) in accepts.iter().enumerate() {
+        if acc.iter().any(|(id, _)| *id == start) {
+            let _ = writeln!(out, "    start -->|\"StartEvent\"| s{t}");
+        }
+    }
+    for (s, step) in steps.iter().enumerate() {
+        for (e, label) in ids(step.emitted()) {
+            if e == stop {
+                let _ = writeln!(out, "    s{s} -->|\"StopEvent\"| stop");
+                continue;
+            }
+            for (t, acc) in accepts.iter().enumerate() {
+                if acc.iter().any(|(a, _)| emit_matches(e, *a)) {
+                    let _ = writeln!(out, "    s{s} -->|\"{}\"| s{t}", escape_label(&label));
+                }
+            }
+        }
+    }
+    out
+}
+
+fn short_name(name: &str) -> String {
+    name.strip_prefix("blazen::").unwrap_or(name).to_owned()
+}
+
+fn escape_label(s: &str) -> String {
+    s.replace('"', "#quot;")
+}
+
+fn escape_title(s: &str) -> String {
+    s.replace('\n', " ")
+}
+
+// ---------------------------------------------------------------------------------------------
+// The const core. Everything below is usable in const evaluation; `workflow!` calls it through
+// `blazen::__private` with the metadata that `#[step]` generated.
+// ---------------------------------------------------------------------------------------------
+
+const START_NAME: &str = "blazen::StartEvent";
+const STOP_NAME: &str = "blazen::StopEvent";
+const INPUT_REQUIRED_NAME: &str = "blazen::InputRequiredEvent";
+const INPUT_RESPONSE_NAME: &str = "blazen::InputResponseEvent";
+const START_ID: u64 = fnv1a64(START_NAME);
+const STOP_ID: u64 = fnv1a64(STOP_NAME);
+const INPUT_REQUIRED_ID: u64 = fnv1a64(INPUT_REQUIRED_NAME);
+const INPUT_RESPONSE_ID: u64 = fnv1a64(INPUT_RESPONSE_NAME);
+
+/// Bit of [`GraphCheck::UnacceptedEvent`] in an allow mask.
+#[doc(hidden)]
+pub const ALLOW_UNACCEPTED: u32 = 1;
+/// Bit of [`GraphCheck::UnemittedEvent`] in an allow mask.
+#[doc(hidden)]
+pub const ALLOW_UNEMITTED: u32 = 2;
+/// Bit of [`GraphCheck::Unreachable`] in an allow mask.
+#[doc(hidden)]
+pub const ALLOW_UNREACHABLE: u32 = 4;
+/// Bit of [`GraphCheck::DeadEnd`] in an allow mask.
+#[doc(hidden)]
+pub const ALLOW_DEAD_END: u32 = 8;
+
+/// An event as the analysis sees it. Generated code builds these with [`EventNode::of`].
+#[doc(hidden)]
+#[derive(Debug, Clone, Copy)]
+pub struct EventNode<'a> {
+    /// The routing name.
+    pub name: &'a str,
+    /// The Rust type identity (`""` when unknown).
+    pub identity: &'a str,
+    /// Hash of `name`.
+    pub name_id: u64,
+    /// Hash of `identity` (0 when unknown).
+    pub id: u64,
+}
+
+impl<'a> EventNode<'a> {
+    /// An event known by routing name and (possibly empty) identity.
+    pub const fn new(name: &'a str, identity: &'a str) -> Self {
+        EventNode {
+            name,
+            identity,
+            name_id: fnv1a64(name),
+            id: if identity.is_empty() {
+                0
+            } else {
+                fnv1a64(identity)
+            },
+        }
+    }
+}
+
+impl EventNode<'static> {
+    /// The typed event `E`.
+    pub const fn of<E: TypedEvent>() -> Self {
+        EventNode {
+            name: E::EVENT_TYPE,
+            identity: E::EVENT_IDENTITY,
+            name_id: fnv1a64(E::EVENT_TYPE),
+            id: E::EVENT_ID,
+        }
+    }
+
+    /// A placeholder, for filling arrays.
+    pub const EMPTY: EventNode<'static> = EventNode {
+        name: "",
+        identity: "",
+        name_id: 0,
+        id: 0,
+    };
+}
+
+/// A step as the analysis sees it. `#[step]` generates one per step as a constant.
+#[doc(hidden)]
+#[derive(Debug, Clone, Copy)]
+pub struct StepNode<'a> {
+    /// The step's name.
+    pub name: &'a str,
+    /// Hash of `name`.
+    pub name_id: u64,
+    /// The events it accepts.
+    pub accepts: &'a [EventNode<'a>],
+    /// The events it emits.
+    pub emits: &'a [EventNode<'a>],
+    /// False for the placeholder of a step whose definition did not compile; the
+    /// compile-time check then stays silent instead of adding errors.
+    pub valid: bool,
+}
+
+impl<'a> StepNode<'a> {
+    /// A step node.
+    pub const fn new(
+        name: &'a str,
+        accepts: &'a [EventNode<'a>],
+        emits: &'a [EventNode<'a>],
+    ) -> Self {
+        StepNode {
+            name,
+            name_id: fnv1a64(name),
+            accepts,
+            emits,
+            valid: true,
+        }
+    }
+
+    /// The placeholder of a step whose definition did not compile.
+    pub const fn invalid(name: &'a str) -> Self {
+        StepNode {
+            name,
+            name_id: fnv1a64(name),
+            accepts: &[],
+            emits: &[],
+            valid: false,
+        }
+    }
+}
+
+/// Concatenates two event lists into an array of length `N` (`a.len() + b.len()`).
+#[doc(hidden)]
+pub const fn concat_events<const N: usize>(
+    a: &[EventNode<'static>],
+    b: &[EventNode<'static>],
+) -> [EventNode<'static>; N] {
+    let mut out = [EventNode::EMPTY; N];
+    let mut i = 0;
+    while i < a.len() && i < N {
+        out[i] = a[i];
+        i += 1;
+    }
+    let mut j = 0;
+    while j < b.len() && i < N {
+        out[i] = b[j];
+        i += 1;
+        j += 1;
+    }
+    out
+}
+
+/// The kind of a defect found by the core.
+#[doc(hidden)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DefectKind {
+    /// See [`GraphDefect::UnacceptedEvent`].
+    UnacceptedEvent,
+    /// See [`GraphDefect::UnemittedEvent`].
+    UnemittedEvent,
+    /// See [`GraphDefect::Unreachable`].
+    Unreachable,
+    /// See [`GraphDefect::NoPathToStop`].
+    NoPathToStop,
+    /// See [`GraphDefect::DeadEnd`].
+    DeadEnd,
+    /// See [`GraphDefect::AcceptsStop`].
+    AcceptsStop,
+    /// See [`GraphDefect::DuplicateStep`].
+    DuplicateStep,
+    /// See [`GraphDefect::NoStartStep`].
+    NoStartStep,
+    /// See [`GraphDefect::EventNameClash`].
+    EventNameClash,
+}
+
+/// Where an event appears: in a step's accepts (`emits == false`) or emits list.
+#[doc(hidden)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Slot {
+    /// Index of the step.
+    pub step: usize,
+    /// Whether the event is in the emits list.
+    pub emits: bool,
+    /// Index in the list.
+    pub index: usize,
+}
+
+impl Slot {
+    const NONE: Slot = Slot {
+        step: 0,
+        emits: false,
+        index: 0,
+    };
+
+    const fn event<'a>(self, steps: &[StepNode<'a>]) -> EventNode<'a> {
+        let s = steps[self.step];
+        if self.emits {
+            s.emits[self.index]
+        } else {
+            s.accepts[self.index]
+        }
+    }
+}
+
+/// A defect as the core reports it: indices into the graph.
+#[doc(hidden)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RawDefect {
+    /// What is wrong.
+    pub kind: DefectKind,
+    /// The event concerned (and its step).
+    pub at: Slot,
+    /// The second occurrence, for a clash.
+    pub other: Slot,
+}
+
+impl RawDefect {
+    /// A placeholder, for filling arrays.
+    pub const EMPTY: RawDefect = RawDefect {
+        kind: DefectKind::NoStartStep,
+        at: Slot::NONE,
+        other: Slot::NONE,
+    };
+
+    const fn of(kind: DefectKind, at: Slot) -> RawDefect {
+        RawDefect {
+            kind,
+            at,
+            other: Slot::NONE,
+        }
+    }
+
+    /// The message pieces of the defect (concatenate them).
+    pub const fn pieces<'a>(&self, steps: &[StepNode<'a>]) -> [&'a str; 11] {
+        let event = if steps.is_empty() {
+            EventNode::new("", "")
+        } else {
+            self.at.event_or_empty(steps)
+        };
+        let step = if steps.is_empty() {
+            ""
+        } else {
+            steps[self.at.step].name
+        };
+        let (other_ident, other_step) = if matches!(self.kind, DefectKind::EventNameClash) {
+            (
+                self.other.event(steps).identity,
+                steps[self.other.step].name,
+            )
+        } else {
+            ("", "")
+        };
+        describe(
+            self.kind,
+            event.name,
+            step,
+            event.identity,
+            other_ident,
+            other_step,
+        )
+    }
+
+    fn to_defect(self, steps: &[StepNode<'_>]) -> GraphDefect {
+        let step = || steps[self.at.step].name.to_owned();
+        let event = || self.at.event(steps).name.to_owned();
+        match self.kind {
+            DefectKind::UnacceptedEvent => GraphDefect::UnacceptedEvent {
+                event: event(),
+                step: step(),
+            },
+            DefectKind::UnemittedEvent => GraphDefect::UnemittedEvent {
+                event: event(),
+                step: step(),
+            },
+            DefectKind::Unreachable => GraphDefect::Unreachable { step: step() },
+            DefectKind::NoPathToStop => GraphDefect::NoPathToStop,
+            DefectKind::DeadEnd => GraphDefect::DeadEnd { step: step() },
+            DefectKind::AcceptsStop => GraphDefect::AcceptsStop { step: step() },
+            DefectKind::DuplicateStep => GraphDefect::DuplicateStep { step: step() },
+            DefectKind::NoStartStep => GraphDefect::NoStartStep,
+            DefectKind::EventNameClash => GraphDefect::EventNameClash {
+                event: event(),
+                first: self.at.event(steps).identity.to_owned(),
+                first_step: step(),
+                second: self.other.event(steps).identity.to_owned(),
+                second_step: steps[self.other.step].name.to_owned(),
+            },
+        }
+    }
+}
+
+impl Slot {
+    const fn event_or_empty<'a>(self, steps: &[StepNode<'a>]) -> EventNode<'a> {
+        if self.step >= steps.len() {
+            return EventNode::new("", "");
+        }
+        let s = steps[self.step];
+        let list = if self.emits { s.emits } else { s.accepts };
+        if self.index < list.len() {
+            list[self.index]
+        } else {
+            EventNode::new("", "")
+        }
+    }
+}
+
+/// The words of each defect, shared by the compile-time message and [`GraphDefect`]'s
+/// `Display`. `first` and `second` are the two identities of a clash, `second_step` the
+/// step using the second one.
+const fn describe<'a>(
+    kind: DefectKind,
+    event: &'a str,
+    step: &'a str,
+    first: &'a str,
+    second: &'a str,
+    second_step: &'a str,
+) -> [&'a str; 11] {
+    match kind {
+        DefectKind::UnacceptedEvent => [
+            "event `",
+            event,
+            "` emitted by step `",
+            step,
+            "` is accepted by no step",
+            "",
+            "",
+            "",
+            "",
+            "",
+            "",
+        ],
+        DefectKind::UnemittedEvent => [
+            "step `",
+            step,
+            "` accepts event `",
+            event,
+            "`, which no step emits",
+            "",
+            "",
+            "",
+            "",
+            "",
+            "",
+        ],
+        DefectKind::Unreachable => [
+            "step `",
+            step,
+            "` is unreachable: no chain of events leads to it from `blazen::StartEvent`",
+            "",
+            "",
+            "",
+            "",
+            "",
+            "",
+            "",
+            "",
+        ],
+        DefectKind::NoPathToStop => [
+            "no path from `blazen::StartEvent` to `blazen::StopEvent`: no step that a run \
+             reaches emits `blazen::StopEvent`",
+            "",
+            "",
+            "",
+            "",
+            "",
+            "",
+            "",
+            "",
+            "",
+            "",
+        ],
+        DefectKind::DeadEnd => [
+            "step `",
+            step,
+            "` is a dead end: `blazen::StopEvent` cannot be reached from it",
+            "",
+            "",
+            "",
+            "",
+            "",
+            "",
+            "",
+            "",
+        ],
+        DefectKind::AcceptsStop => [
+            "step `",
+            step,
+            "` accepts `blazen::StopEvent`, which ends the run and is never delivered to a step",
+            "",
+            "",
+            "",
+            "",
+            "",
+            "",
+            "",
+            "",
+        ],
+        DefectKind::DuplicateStep => [
+            "two steps are named `",
+            step,
+            "`",
+            "",
+            "",
+            "",
+            "",
+            "",
+            "",
+            "",
+            "",
+        ],
+        DefectKind::NoStartStep => [
+            "no step accepts `blazen::StartEvent`: no run can begin",
+            "",
+            "",
+            "",
+            "",
+            "",
+            "",
+            "",
+            "",
+            "",
+            "",
+        ],
+        DefectKind::EventNameClash => [
+            "event name `",
+            event,
+            "` names two different types: `",
+            first,
+            "` (step `",
+            step,
+            "`) and `",
+            second,
+            "` (step `",
+            second_step,
+            "`)",
+        ],
+    }
+}
+
+/// Whether an emitted event (by name id) reaches a step accepting `accepted`: the same name,
+/// or an input request, which the runtime answers with an input response.
+const fn emit_matches(emitted: u64, accepted: u64) -> bool {
+    (emitted == accepted && emitted != STOP_ID)
+        || (emitted == INPUT_REQUIRED_ID && accepted == INPUT_RESPONSE_ID)
+}
+
+const fn lists_name(list: &[EventNode<'_>], name_id: u64) -> bool {
+    let mut i = 0;
+    while i < list.len() {
+        if list[i].name_id == name_id {
+            return true;
+        }
+        i += 1;
+    }
+    false
+}
+
+/// Whether `list[index]` repeats an earlier entry of the same list.
+const fn repeated(list: &[EventNode<'_>], index: usize) -> bool {
+    let mut i = 0;
+    while i < index {
+        if list[i].name_id == list[index].name_id {
+            return true;
+        }
+        i += 1;
+    }
+    false
+}
+
+/// Whether step `s` feeds step `t`.
+const fn feeds(s: &StepNode<'_>, t: &StepNode<'_>) -> bool {
+    let mut i = 0;
+    while i < s.emits.len() {
+        let mut j = 0;
+        while j < t.accepts.len() {
+            if emit_matches(s.emits[i].name_id, t.accepts[j].name_id) {
+                return true;
+            }
+            j += 1;
+        }
+        i += 1;
+    }
+    false
+}
+
+/// Whether some step accepts what `emitted` names.
+const fn accepted_anywhere(steps: &[StepNode<'_>], emitted: u64) -> bool {
+    let mut t = 0;
+    while t < steps.len() {
+        let acc = steps[t].accepts;
+        let mut j = 0;
+        while j < acc.len() {
+            if emit_matches(emitted, acc[j].name_id) {
+                return true;
+            }
+            j += 1;
+        }
+        t += 1;
+    }
+    false
+}
+
+/// Whether some step emits something that reaches a step accepting `accepted`.
+const fn emitted_anywhere(steps: &[StepNode<'_>], accepted: u64) -> bool {
+    let mut s = 0;
+    while s < steps.len() {
+        let em = steps[s].emits;
+        let mut i = 0;
+        while i < em.len() {
+            if emit_matches(em[i].name_id, accepted) {
+                return true;
+            }
+            i += 1;
+        }
+        s += 1;
+    }
+    false
+}
+
+/// The slot after `at` in the order steps, accepts then emits, or `None` at the end.
+const fn next_slot(steps: &[StepNode<'_>], at: Slot) -> Option<Slot> {
+    let mut step = at.step;
+    let mut emits = at.emits;
+    let mut index = at.index + 1;
+    while step < steps.len() {
+        let len = if emits {
+            steps[step].emits.len()
+        } else {
+            steps[step].accepts.len()
+        };
+        if index < len {
+            return Some(Slot { step, emits, index });
+        }
+        if emits {
+            step += 1;
+            emits = false;
+        } else {
+            emits = true;
+        }
+        index = 0;
+    }
+    None
+}
+
+const fn first_slot(steps: &[StepNode<'_>]) -> Option<Slot> {
+    if steps.is_empty() {
+        return None;
+    }
+    let first = Slot::NONE;
+    if !steps[0].accepts.is_empty() {
+        return Some(first);
+    }
+    next_slot(steps, first)
+}
+
+const fn slot_eq(a: Slot, b: Slot) -> bool {
+    a.step == b.step && a.emits == b.emits && a.index == b.index
+}
+
+/// For the slot `o` (a typed event), the earlier slot of the same name but another type,
+/// provided `o` is the first slot of its own type.
+const fn clash_with(steps: &[StepNode<'_>], o: Slot) -> Option<Slot> {
+    let ev = o.event(steps);
+    if ev.id == 0 {
+        return None;
+    }
+    let mut found: Option<Slot> = None;
+    let mut cur = first_slot(steps);
+    while let Some(p) = cur {
+        if slot_eq(p, o) {
+            break;
+        }
+        let other = p.event(steps);
+        if other.name_id == ev.name_id && other.id != 0 {
+            if other.id == ev.id {
+                // An earlier slot already stands for this type.
+                return None;
+            }
+            if found.is_none() {
+                found = Some(p);
+            }
+        }
+        cur = next_slot(steps, p);
+    }
+    found
+}
+
+const fn push(out: &mut [RawDefect], count: usize, d: RawDefect) -> usize {
+    if count < out.len() {
+        out[count] = d;
+    }
+    count + 1
+}
+
+/// The analysis. Writes the defects it finds into `out` (as many as fit) and returns how
+/// many it found. `flags` and `queue` are scratch space of `steps.len()` entries each;
+/// `allow` is a mask of `ALLOW_*` bits.
+#[doc(hidden)]
+pub const fn analyze(
+    steps: &[StepNode<'_>],
+    allow: u32,
+    flags: &mut [u8],
+    queue: &mut [usize],
+    out: &mut [RawDefect],
+) -> usize {
+    const REACHED: u8 = 1;
+    const FINISHES: u8 = 2;
+    let n = steps.len();
+    let mut count = 0;
+
+    // No step accepts StartEvent.
+    let mut has_start = false;
+    let mut i = 0;
+    while i < n {
+        if lists_name(steps[i].accepts, START_ID) {
+            has_start = true;
+        }
+        i += 1;
+    }
+    if !has_start {
+        count = push(
+            out,
+            count,
+            RawDefect::of(DefectKind::NoStartStep, Slot::NONE),
+        );
+    }
+
+    // Two steps with one name.
+    let mut i = 0;
+    while i < n {
+        let mut j = 0;
+        while j < i {
+            if steps[j].name_id == steps[i].name_id {
+                let at = Slot {
+                    step: i,
+                    emits: false,
+                    index: 0,
+                };
+                count = push(out, count, RawDefect::of(DefectKind::DuplicateStep, at));
+                break;
+            }
+            j += 1;
+        }
+        i += 1;
+    }
+
+    // A step accepting StopEvent.
+    let mut i = 0;
+    while i < n {
+        let acc = steps[i].accepts;
+        let mut k = 0;
+        while k < acc.len() {
+            if acc[k].name_id == STOP_ID && !repeated(acc, k) {
+                let at = Slot {
+                    step: i,
+                    emits: false,
+                    index: k,
+                };
+                count = push(out, count, RawDefect::of(DefectKind::AcceptsStop, at));
+            }
+            k += 1;
+        }
+        i += 1;
+    }
+
+    // Two types with one routing name.
+    let mut cur = first_slot(steps);
+    while let Some(o) = cur {
+        if let Some(p) = clash_with(steps, o) {
+            let d = RawDefect {
+                kind: DefectKind::EventNameClash,
+                at: p,
+                other: o,
+            };
+            count = push(out, count, d);
+        }
+        cur = next_slot(steps, o);
+    }
+
+    // Emitted, accepted by nobody.
+    if allow & ALLOW_UNACCEPTED == 0 {
+        let mut i = 0;
+        while i < n {
+            let em = steps[i].emits;
+            let mut k = 0;
+            while k < em.len() {
+                let id = em[k].name_id;
+                if id != STOP_ID && !repeated(em, k) && !accepted_anywhere(steps, id) {
+                    let at = Slot {
+                        step: i,
+                        emits: true,
+                        index: k,
+                    };
+                    count = push(out, count, RawDefect::of(DefectKind::UnacceptedEvent, at));
+                }
+                k += 1;
+            }
+            i += 1;
+        }
+    }
+
+    // Accepted, emitted by nobody.
+    if allow & ALLOW_UNEMITTED == 0 {
+        let mut i = 0;
+        while i < n {
+            let acc = steps[i].accepts;
+            let mut k = 0;
+            while k < acc.len() {
+                let id = acc[k].name_id;
+                if id != START_ID
+                    && id != STOP_ID
+                    && !repeated(acc, k)
+                    && !emitted_anywhere(steps, id)
+                {
+                    let at = Slot {
+                        step: i,
+                        emits: false,
+                        index: k,
+                    };
+                    count = push(out, count, RawDefect::of(DefectKind::UnemittedEvent, at));
+                }
+                k += 1;
+            }
+            i += 1;
+        }
+    }
+
+    if !has_start {
+        return count;
+    }
+
+    // Forward: the steps a run reaches from StartEvent.
+    let mut i = 0;
+    while i < n {
+        flags[i] = 0;
+        i += 1;
+    }
+    let mut tail = 0;
+    let mut i = 0;
+    while i < n {
+        if lists_name(steps[i].accepts, START_ID) {
+            flags[i] |= REACHED;
+            queue[tail] = i;
+            tail += 1;
+        }
+        i += 1;
+    }
+    let mut head = 0;
+    while head < tail {
+        let s = queue[head];
+        head += 1;
+        let mut t = 0;
+        while t < n {
+            if flags[t] & REACHED == 0 && feeds(&steps[s], &steps[t]) {
+                flags[t] |= REACHED;
+                queue[tail] = t;
+                tail += 1;
+            }
+            t += 1;
+        }
+    }
+
+    // Backward: the steps from which StopEvent can be reached.
+    let mut tail = 0;
+    let mut i = 0;
+    while i < n {
+        if lists_name(steps[i].emits, STOP_ID) {
+            flags[i] |= FINISHES;
+            queue[tail] = i;
+            tail += 1;
+        }
+        i += 1;
+    }
+    let mut head = 0;
+    while head < tail {
+        let t = queue[head];
+        head += 1;
+        let mut s = 0;
+        while s < n {
+            if flags[s] & FINISHES == 0 && feeds(&steps[s], &steps[t]) {
+                flags[s] |= FINISHES;
+                queue[tail] = s;
+                tail += 1;
+            }
+            s += 1;
+        }
+    }
+
+    if allow & ALLOW_UNREACHABLE == 0 {
+        let mut i = 0;
+        while i < n {
+            if flags[i] & REACHED == 0 {
+                let at = Slot {
+                    step: i,
+                    emits: false,
+                    index: 0,
+                };
+                count = push(out, count, RawDefect::of(DefectKind::Unreachable, at));
+            }
+            i += 1;
+        }
+    }
+
+    if allow & ALLOW_DEAD_END == 0 {
+        let mut any_finishes = false;
+        let mut i = 0;
+        while i < n {
+            if flags[i] == REACHED | FINISHES {
+                any_finishes = true;
+            }
+            i += 1;
+        }
+        if !any_finishes {
+            count = push(
+                out,
+                count,
+                RawDefect::of(DefectKind::NoPathToStop, Slot::NONE),
+            );
+        } else {
+            let mut i = 0;
+            while i < n {
+                if flags[i] == REACHED {
+                    let at = Slot {
+                        step: i,
+                        emits: false,
+                        index: 0,
+                    };
+                    count = push(out, count, RawDefect::of(DefectKind::DeadEnd, at));
+                }
+                i += 1;
+            }
+        }
+    }
+    count
+}
+
+/// A fixed-capacity text buffer for composing a message in const evaluation.
+#[doc(hidden)]
+#[derive(Debug)]
+pub struct ConstMessage<const CAP: usize> {
+    buf: [u8; CAP],
+    len: usize,
+    truncated: bool,
+}
+
+impl<const CAP: usize> ConstMessage<CAP> {
+    /// An empty message.
+    pub const fn new() -> Self {
+        ConstMessage {
+            buf: [0; CAP],
+            len: 0,
+            truncated: false,
+        }
+    }
+
+    /// Appends `s`, or as much of it as fits on a character boundary.
+    pub const fn push(&mut self, s: &str) {
+        let bytes = s.as_bytes();
+        let mut i = 0;
+        while i < bytes.len() {
+            if self.len >= CAP {
+                self.truncated = true;
+                // Drop a partial UTF-8 sequence at the end.
+                while self.len > 0 && self.buf[self.len - 1] & 0xC0 == 0x80 {
+                    self.len -= 1;
+                }
+                if self.len > 0 && self.buf[self.len - 1] >= 0xC0 {
+                    self.len -= 1;
+                }
+                return;
+            }
+            self.buf[self.len] = bytes[i];
+            self.len += 1;
+            i += 1;
+        }
+    }
+
+    /// Appends a decimal number.
+    pub const fn push_usize(&mut self, mut v: usize) {
+        let mut digits = [0u8; 20];
+        let mut n = 0;
+        loop {
+            digits[n] = b'0' + (v % 10) as u8;
+            n += 1;
+            v /= 10;
+            if v == 0 {
+                break;
+            }
+        }
+        while n > 0 {
+            n -= 1;
+            if self.len < CAP {
+                self.buf[self.len] = digits[n];
+                self.len += 1;
+            }
+        }
+    }
+
+    /// Whether something did not fit.
+    pub const fn is_truncated(&self) -> bool {
+        self.truncated
+    }
+
+    /// The text.
+    pub const fn as_str(&self) -> &str {
+        match core::str::from_utf8(self.buf.split_at(self.len).0) {
+            Ok(s) => s,
+            Err(_) => "(message not valid UTF-8)",
+        }
+    }
+}
+
+impl<const CAP: usize> Default for ConstMessage<CAP> {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+/// The compile-time check of `workflow!`: panics (failing the build) with every defect of
+/// the graph formed by `steps`, in the words of [`GraphDefect`]'s `Display`.
+#[doc(hidden)]
+pub const fn assert_graph<const N: usize>(workflow: &str, steps: &[StepNode<'_>; N], allow: u32) {
+    const MAX: usize = 64;
+    let mut i = 0;
+    while i < N {
+        if !steps[i].valid {
+            // The step's own errors are already reported.
+            return;
+        }
+        i += 1;
+    }
+    let mut flags = [0u8; N];
+    let mut queue = [0usize; N];
+    let mut out = [RawDefect::EMPTY; MAX];
+    let count = analyze(steps, allow, &mut flags, &mut queue, &mut out);
+    if count == 0 {
+        return;
+    }
+    let mut msg = ConstMessage::<8192>::new();
+    msg.push("workflow `");
+    msg.push(workflow);
+    msg.push("` has ");
+    msg.push_usize(count);
+    msg.push(if count == 1 {
+        " graph defect:"
+    } else {
+        " graph defects:"
+    });
+    let mut i = 0;
+    while i < count && i < MAX {
+        msg.push("\n  - ");
+        let pieces = out[i].pieces(steps);
+        let mut k = 0;
+        while k < pieces.len() {
+            msg.push(pieces[k]);
+            k += 1;
+        }
+        i += 1;
+    }
+    if count > MAX {
+        msg.push("\n  - … and more");
+    }
+    msg.push(
+        "\n(a deliberate design may opt out of a check: \
+         `allow = [unaccepted, unemitted, unreachable, dead_end]`)",
+    );
+    panic!("{}", msg.as_str());
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const fn ev(name: &'static str) -> EventNode<'static> {
+        EventNode::new(name, name)
+    }
+
+    const START: EventNode<'static> = EventNode::new(START_NAME, START_NAME);
+    const STOP: EventNode<'static> = EventNode::new(STOP_NAME, STOP_NAME);
+
+    fn run(steps: &[StepNode<'_>]) -> Vec<GraphDefect> {
+        analyze_all(steps, 0)
+            .iter()
+            .map(|d| d.to_defect(steps))
+            .collect()
+    }
+
+    #[test]
+    fn sound_loop_with_exit_has_no_defect() {
+        let a = [START];
+        let b = [ev("A")];
+        let c = [ev("A"), STOP];
+        let steps = [StepNode::new("s", &a, &b), StepNode::new("loop", &b, &c)];
+        assert_eq!(run(&steps), vec![]);
+    }
+
+    #[test]
+    fn every_defect_is_reported() {
+        let start = [START];
+        let ghost = [ev("Ghost")];
+        let orphan = [ev("Orphan")];
+        let stop = [STOP];
+        let none: [EventNode<'static>; 0] = [];
+        let steps = [
+            StepNode::new("s0", &start, &ghost),
+            StepNode::new("s1", &orphan, &stop),
+            StepNode::new("s1", &stop, &none),
+        ];
+        let d = run(&steps);
+        assert_eq!(
+            d,
+            vec![
+                GraphDefect::DuplicateStep { step: "s1".into() },
+                GraphDefect::AcceptsStop { step: "s1".into() },
+                GraphDefect::UnacceptedEvent {
+                    event: "Ghost".into(),
+                    step: "s0".into()
+                },
+                GraphDefect::UnemittedEvent {
+                    event: "Orphan".into(),
+                    step: "s1".into()
+                },
+                GraphDefect::Unreachable { step: "s1".into() },
+                GraphDefect::Unreachable { step: "s1".into() },
+                GraphDefect::NoPathToStop,
+            ]
+        );
+    }
+
+    #[test]
+    fn clash_dead_end_and_no_start() {
+        let a1 = [EventNode::new("A", "m1::A")];
+        let a2 = [EventNode::new("A", "m2::A")];
+        let start = [START];
+        let stop = [STOP];
+        let steps = [
+            StepNode::new("s0", &start, &a1),
+            StepNode::new("s1", &a2, &stop),
+        ];
+        let d = run(&steps);
+        assert_eq!(
+            d,
+            vec![GraphDefect::EventNameClash {
+                event: "A".into(),
+                first: "m1::A".into(),
+                first_step: "s0".into(),
+                second: "m2::A".into(),
+                second_step: "s1".into(),
+            }]
+        );
+        assert_eq!(
+            d[0].to_string(),
+            "event name `A` names two different types: `m1::A` (step `s0`) and `m2::A` (step `s1`)"
+        );
+        let x = [ev("X")];
+        let steps = [StepNode::new("s0", &start, &x), StepNode::new("s1", &x, &x)];
+        assert_eq!(run(&steps), vec![GraphDefect::NoPathToStop]);
+        let b = [ev("B")];
+        let steps = [
+            StepNode::new("s0", &start, &[]),
+            StepNode::new("s1", &x, &b),
+        ];
+        let d = run(&steps);
+        assert!(d.contains(&GraphDefect::Unreachable { step: "s1".into() }));
+        let steps = [StepNode::new("s1", &x, &stop)];
+        assert_eq!(
+            run(&steps),
+            vec![
+                GraphDefect::NoStartStep,
+                GraphDefect::UnemittedEvent {
+                    event: "X".into(),
+                    step: "s1".into()
+                }
+            ]
+        );
+        let ok = [EventNode::new("A", "m1::A"), STOP];
+        let steps = [
+            StepNode::new("s0", &start, &ok),
+            StepNode::new("s1", &a1, &stop),
+            StepNode::new("s2", &x, &x),
+        ];
+        let d = analyze_all(&steps, ALLOW_UNREACHABLE | ALLOW_UNEMITTED);
+        assert_eq!(d, vec![]);
+        let steps = [
+            StepNode::new("s0", &start, &ok),
+            StepNode::new("s1", &a1, &x),
+            StepNode::new("s2", &x, &x),
+        ];
+        assert_eq!(
+            run(&steps),
+            vec![
+                GraphDefect::DeadEnd { step: "s1".into() },
+                GraphDefect::DeadEnd { step: "s2".into() }
+            ]
+        );
+    }
+
+    #[test]
+    fn input_request_feeds_input_response() {
+        let start = [START];
+        let req = [EventNode::new(INPUT_REQUIRED_NAME, INPUT_REQUIRED_NAME)];
+        let resp = [EventNode::new(INPUT_RESPONSE_NAME, INPUT_RESPONSE_NAME)];
+        let stop = [STOP];
+        let steps = [
+            StepNode::new("ask", &start, &req),
+            StepNode::new("answer", &resp, &stop),
+        ];
+        assert_eq!(run(&steps), vec![]);
+    }
+
+    #[test]
+    fn const_message_truncates_on_char_boundary() {
+        let mut m = ConstMessage::<5>::new();
+        m.push("ab");
+        m.push("é€");
+        assert!(m.is_truncated());
+        assert_eq!(m.as_str(), "abé");
+        let mut m = ConstMessage::<8>::new();
+        m.push_usize(1207);
+        assert_eq!(m.as_str(), "1207");
+    }
+
+    const CHECKED: () = {
+        let start = [START];
+        let stop = [STOP];
+        assert_graph("ok", &[StepNode::new("s", &start, &stop)], 0);
+    };
+
+    #[test]
+    fn const_check_accepts_a_sound_graph() {
+        let () = CHECKED;
     }
 }
