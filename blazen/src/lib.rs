@@ -16,6 +16,10 @@ pub use context::Context;
 pub use error::{Result, WorkflowError};
 pub use event::{DynamicEvent, Event, EventInfo, StartEvent, StopEvent, TypedEvent};
 pub use step::{IntoStepOutput, Step, StepFuture, StepHandler, StepOutput};
+pub use tool::{
+    ArgumentError, ArgumentErrorKind, IntoToolResult, RenderedSchema, SchemaDialect, StrictUnsupported,
+    ToolDef, ToolError,
+};
 
 /// Everything a workflow author needs: `use blazen::prelude::*;`.
 pub mod prelude {
@@ -23,6 +27,7 @@ pub mod prelude {
     pub use crate::{
         Context, DynamicEvent, Event, StartEvent, Step, StopEvent, TypedEvent, WorkflowError,
     };
+    pub use crate::{SchemaDialect, ToolDef, ToolError};
     pub use schemars::JsonSchema;
     pub use serde::{Deserialize, Serialize};
     pub use serde_json::json;
