@@ -1,7 +1,273 @@
 //! The per-run context handed to every step.
 
+use std::borrow::Cow;
+use std::collections::HashMap;
+use std::fmt;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+use serde_json::Value;
+use tokio::sync::mpsc;
+use uuid::Uuid;
+
+use crate::error::WorkflowError;
+use crate::event::{downcast_event, Event, TypedEvent};
+use crate::workflow::runner::{RouterMsg, StreamMsg};
+
+/// One value stored in the context.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) enum StateValue {
+    /// Stored with [`Context::set`].
+    Json(Value),
+    /// Stored with [`Context::set_bytes`].
+    Bytes(Vec<u8>),
+}
+
+/// The key of a fan-in buffer: the collecting step's index and the event type.
+pub(crate) type FanInKey = (u32, Cow<'static, str>);
+
+/// Everything a run keeps in its context; it lives in the run, so snapshots serialise it.
+#[derive(Debug, Default)]
+pub(crate) struct RunState {
+    /// `set`/`set_bytes` values.
+    pub(crate) values: HashMap<String, StateValue>,
+    /// Fan-in buffers of [`Context::collect_events`], keyed by (collecting step, event type).
+    pub(crate) collect: HashMap<FanInKey, Vec<Box<dyn Event>>>,
+}
+
+/// What the contexts of one run share.
+pub(crate) struct RunShared {
+    pub(crate) run_id: Uuid,
+    pub(crate) state: Mutex<RunState>,
+    pub(crate) router: mpsc::UnboundedSender<RouterMsg>,
+    pub(crate) stream: mpsc::UnboundedSender<StreamMsg>,
+    /// How many events were written to the stream (the snapshot's stream position).
+    pub(crate) stream_position: AtomicU64,
+}
+
+impl fmt::Debug for RunShared {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RunShared")
+            .field("run_id", &self.run_id)
+            .finish_non_exhaustive()
+    }
+}
+
+impl RunShared {
+    pub(crate) fn lock_state(&self) -> MutexGuard<'_, RunState> {
+        // A panic while the lock was held leaves the maps intact (each operation is a single
+        // insert/remove), so a poisoned lock is recovered rather than failing every later step.
+        self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
 /// The per-run context: typed state, event sending, stream writing and the run id.
-#[derive(Debug, Clone)]
+///
+/// Every step receives the run's context as its first parameter. It is cheap to clone (one
+/// reference count) and all its methods are synchronous. Everything stored with
+/// [`set`](Self::set) and [`set_bytes`](Self::set_bytes) lives in the run and is part of its
+/// snapshot, so it survives pause, resume and checkpoints.
+///
+/// ```
+/// use blazen::prelude::*;
+///
+/// async fn remember(ctx: Context, ev: Box<dyn Event>) -> Result<blazen::StepOutput, WorkflowError> {
+///     ctx.set("seen", &ev.event_type())?;
+///     let seen: Option<String> = ctx.get("seen")?;
+///     ctx.set_bytes("blob", vec![1, 2, 3]);
+///     assert_eq!(ctx.get_bytes("blob"), Some(vec![1, 2, 3]));
+///     Ok(blazen::StepOutput::Single(Box::new(StopEvent::new(json!(seen)))))
+/// }
+/// ```
+#[derive(Clone)]
 pub struct Context {
-    _private: (),
+    shared: Arc<RunShared>,
+    /// The index of the step this context was handed to, or `SENDER_RUN`.
+    step: u32,
+    /// The step names of the workflow (for error messages and fan-in buffer keys).
+    step_names: Arc<[Arc<str>]>,
+}
+
+impl fmt::Debug for Context {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Context")
+            .field("run_id", &self.shared.run_id)
+            .field("step", &self.step_name())
+            .finish()
+    }
+}
+
+impl Context {
+    pub(crate) fn new(shared: Arc<RunShared>, step: u32, step_names: Arc<[Arc<str>]>) -> Self {
+        Context {
+            shared,
+            step,
+            step_names,
+        }
+    }
+
+    pub(crate) fn step_name(&self) -> &str {
+        match self.step_names.get(self.step as usize) {
+            Some(name) => name,
+            None => "run",
+        }
+    }
+
+    /// Stores `value` under `key` as JSON (replacing what was there).
+    ///
+    /// Fails only if `value` cannot be represented as JSON (e.g. a map with non-string keys).
+    pub fn set<T: Serialize + ?Sized>(&self, key: &str, value: &T) -> Result<(), WorkflowError> {
+        let json = serde_json::to_value(value).map_err(|source| WorkflowError::State {
+            key: key.to_owned(),
+            source,
+        })?;
+        self.shared
+            .lock_state()
+            .values
+            .insert(key.to_owned(), StateValue::Json(json));
+        Ok(())
+    }
+
+    /// The value stored under `key`, deserialized into `T`; `None` if nothing is stored.
+    ///
+    /// A value stored with [`set_bytes`](Self::set_bytes) reads as a JSON array of numbers
+    /// (so `get::<Vec<u8>>` works on it). Fails if the stored value does not fit `T`.
+    pub fn get<T: DeserializeOwned>(&self, key: &str) -> Result<Option<T>, WorkflowError> {
+        let json = match self.shared.lock_state().values.get(key) {
+            None => return Ok(None),
+            Some(StateValue::Json(v)) => v.clone(),
+            Some(StateValue::Bytes(b)) => Value::Array(b.iter().map(|&x| x.into()).collect()),
+        };
+        serde_json::from_value(json)
+            .map(Some)
+            .map_err(|source| WorkflowError::State {
+                key: key.to_owned(),
+                source,
+            })
+    }
+
+    /// The raw JSON value stored under `key`.
+    pub fn get_json(&self, key: &str) -> Option<Value> {
+        match self.shared.lock_state().values.get(key) {
+            Some(StateValue::Json(v)) => Some(v.clone()),
+            _ => None,
+        }
+    }
+
+    /// Stores raw binary data under `key` (replacing what was there).
+    pub fn set_bytes(&self, key: &str, bytes: impl Into<Vec<u8>>) {
+        self.shared
+            .lock_state()
+            .values
+            .insert(key.to_owned(), StateValue::Bytes(bytes.into()));
+    }
+
+    /// The binary data stored under `key` with [`set_bytes`](Self::set_bytes), if any.
+    pub fn get_bytes(&self, key: &str) -> Option<Vec<u8>> {
+        match self.shared.lock_state().values.get(key) {
+            Some(StateValue::Bytes(b)) => Some(b.clone()),
+            _ => None,
+        }
+    }
+
+    /// Removes the value stored under `key`; whether there was one.
+    pub fn remove(&self, key: &str) -> bool {
+        self.shared.lock_state().values.remove(key).is_some()
+    }
+
+    /// The id of the run.
+    pub fn run_id(&self) -> Uuid {
+        self.shared.run_id
+    }
+
+    /// Routes `event` to every step that accepts it.
+    ///
+    /// An event that no step accepts fails the run with
+    /// [`WorkflowError::UnroutedEvent`] naming the event and this step. Sending a
+    /// `StopEvent` ends the run with it.
+    pub fn send_event(&self, event: impl Event) {
+        self.send_boxed(Box::new(event));
+    }
+
+    /// Routes an already boxed event (see [`send_event`](Self::send_event)).
+    pub fn send_boxed(&self, event: Box<dyn Event>) {
+        // After the run has finished the router is gone; the event has nowhere to go.
+        let _ = self.shared.router.send(RouterMsg::Send {
+            event,
+            sender: self.step,
+        });
+    }
+
+    /// Publishes `event` to the run's [`stream_events`](crate::workflow::WorkflowHandler::stream_events).
+    pub fn write_event_to_stream(&self, event: impl Event) {
+        self.write_boxed_to_stream(Box::new(event));
+    }
+
+    /// Publishes an already boxed event to the run's stream.
+    pub fn write_boxed_to_stream(&self, event: Box<dyn Event>) {
+        self.shared.stream_position.fetch_add(1, Ordering::Relaxed);
+        // After the handler (and its stream) is gone, there is no reader.
+        let _ = self.shared.stream.send(StreamMsg::Event(event));
+    }
+
+    /// Fan-in: buffers `event` and returns all `n` buffered events of type `E` once `n`
+    /// have arrived at this step, `None` before.
+    ///
+    /// Call it from the step that accepts `E` with each event it receives; the step runs
+    /// once per event and the last call gets the whole batch (in arrival order), after which
+    /// the buffer starts again empty. Cost is linear in `n`. Buffers belong to the run (and
+    /// its snapshots), one per collecting step and event type.
+    ///
+    /// ```
+    /// use blazen::prelude::*;
+    /// use blazen::event::downcast_event;
+    /// use blazen::{StepOutput, WorkflowError};
+    ///
+    /// // A hand-built collector step: emits StopEvent when 3 StartEvents have arrived.
+    /// let step = Step::new("collect", |ctx, ev| async move {
+    ///     let ev: StartEvent = downcast_event(ev)?;
+    ///     Ok(match ctx.collect_events(ev, 3) {
+    ///         Some(all) => StepOutput::Single(Box::new(StopEvent::new(json!(all.len())))),
+    ///         None => StepOutput::None,
+    ///     })
+    /// });
+    /// # let _ = step;
+    /// ```
+    pub fn collect_events<E: TypedEvent>(&self, event: E, n: usize) -> Option<Vec<E>> {
+        let key = (self.step, Cow::Borrowed(E::EVENT_TYPE));
+        let batch = {
+            let mut state = self.shared.lock_state();
+            let buffer = state.collect.entry(key).or_default();
+            buffer.push(Box::new(event));
+            if buffer.len() < n {
+                return None;
+            }
+            state
+                .collect
+                .remove(&(self.step, Cow::Borrowed(E::EVENT_TYPE)))
+                .unwrap_or_default()
+        };
+        // Events restored from a snapshot come back as `DynamicEvent`s and are decoded
+        // here; events of this run are unboxed. Undecodable restored events are skipped
+        // (they were serialized from an `E`, so this cannot happen for valid snapshots).
+        Some(
+            batch
+                .into_iter()
+                .filter_map(|ev| downcast_event::<E>(ev).ok())
+                .collect(),
+        )
+    }
+
+    /// How many events of type `E` this step has buffered with
+    /// [`collect_events`](Self::collect_events).
+    pub fn collected_count<E: TypedEvent>(&self) -> usize {
+        let key = (self.step, Cow::Borrowed(E::EVENT_TYPE));
+        self.shared
+            .lock_state()
+            .collect
+            .get(&key)
+            .map_or(0, Vec::len)
+    }
 }

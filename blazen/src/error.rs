@@ -72,6 +72,40 @@ pub enum WorkflowError {
         #[source]
         source: serde_json::Error,
     },
+    /// The run was paused with `WorkflowHandler::pause`; resume it from its snapshot.
+    #[error("run {run_id} was paused")]
+    Paused {
+        /// The run.
+        run_id: uuid::Uuid,
+    },
+    /// The run is over (finished, failed or paused) and cannot do what was asked.
+    #[error("run {run_id} is not running")]
+    NotRunning {
+        /// The run.
+        run_id: uuid::Uuid,
+    },
+    /// `respond` named a request the run is not waiting for.
+    #[error("the run has no pending input request `{request_id}`")]
+    UnknownInputRequest {
+        /// The request id given.
+        request_id: uuid::Uuid,
+    },
+    /// A workflow was run outside a Tokio runtime.
+    #[error("workflows run on a Tokio runtime; call `run` from within one")]
+    NoRuntime,
+    /// A snapshot was taken by a workflow whose graph differs (the code changed).
+    #[error("snapshot of workflow `{workflow}` has graph fingerprint `{found}`, but this workflow's is `{expected}`: the steps or their events changed")]
+    SnapshotMismatch {
+        /// The workflow.
+        workflow: String,
+        /// This workflow's fingerprint.
+        expected: String,
+        /// The snapshot's fingerprint.
+        found: String,
+    },
+    /// Saving or loading a snapshot failed.
+    #[error(transparent)]
+    Persist(#[from] crate::persist::PersistError),
     /// Any other error, with its message.
     #[error("{0}")]
     Message(String),

@@ -14,8 +14,12 @@ pub mod workflow;
 pub use blazen_macros::{step, tool, workflow, Event};
 pub use context::Context;
 pub use error::{Result, WorkflowError};
-pub use event::{DynamicEvent, Event, EventInfo, StartEvent, StopEvent, TypedEvent};
+pub use event::{
+    downcast_event, DynamicEvent, Event, EventInfo, InputRequiredEvent, InputResponseEvent,
+    StartEvent, StopEvent, TypedEvent,
+};
 pub use step::{IntoStepOutput, Step, StepFuture, StepHandler, StepOutput};
+pub use workflow::{EventStream, Workflow, WorkflowBuilder, WorkflowHandler};
 pub use tool::{
     ArgumentError, ArgumentErrorKind, IntoToolResult, RenderedSchema, SchemaDialect, StrictUnsupported,
     ToolDef, ToolError,
@@ -26,6 +30,9 @@ pub mod prelude {
     pub use crate::{step, tool, workflow};
     pub use crate::{
         Context, DynamicEvent, Event, StartEvent, Step, StopEvent, TypedEvent, WorkflowError,
+    };
+    pub use crate::{
+        InputRequiredEvent, InputResponseEvent, StepOutput, Workflow, WorkflowHandler,
     };
     pub use crate::{SchemaDialect, ToolDef, ToolError};
     pub use schemars::JsonSchema;

@@ -1,1 +1,370 @@
 //! Workflows: a validated set of steps, run by the event router.
+//!
+//! [`Workflow::builder`] collects steps, checks the graph and builds the routing table once;
+//! [`Workflow::run`] starts a run in its own Tokio task and returns a [`WorkflowHandler`].
+//! One workflow may run many times at once.
+//!
+//! # How a run executes
+//! - Events are routed by [`Event::event_type`](crate::Event::event_type): an event goes to
+//!   every step that accepts its name (copied with `clone_event` for all but the last). A
+//!   [`DynamicEvent`](crate::DynamicEvent) reaches steps that accept the typed event of the
+//!   same name.
+//! - Each step execution runs in its own task. A step's `max_concurrency` bounds its live
+//!   executions; further events wait in the router's queue for that step (they are not
+//!   spawned first).
+//! - The run ends with the first `StopEvent`, or with an error: a step's `Err` or panic
+//!   ([`WorkflowError::Step`], [`WorkflowError::Panic`]), an event that no step accepts
+//!   ([`WorkflowError::UnroutedEvent`]), a workflow or step timeout
+//!   ([`WorkflowError::Timeout`]), or as soon as nothing runs, nothing is queued and no
+//!   input request is pending ([`WorkflowError::Stalled`]). Steps still running are then
+//!   cancelled.
+//!
+//! # Durable runs
+//! - [`WorkflowHandler::pause`] stops starting steps, lets the running ones finish (their
+//!   events are queued, not started), and returns a [`WorkflowSnapshot`] with every queued
+//!   event, the context state, fan-in buffers, pending input requests and the stream
+//!   position. [`Workflow::resume`] continues it; nothing is run twice.
+//! - With [`WorkflowBuilder::checkpoint`] a snapshot is saved after every step completion,
+//!   and it also lists the events of steps still running (their input is kept for this, and
+//!   only when checkpointing). After a crash, [`Workflow::resume_from`] runs those steps
+//!   again: delivery is *at least once* (see [`crate::persist`]).
+//! - A step that emits an [`InputRequiredEvent`](crate::event::InputRequiredEvent) asks a
+//!   person: the request is published on the stream and listed by
+//!   [`WorkflowHandler::input_requests`]; once nothing else runs the run waits (saving a
+//!   snapshot when checkpointing) until [`WorkflowHandler::respond`] or
+//!   [`Workflow::respond_from`] answers it with an
+//!   [`InputResponseEvent`](crate::event::InputResponseEvent).
+
+mod builder;
+mod handler;
+pub(crate) mod runner;
+
+use std::collections::HashMap;
+use std::fmt;
+use std::sync::atomic::AtomicU64;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use serde_json::Value;
+use tokio::sync::{mpsc, oneshot};
+use tracing::Instrument;
+use uuid::Uuid;
+
+pub use builder::WorkflowBuilder;
+pub use handler::{EventStream, WorkflowHandler};
+
+use crate::context::{Context, RunShared, RunState, StateValue};
+use crate::error::WorkflowError;
+use crate::event::{Event, InputResponseEvent, StartEvent, StopEvent};
+use crate::persist::{CheckpointStore, SnapshotStatus, WorkflowSnapshot};
+use crate::step::Step;
+use runner::{Router, RouterMsg, SENDER_RUN};
+
+/// A validated workflow: its steps, its routing table and its options.
+///
+/// Cheap to clone (one reference count); `Send + Sync`, so one workflow can serve many
+/// concurrent runs from many tasks.
+///
+/// ```
+/// use blazen::prelude::*;
+/// use blazen::{EventInfo, StepOutput, Workflow};
+///
+/// # #[tokio::main]
+/// # async fn main() -> Result<(), WorkflowError> {
+/// let echo = Step::new("echo", |_ctx, ev| async move {
+///     let start: StartEvent = blazen::event::downcast_event(ev)?;
+///     Ok(StepOutput::Single(Box::new(StopEvent::new(start.data))))
+/// })
+/// .accepts(EventInfo::of::<StartEvent>())
+/// .emits(EventInfo::of::<StopEvent>());
+///
+/// let wf = Workflow::builder("echo").step(echo).build()?;
+/// let handler = wf.run(json!({"prompt": "Hello"})).await?;
+/// let stop = handler.result().await?;
+/// assert_eq!(stop.result, json!({"prompt": "Hello"}));
+/// # Ok(())
+/// # }
+/// ```
+#[derive(Clone)]
+pub struct Workflow {
+    inner: Arc<WorkflowInner>,
+}
+
+/// The immutable part of a workflow that its runs share.
+pub(crate) struct WorkflowInner {
+    pub(crate) name: String,
+    pub(crate) steps: Vec<Step>,
+    pub(crate) step_names: Arc<[Arc<str>]>,
+    /// Routing name → index into `route_names` / `route_targets`.
+    pub(crate) routes: HashMap<Box<str>, u32>,
+    pub(crate) route_names: Vec<Arc<str>>,
+    pub(crate) route_targets: Vec<Box<[u32]>>,
+    pub(crate) timeout: Option<Duration>,
+    pub(crate) checkpoint: Option<Arc<dyn CheckpointStore>>,
+    pub(crate) fingerprint: String,
+}
+
+impl fmt::Debug for Workflow {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Workflow")
+            .field("name", &self.inner.name)
+            .field("steps", &self.inner.steps)
+            .field("timeout", &self.inner.timeout)
+            .field("checkpoint", &self.inner.checkpoint)
+            .finish()
+    }
+}
+
+impl Workflow {
+    /// Starts describing a workflow named `name`.
+    pub fn builder(name: impl Into<String>) -> WorkflowBuilder {
+        WorkflowBuilder::new(name.into())
+    }
+
+    pub(crate) fn from_parts(
+        name: String,
+        steps: Vec<Step>,
+        timeout: Option<Duration>,
+        checkpoint: Option<Arc<dyn CheckpointStore>>,
+    ) -> Self {
+        let step_names: Arc<[Arc<str>]> = steps.iter().map(|s| Arc::from(s.name())).collect();
+        let mut routes: HashMap<Box<str>, u32> = HashMap::new();
+        let mut route_names: Vec<Arc<str>> = Vec::new();
+        let mut route_targets: Vec<Vec<u32>> = Vec::new();
+        for (i, step) in steps.iter().enumerate() {
+            for accepted in step.accepted() {
+                let idx = *routes
+                    .entry(accepted.name.as_ref().into())
+                    .or_insert_with(|| {
+                        route_names.push(Arc::from(accepted.name.as_ref()));
+                        route_targets.push(Vec::new());
+                        (route_targets.len() - 1) as u32
+                    });
+                let targets = &mut route_targets[idx as usize];
+                if !targets.contains(&(i as u32)) {
+                    targets.push(i as u32);
+                }
+            }
+        }
+        let fingerprint = crate::persist::fingerprint(&steps);
+        Workflow {
+            inner: Arc::new(WorkflowInner {
+                name,
+                steps,
+                step_names,
+                routes,
+                route_names,
+                route_targets: route_targets
+                    .into_iter()
+                    .map(Vec::into_boxed_slice)
+                    .collect(),
+                timeout,
+                checkpoint,
+                fingerprint,
+            }),
+        }
+    }
+
+    /// The workflow's name.
+    pub fn name(&self) -> &str {
+        &self.inner.name
+    }
+
+    /// The workflow's steps, in the order they were added.
+    pub fn steps(&self) -> &[Step] {
+        &self.inner.steps
+    }
+
+    /// The workflow timeout, if any.
+    pub fn timeout(&self) -> Option<Duration> {
+        self.inner.timeout
+    }
+
+    /// The graph fingerprint written into this workflow's snapshots (see
+    /// [`persist::fingerprint`](crate::persist::fingerprint)).
+    pub fn fingerprint(&self) -> &str {
+        &self.inner.fingerprint
+    }
+
+    /// The workflow's graph as a Mermaid flowchart.
+    pub fn to_mermaid(&self) -> String {
+        crate::graph::to_mermaid(&self.inner.name, &self.inner.steps)
+    }
+
+    /// Starts a run whose [`StartEvent`] carries `input`; returns its handler at once.
+    ///
+    /// The run executes in its own Tokio task, so this must be called within a Tokio
+    /// runtime ([`WorkflowError::NoRuntime`] otherwise).
+    pub async fn run(&self, input: Value) -> Result<WorkflowHandler, WorkflowError> {
+        self.start(
+            Uuid::new_v4(),
+            RunState::default(),
+            Some(Box::new(StartEvent::new(input))),
+            Vec::new(),
+            Vec::new(),
+            0,
+        )
+    }
+
+    /// Continues a run from its snapshot (from [`WorkflowHandler::pause`] or a store).
+    ///
+    /// Refused with [`WorkflowError::SnapshotMismatch`] when the snapshot was taken by a
+    /// workflow whose steps or events differ. A snapshot of a finished run gives a handler
+    /// whose [`result`](WorkflowHandler::result) reports that outcome.
+    pub async fn resume(
+        &self,
+        snapshot: WorkflowSnapshot,
+    ) -> Result<WorkflowHandler, WorkflowError> {
+        snapshot.ensure_compatible(&self.inner.name, &self.inner.fingerprint)?;
+        if snapshot.status.is_finished() {
+            return Ok(WorkflowHandler::finished(&snapshot));
+        }
+        let index: HashMap<&str, u32> = self
+            .inner
+            .steps
+            .iter()
+            .enumerate()
+            .map(|(i, s)| (s.name(), i as u32))
+            .collect();
+        let step_index = |name: &str| -> Result<u32, WorkflowError> {
+            index.get(name).copied().ok_or_else(|| {
+                WorkflowError::msg(format!(
+                    "snapshot names step `{name}`, which workflow `{}` does not have",
+                    self.inner.name
+                ))
+            })
+        };
+        let mut state = RunState::default();
+        for (k, v) in snapshot.state {
+            state.values.insert(k, StateValue::Json(v));
+        }
+        for (k, b) in snapshot.bytes {
+            state.values.insert(k, StateValue::Bytes(b));
+        }
+        for buf in snapshot.fan_in {
+            let step = step_index(&buf.step)?;
+            let evs: Vec<Box<dyn Event>> = buf
+                .events
+                .into_iter()
+                .map(|e| Box::new(e.into_dynamic()) as Box<dyn Event>)
+                .collect();
+            state.collect.insert((step, buf.event_type.into()), evs);
+        }
+        let mut queued = Vec::new();
+        // In-flight events first: they were delivered before the queued ones.
+        for ev in snapshot.in_flight.into_iter().chain(snapshot.queued) {
+            let step = match &ev.target_step {
+                Some(name) => Some(step_index(name)?),
+                None => None,
+            };
+            queued.push((step, Box::new(ev.into_dynamic()) as Box<dyn Event>));
+        }
+        self.start(
+            snapshot.run_id,
+            state,
+            None,
+            queued,
+            snapshot.input_requests,
+            snapshot.stream_position,
+        )
+    }
+
+    /// Continues run `run_id` from its last snapshot in `store` (e.g. after a crash).
+    pub async fn resume_from(
+        &self,
+        store: &dyn CheckpointStore,
+        run_id: Uuid,
+    ) -> Result<WorkflowHandler, WorkflowError> {
+        let snapshot = store
+            .load(run_id)
+            .await?
+            .ok_or(crate::persist::PersistError::RunNotFound { run_id })?;
+        self.resume(snapshot).await
+    }
+
+    /// Answers input request `request_id` of run `run_id` stored in `store` and continues
+    /// the run (e.g. in a new process).
+    pub async fn respond_from(
+        &self,
+        store: &dyn CheckpointStore,
+        run_id: Uuid,
+        request_id: Uuid,
+        response: Value,
+    ) -> Result<WorkflowHandler, WorkflowError> {
+        let mut snapshot = store
+            .load(run_id)
+            .await?
+            .ok_or(crate::persist::PersistError::RunNotFound { run_id })?;
+        let before = snapshot.input_requests.len();
+        snapshot
+            .input_requests
+            .retain(|r| r.request_id != request_id);
+        if snapshot.input_requests.len() == before {
+            return Err(WorkflowError::UnknownInputRequest { request_id });
+        }
+        let answer = InputResponseEvent {
+            request_id,
+            response,
+        };
+        snapshot
+            .queued
+            .push(crate::persist::SerializedEvent::from_event(&answer));
+        if snapshot.status == SnapshotStatus::WaitingForInput {
+            snapshot.status = SnapshotStatus::Running;
+        }
+        self.resume(snapshot).await
+    }
+
+    fn start(
+        &self,
+        run_id: Uuid,
+        state: RunState,
+        start: Option<Box<dyn Event>>,
+        queued: Vec<(Option<u32>, Box<dyn Event>)>,
+        inputs: Vec<crate::persist::InputRequest>,
+        stream_position: u64,
+    ) -> Result<WorkflowHandler, WorkflowError> {
+        let runtime =
+            tokio::runtime::Handle::try_current().map_err(|_| WorkflowError::NoRuntime)?;
+        let (router_tx, router_rx) = mpsc::unbounded_channel::<RouterMsg>();
+        let (stream_tx, stream_rx) = mpsc::unbounded_channel();
+        let (outcome_tx, outcome_rx) = oneshot::channel();
+        let shared = Arc::new(RunShared {
+            run_id,
+            state: Mutex::new(state),
+            router: router_tx.clone(),
+            stream: stream_tx,
+            stream_position: AtomicU64::new(stream_position),
+        });
+        let inputs = Arc::new(Mutex::new(inputs));
+        let mut router = Router::new(
+            Arc::clone(&self.inner),
+            Arc::clone(&shared),
+            router_rx,
+            outcome_tx,
+            Arc::clone(&inputs),
+        );
+        router.restore_queued(queued);
+        let span = tracing::info_span!("blazen.run", workflow = %self.inner.name, run_id = %run_id);
+        runtime.spawn(router.run(start).instrument(span));
+        let ctx = Context::new(shared, SENDER_RUN, Arc::clone(&self.inner.step_names));
+        Ok(WorkflowHandler::new(
+            run_id, router_tx, stream_rx, outcome_rx, inputs, ctx,
+        ))
+    }
+}
+
+/// A finished run's outcome as stored in a snapshot.
+pub(crate) fn stored_outcome(snapshot: &WorkflowSnapshot) -> Result<StopEvent, WorkflowError> {
+    match snapshot.status {
+        SnapshotStatus::Completed => Ok(StopEvent::new(
+            snapshot.result.clone().unwrap_or(Value::Null),
+        )),
+        _ => Err(WorkflowError::msg(
+            snapshot
+                .error
+                .clone()
+                .unwrap_or_else(|| "the run failed".to_owned()),
+        )),
+    }
+}

@@ -1,0 +1,98 @@
+//! [`WorkflowBuilder`]: steps and options, checked by `build()`.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use crate::error::WorkflowError;
+use crate::persist::CheckpointStore;
+use crate::step::Step;
+
+use super::Workflow;
+
+/// Collects a workflow's steps and options; [`build`](Self::build) checks the graph.
+///
+/// ```
+/// use blazen::prelude::*;
+/// use blazen::{EventInfo, StepOutput, Workflow};
+/// use std::time::Duration;
+///
+/// let done = Step::new("done", |_ctx, _ev| async { Ok(StepOutput::Single(Box::new(StopEvent::default()))) })
+///     .accepts(EventInfo::of::<StartEvent>())
+///     .emits(EventInfo::of::<StopEvent>());
+/// let wf = Workflow::builder("done").step(done).timeout(Duration::from_secs(30)).build()?;
+/// assert_eq!(wf.name(), "done");
+///
+/// // Every graph defect is reported.
+/// let lonely = Step::new("lonely", |_ctx, _ev| async { Ok(StepOutput::None) })
+///     .accepts(EventInfo::named("Nobody"));
+/// assert!(matches!(Workflow::builder("bad").step(lonely).build(), Err(WorkflowError::Graph(_))));
+/// # Ok::<(), WorkflowError>(())
+/// ```
+#[derive(Debug)]
+#[must_use = "a builder does nothing until `build()`"]
+pub struct WorkflowBuilder {
+    name: String,
+    steps: Vec<Step>,
+    timeout: Option<Duration>,
+    checkpoint: Option<Arc<dyn CheckpointStore>>,
+    allow: Vec<crate::graph::GraphCheck>,
+}
+
+impl WorkflowBuilder {
+    pub(crate) fn new(name: String) -> Self {
+        WorkflowBuilder {
+            name,
+            steps: Vec::new(),
+            timeout: None,
+            checkpoint: None,
+            allow: Vec::new(),
+        }
+    }
+
+    /// Adds a step.
+    pub fn step(mut self, step: Step) -> Self {
+        self.steps.push(step);
+        self
+    }
+
+    /// Adds several steps.
+    pub fn steps(mut self, steps: impl IntoIterator<Item = Step>) -> Self {
+        self.steps.extend(steps);
+        self
+    }
+
+    /// Fails each run with [`WorkflowError::Timeout`] if it has not finished after `timeout`.
+    pub fn timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = Some(timeout);
+        self
+    }
+
+    /// Saves each run's snapshot to `store` after every step completion (and when the run
+    /// waits for input, pauses or ends), so [`Workflow::resume_from`] can continue it after
+    /// a crash. Steps may then run more than once for one event (at least once).
+    pub fn checkpoint(mut self, store: impl CheckpointStore + 'static) -> Self {
+        self.checkpoint = Some(Arc::new(store));
+        self
+    }
+
+    /// Switches off one graph check for a deliberate design (as `workflow!(…, allow = [..])`
+    /// does at compile time); see [`crate::graph::GraphCheck`].
+    pub fn allow(mut self, check: crate::graph::GraphCheck) -> Self {
+        self.allow.push(check);
+        self
+    }
+
+    /// Checks the graph (every defect, see [`crate::graph`]) and builds the workflow.
+    pub fn build(self) -> Result<Workflow, WorkflowError> {
+        let defects = crate::graph::check_allowing(&self.steps, &self.allow);
+        if !defects.is_empty() {
+            return Err(WorkflowError::Graph(defects));
+        }
+        Ok(Workflow::from_parts(
+            self.name,
+            self.steps,
+            self.timeout,
+            self.checkpoint,
+        ))
+    }
+}

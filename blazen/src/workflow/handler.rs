@@ -1,0 +1,214 @@
+//! [`WorkflowHandler`]: the caller's side of a run.
+
+use std::fmt;
+use std::pin::Pin;
+use std::sync::Mutex;
+use std::task::{Context as TaskContext, Poll};
+
+use futures::Stream;
+use serde_json::Value;
+use tokio::sync::{mpsc, oneshot};
+use uuid::Uuid;
+
+use crate::context::Context;
+use crate::error::WorkflowError;
+use crate::event::{Event, StopEvent};
+use crate::persist::{InputRequest, WorkflowSnapshot};
+
+use super::runner::{PendingInputs, RouterMsg, RunOutcome, StreamMsg};
+
+enum Outcome {
+    Waiting(oneshot::Receiver<RunOutcome>),
+    /// The outcome after `result()` returned it once (errors keep their message).
+    Done(Result<StopEvent, String>),
+}
+
+/// The handle of one run: its result, its event stream, pause and human input.
+///
+/// Returned by [`Workflow::run`](super::Workflow::run) and
+/// [`Workflow::resume`](super::Workflow::resume). All methods take `&self`; the handler is
+/// `Send + Sync`, so it can be shared between tasks (e.g. one awaits
+/// [`result`](Self::result) while another calls [`pause`](Self::pause)). Dropping the handler
+/// does not stop the run.
+pub struct WorkflowHandler {
+    run_id: Uuid,
+    router: Option<mpsc::UnboundedSender<RouterMsg>>,
+    stream: Mutex<Option<mpsc::UnboundedReceiver<StreamMsg>>>,
+    outcome: tokio::sync::Mutex<Outcome>,
+    inputs: PendingInputs,
+    ctx: Option<Context>,
+}
+
+impl fmt::Debug for WorkflowHandler {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("WorkflowHandler")
+            .field("run_id", &self.run_id)
+            .finish_non_exhaustive()
+    }
+}
+
+impl WorkflowHandler {
+    pub(crate) fn new(
+        run_id: Uuid,
+        router: mpsc::UnboundedSender<RouterMsg>,
+        stream: mpsc::UnboundedReceiver<StreamMsg>,
+        outcome: oneshot::Receiver<RunOutcome>,
+        inputs: PendingInputs,
+        ctx: Context,
+    ) -> Self {
+        WorkflowHandler {
+            run_id,
+            router: Some(router),
+            stream: Mutex::new(Some(stream)),
+            outcome: tokio::sync::Mutex::new(Outcome::Waiting(outcome)),
+            inputs,
+            ctx: Some(ctx),
+        }
+    }
+
+    /// The handler of a run that had already finished when its snapshot was taken.
+    pub(crate) fn finished(snapshot: &WorkflowSnapshot) -> Self {
+        let (_tx, rx) = mpsc::unbounded_channel();
+        WorkflowHandler {
+            run_id: snapshot.run_id,
+            router: None,
+            stream: Mutex::new(Some(rx)),
+            outcome: tokio::sync::Mutex::new(Outcome::Done(
+                super::stored_outcome(snapshot).map_err(|e| e.to_string()),
+            )),
+            inputs: PendingInputs::default(),
+            ctx: None,
+        }
+    }
+
+    /// The run's id (also [`Context::run_id`] inside its steps).
+    pub fn run_id(&self) -> Uuid {
+        self.run_id
+    }
+
+    /// Waits for the run to end: its `StopEvent`, or the error that ended it.
+    ///
+    /// A paused run ends with [`WorkflowError::Paused`]. Calling `result` again returns the
+    /// same outcome (an error then carries only its message).
+    pub async fn result(&self) -> Result<StopEvent, WorkflowError> {
+        let mut slot = self.outcome.lock().await;
+        match &mut *slot {
+            Outcome::Done(Ok(stop)) => Ok(stop.clone()),
+            Outcome::Done(Err(message)) => Err(WorkflowError::msg(message.clone())),
+            Outcome::Waiting(rx) => {
+                let outcome = match rx.await {
+                    Ok(outcome) => outcome,
+                    // The router task was dropped without an outcome: its runtime shut down.
+                    Err(_) => Err(WorkflowError::msg(
+                        "the run's task ended without an outcome (was its runtime shut down?)",
+                    )),
+                };
+                *slot = Outcome::Done(match &outcome {
+                    Ok(stop) => Ok(stop.clone()),
+                    Err(err) => Err(err.to_string()),
+                });
+                outcome
+            }
+        }
+    }
+
+    /// The events steps write with [`Context::write_event_to_stream`], in the order they
+    /// were written (per writer), ending when the run ends.
+    ///
+    /// Nothing is dropped: the stream is unbounded, so events written before the stream is
+    /// read (or while it is read slowly) are buffered until read — a run that writes much
+    /// and is never read holds its events until the handler is dropped. Input requests
+    /// ([`InputRequiredEvent`](crate::event::InputRequiredEvent)) appear here too. The first
+    /// call takes the stream; later calls get a stream that ends at once.
+    pub fn stream_events(&self) -> EventStream {
+        let rx = self.stream.lock().unwrap_or_else(|p| p.into_inner()).take();
+        EventStream { rx }
+    }
+
+    /// Stops the run and returns its snapshot.
+    ///
+    /// The router starts no new step; steps already running finish, and their events are
+    /// queued. The snapshot then holds every queued event, the context state, fan-in
+    /// buffers, pending input requests and the stream position; [`result`](Self::result)
+    /// ends with [`WorkflowError::Paused`]. With a checkpoint store, the snapshot is saved
+    /// there too. Fails with [`WorkflowError::NotRunning`] if the run is over.
+    pub async fn pause(&self) -> Result<WorkflowSnapshot, WorkflowError> {
+        let not_running = WorkflowError::NotRunning {
+            run_id: self.run_id,
+        };
+        let Some(router) = &self.router else {
+            return Err(not_running);
+        };
+        let (reply, rx) = oneshot::channel();
+        if router.send(RouterMsg::Pause { reply }).is_err() {
+            return Err(not_running);
+        }
+        rx.await.unwrap_or(Err(not_running))
+    }
+
+    /// The input requests the run is waiting for (see
+    /// [`InputRequiredEvent`](crate::event::InputRequiredEvent)).
+    pub fn input_requests(&self) -> Vec<InputRequest> {
+        self.inputs
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+    }
+
+    /// Answers input request `request_id`: the steps that accept
+    /// [`InputResponseEvent`](crate::event::InputResponseEvent) receive `response`.
+    pub async fn respond(&self, request_id: Uuid, response: Value) -> Result<(), WorkflowError> {
+        let not_running = WorkflowError::NotRunning {
+            run_id: self.run_id,
+        };
+        let Some(router) = &self.router else {
+            return Err(not_running);
+        };
+        let (reply, rx) = oneshot::channel();
+        let msg = RouterMsg::Respond {
+            request_id,
+            response,
+            reply,
+        };
+        if router.send(msg).is_err() {
+            return Err(not_running);
+        }
+        rx.await.unwrap_or(Err(not_running))
+    }
+
+    /// The run's context (to read its state from outside the steps), if the run is live.
+    pub fn context(&self) -> Option<&Context> {
+        self.ctx.as_ref()
+    }
+}
+
+/// The stream of [`WorkflowHandler::stream_events`]: a `futures::Stream` of boxed events.
+pub struct EventStream {
+    rx: Option<mpsc::UnboundedReceiver<StreamMsg>>,
+}
+
+impl fmt::Debug for EventStream {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("EventStream")
+            .field("open", &self.rx.is_some())
+            .finish()
+    }
+}
+
+impl Stream for EventStream {
+    type Item = Box<dyn Event>;
+
+    fn poll_next(mut self: Pin<&mut Self>, cx: &mut TaskContext<'_>) -> Poll<Option<Self::Item>> {
+        let Some(rx) = self.rx.as_mut() else {
+            return Poll::Ready(None);
+        };
+        match rx.poll_recv(cx) {
+            Poll::Ready(Some(StreamMsg::Event(ev))) => Poll::Ready(Some(ev)),
+            Poll::Ready(Some(StreamMsg::End)) | Poll::Ready(None) => {
+                self.rx = None;
+                Poll::Ready(None)
+            }
+            Poll::Pending => Poll::Pending,
+        }
+    }
+}
