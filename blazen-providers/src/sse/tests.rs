@@ -1,0 +1,400 @@
+//! Conformance and property tests of the SSE decoder.
+//!
+//! Every conformance case runs on the whole input, on 1-byte reads and on every split into
+//! two reads; the property tests check that arbitrary bytes never panic and that the way the
+//! input is cut into reads never changes the result.
+
+use super::*;
+use proptest::prelude::*;
+
+/// The outcome of decoding: the events, then the error that stopped decoding (as text).
+type Outcome = (Vec<SseEvent>, Option<String>);
+
+fn decode_chunks(chunks: &[&[u8]], max: usize) -> Outcome {
+    let mut d = SseDecoder::with_max_size(max);
+    let mut events = Vec::new();
+    for chunk in chunks {
+        let r = d.push(chunk);
+        while let Some(ev) = d.next_event() {
+            events.push(ev);
+        }
+        if let Err(e) = r {
+            return (events, Some(e.to_string()));
+        }
+    }
+    let r = d.finish();
+    while let Some(ev) = d.next_event() {
+        events.push(ev);
+    }
+    (events, r.err().map(|e| e.to_string()))
+}
+
+/// Decodes `input` whole, byte by byte and split at every point; all must agree. Returns the
+/// whole-input outcome.
+fn decode_every_way(input: &[u8], max: usize) -> Outcome {
+    let whole = decode_chunks(&[input], max);
+    let bytes: Vec<&[u8]> = input.chunks(1).collect();
+    assert_eq!(
+        decode_chunks(&bytes, max),
+        whole,
+        "1-byte reads of {input:?}"
+    );
+    for i in 0..=input.len() {
+        let (a, b) = input.split_at(i);
+        assert_eq!(
+            decode_chunks(&[a, b], max),
+            whole,
+            "split at {i} of {input:?}"
+        );
+    }
+    whole
+}
+
+fn events(input: &str) -> Vec<SseEvent> {
+    let (events, err) = decode_every_way(input.as_bytes(), DEFAULT_MAX_SIZE);
+    assert_eq!(err, None);
+    events
+}
+
+fn data(d: &str) -> SseEvent {
+    SseEvent {
+        data: d.to_owned(),
+        ..SseEvent::default()
+    }
+}
+
+// ----- the 12 conformance cases ------------------------------------------------------------
+
+#[test]
+fn multi_line_data_is_joined_with_lf() {
+    assert_eq!(
+        events("data: a\ndata: b\ndata:  c\n\n"),
+        vec![data("a\nb\n c")]
+    );
+}
+
+#[test]
+fn lf_line_endings() {
+    assert_eq!(
+        events("data: one\n\ndata: two\n\n"),
+        vec![data("one"), data("two")]
+    );
+}
+
+#[test]
+fn crlf_line_endings() {
+    assert_eq!(
+        events("data: one\r\ndata: more\r\n\r\ndata: two\r\n\r\n"),
+        vec![data("one\nmore"), data("two")]
+    );
+}
+
+#[test]
+fn cr_only_line_endings_keep_the_last_event() {
+    assert_eq!(
+        events("data: one\r\rdata: two\r\r"),
+        vec![data("one"), data("two")]
+    );
+}
+
+#[test]
+fn crlf_split_across_reads_is_one_line_end() {
+    // The every-split check covers the cut between CR and LF; check it explicitly too.
+    let input = b"data: a\r\n\r\ndata: b\r\n\r\n";
+    let cut = 8; // after "data: a\r"
+    assert_eq!(&input[..cut], b"data: a\r");
+    assert_eq!(
+        decode_chunks(&[&input[..cut], &input[cut..]], DEFAULT_MAX_SIZE),
+        (vec![data("a"), data("b")], None)
+    );
+    assert_eq!(
+        events(std::str::from_utf8(input).unwrap()),
+        vec![data("a"), data("b")]
+    );
+}
+
+#[test]
+fn leading_bom_is_skipped_once() {
+    assert_eq!(
+        events("\u{feff}data: a\n\n\u{feff}data: b\n\n"),
+        // A second BOM is not at the stream start: it is part of the field name, an unknown
+        // field, so only the first event remains.
+        vec![data("a")]
+    );
+    assert_eq!(events("\u{feff}data: x\n\n"), vec![data("x")]);
+}
+
+#[test]
+fn comments_are_ignored() {
+    assert_eq!(
+        events(": keep-alive\n:another\ndata: a\n: mid\n\n: trailing\n\n"),
+        vec![data("a")]
+    );
+}
+
+#[test]
+fn event_field_sets_the_type_of_one_event() {
+    assert_eq!(
+        events("event: message_start\ndata: {}\n\ndata: plain\n\nevent:ping\n\n"),
+        vec![
+            SseEvent {
+                event: Some("message_start".into()),
+                data: "{}".into(),
+                ..SseEvent::default()
+            },
+            data("plain"),
+        ]
+    );
+}
+
+#[test]
+fn id_field_sets_the_last_event_id() {
+    assert_eq!(
+        events("id: 1\ndata: a\n\ndata: b\n\nid\ndata: c\n\nid: x\0y\ndata: d\n\n"),
+        vec![
+            SseEvent {
+                id: Some("1".into()),
+                ..data("a")
+            },
+            // The last event id carries over, as the standard says.
+            SseEvent {
+                id: Some("1".into()),
+                ..data("b")
+            },
+            // `id` with an empty value resets it.
+            data("c"),
+            // An id containing NUL is ignored.
+            data("d"),
+        ]
+    );
+}
+
+#[test]
+fn retry_field_with_and_without_space() {
+    assert_eq!(
+        events("retry: 3000\ndata: a\n\nretry:250\ndata: b\n\nretry: 1x\ndata: c\n\n"),
+        vec![
+            SseEvent {
+                retry: Some(3000),
+                ..data("a")
+            },
+            SseEvent {
+                retry: Some(250),
+                ..data("b")
+            },
+            data("c"),
+        ]
+    );
+}
+
+#[test]
+fn field_with_no_colon_has_an_empty_value() {
+    // `data` alone is a data line with an empty value; `event` alone sets an empty type.
+    assert_eq!(
+        events("data\ndata\n\nevent\ndata: x\n\n"),
+        vec![
+            data("\n"),
+            SseEvent {
+                event: Some(String::new()),
+                ..data("x")
+            }
+        ]
+    );
+}
+
+#[test]
+fn unterminated_final_block_is_dispatched_at_finish() {
+    assert_eq!(
+        events("data: a\n\ndata: [DONE]"),
+        vec![data("a"), data("[DONE]")]
+    );
+    assert_eq!(events("data: a\n\ndata: b\n"), vec![data("a"), data("b")]);
+    // A final partial line that is not a data line dispatches nothing.
+    assert_eq!(events("data: a\n\nevent: x"), vec![data("a")]);
+}
+
+#[test]
+fn utf8_split_across_reads_arrives_intact() {
+    let text = "data: héllo 世界 🦀\n\n";
+    assert_eq!(events(text), vec![data("héllo 世界 🦀")]);
+    // Explicitly: cut inside the 4-byte crab.
+    let bytes = text.as_bytes();
+    let crab = text.find('🦀').unwrap();
+    for cut in crab + 1..crab + 4 {
+        assert_eq!(
+            decode_chunks(&[&bytes[..cut], &bytes[cut..]], DEFAULT_MAX_SIZE).0,
+            vec![data("héllo 世界 🦀")]
+        );
+    }
+}
+
+#[test]
+fn empty_data_dispatches_an_empty_event() {
+    assert_eq!(events("data:\n\ndata: \n\n"), vec![data(""), data("")]);
+    // A block without any data line is not dispatched.
+    assert_eq!(events("event: x\n\n\n\nid: 3\n\n"), Vec::<SseEvent>::new());
+}
+
+// ----- limits ----------------------------------------------------------------------------
+
+#[test]
+fn a_line_over_the_limit_is_an_error_not_growth() {
+    let long = format!("data: {}\n\n", "x".repeat(100));
+    let (events, err) = decode_every_way(long.as_bytes(), 64);
+    assert!(events.is_empty());
+    let err = err.expect("an error");
+    assert!(
+        err.starts_with("invalid response: SSE line longer than 64"),
+        "{err}"
+    );
+    // Without a line end at all (the buffer must not grow past the limit either).
+    let mut d = SseDecoder::with_max_size(64);
+    assert!(d.push(&[b'a'; 65]).is_err());
+    assert!(d.push(b"\n\n").is_err(), "the decoder stays failed");
+}
+
+#[test]
+fn event_data_over_the_limit_is_an_error() {
+    let many = "data: 0123456789\n".repeat(10) + "\n";
+    let (events, err) = decode_every_way(many.as_bytes(), 64);
+    assert!(events.is_empty());
+    assert!(err.unwrap().contains("SSE event data longer than 64"));
+    // Events before the oversized one are still delivered.
+    let input = format!("data: ok\n\n{many}");
+    let (events, err) = decode_every_way(input.as_bytes(), 64);
+    assert_eq!(events, vec![data("ok")]);
+    assert!(err.is_some());
+}
+
+// ----- a realistic stream and linearity -----------------------------------------------------
+
+#[test]
+fn openai_style_stream() {
+    let input = "data: {\"choices\":[{\"delta\":{\"content\":\"Hi\"}}]}\n\n\
+                 : OPENROUTER PROCESSING\n\n\
+                 data: {\"choices\":[{\"delta\":{},\"finish_reason\":\"stop\"}]}\n\n\
+                 data: [DONE]\n\n";
+    let evs = events(input);
+    assert_eq!(evs.len(), 3);
+    assert_eq!(evs[2].data, "[DONE]");
+}
+
+#[test]
+fn many_events_in_one_read_are_linear() {
+    // 200,000 events (about 6 MB) in one read and in 1-byte-ish tiny reads must each finish
+    // quickly; a quadratic decoder takes minutes here.
+    let one = "data: {\"choices\":[{\"delta\":{\"content\":\"x\"}}]}\n\n";
+    let input = one.repeat(200_000);
+    let start = std::time::Instant::now();
+    let mut d = SseDecoder::new();
+    d.push(input.as_bytes()).unwrap();
+    let mut n = 0;
+    while d.next_event().is_some() {
+        n += 1;
+    }
+    assert_eq!(n, 200_000);
+    let mut d = SseDecoder::new();
+    let mut m = 0;
+    for chunk in input.as_bytes().chunks(7) {
+        d.push(chunk).unwrap();
+        while d.next_event().is_some() {
+            m += 1;
+        }
+    }
+    assert_eq!(m, 200_000);
+    assert!(
+        start.elapsed() < std::time::Duration::from_secs(20),
+        "took {:?}",
+        start.elapsed()
+    );
+}
+
+#[test]
+fn long_line_in_tiny_reads_is_linear() {
+    // One 4 MB line arriving 16 bytes at a time: the partial line is scanned once.
+    let line = format!("data: {}\n\n", "y".repeat(4 * 1024 * 1024));
+    let start = std::time::Instant::now();
+    let mut d = SseDecoder::new();
+    for chunk in line.as_bytes().chunks(16) {
+        d.push(chunk).unwrap();
+    }
+    let ev = d.next_event().unwrap();
+    assert_eq!(ev.data.len(), 4 * 1024 * 1024);
+    assert!(start.elapsed() < std::time::Duration::from_secs(20));
+}
+
+// ----- the stream adapter -------------------------------------------------------------------
+
+#[tokio::test]
+async fn stream_adapter_yields_events_then_ends() {
+    let chunks: Vec<Result<Bytes, reqwest::Error>> = vec![
+        Ok(Bytes::from_static(b"data: a\n")),
+        Ok(Bytes::from_static(b"\ndata: \xF0\x9F")),
+        Ok(Bytes::from_static(b"\xA6\x80\n\ndata: [DONE]")),
+    ];
+    let out: Vec<_> = sse_events(futures::stream::iter(chunks)).collect().await;
+    let out: Vec<SseEvent> = out.into_iter().map(Result::unwrap).collect();
+    assert_eq!(out, vec![data("a"), data("🦀"), data("[DONE]")]);
+}
+
+#[tokio::test]
+async fn stream_adapter_ends_with_the_decoder_error() {
+    let big = format!("data: ok\n\ndata: {}\n\n", "z".repeat(DEFAULT_MAX_SIZE + 1));
+    let chunks: Vec<Result<Bytes, reqwest::Error>> = vec![Ok(Bytes::from(big))];
+    let out: Vec<_> = sse_events(futures::stream::iter(chunks)).collect().await;
+    assert_eq!(out.len(), 2);
+    assert_eq!(out[0].as_ref().unwrap(), &data("ok"));
+    let err = out[1].as_ref().unwrap_err();
+    assert!(matches!(err, BlazenError::InvalidResponse { .. }));
+    assert!(!err.is_retryable());
+}
+
+// ----- properties ---------------------------------------------------------------------------
+
+/// Bytes that look like SSE often enough to exercise every branch.
+fn sse_like() -> impl Strategy<Value = Vec<u8>> {
+    let piece = prop_oneof![
+        Just(b"data".to_vec()),
+        Just(b"data: ".to_vec()),
+        Just(b"event:".to_vec()),
+        Just(b"id: ".to_vec()),
+        Just(b"retry: 12".to_vec()),
+        Just(b":".to_vec()),
+        Just(b"\n".to_vec()),
+        Just(b"\r".to_vec()),
+        Just(b"\r\n".to_vec()),
+        Just(b"\xEF\xBB\xBF".to_vec()),
+        Just("é🦀".as_bytes().to_vec()),
+        prop::collection::vec(any::<u8>(), 0..6),
+    ];
+    prop::collection::vec(piece, 0..40).prop_map(|v| v.concat())
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(512))]
+
+    #[test]
+    fn never_panics_on_arbitrary_bytes(input in prop::collection::vec(any::<u8>(), 0..512)) {
+        let _ = decode_chunks(&[&input], 64);
+        let _ = decode_chunks(&[&input], DEFAULT_MAX_SIZE);
+    }
+
+    #[test]
+    fn chunking_never_changes_the_result(
+        input in sse_like(),
+        cuts in prop::collection::vec(any::<prop::sample::Index>(), 0..8),
+        max in prop_oneof![Just(16usize), Just(DEFAULT_MAX_SIZE)],
+    ) {
+        let whole = decode_chunks(&[&input], max);
+        let mut points: Vec<usize> = cuts.iter().map(|c| c.index(input.len() + 1)).collect();
+        points.sort_unstable();
+        let mut chunks: Vec<&[u8]> = Vec::new();
+        let mut prev = 0;
+        for p in points {
+            chunks.push(&input[prev..p]);
+            prev = p;
+        }
+        chunks.push(&input[prev..]);
+        prop_assert_eq!(decode_chunks(&chunks, max), whole);
+    }
+}
