@@ -67,6 +67,8 @@ pub struct ErrorDetails {
     should_retry: Option<bool>,
     raw_body: Option<String>,
     retryable: bool,
+    /// How many attempts the retry middleware made before giving up.
+    attempts: Option<u32>,
 }
 
 impl ErrorDetails {
@@ -100,6 +102,9 @@ impl ErrorDetails {
         }
         if let Some(r) = &self.request_id {
             parts.push(format!("request id {r}"));
+        }
+        if let Some(n) = self.attempts {
+            parts.push(format!("after {n} attempts"));
         }
         if parts.is_empty() {
             String::new()
@@ -616,6 +621,17 @@ impl BlazenError {
         self.details().param.as_deref()
     }
 
+    /// How many attempts were made when the retry middleware gave up (`None` when the call was
+    /// not retried by [`CompletionModel::with_retry`](crate::CompletionModel::with_retry)).
+    ///
+    /// ```
+    /// # use blazen_providers::BlazenError;
+    /// # fn show(err: &BlazenError) { println!("{:?}", err.attempts()); }
+    /// ```
+    pub fn attempts(&self) -> Option<u32> {
+        self.details().attempts
+    }
+
     /// The body of the error response (or the error frame of a stream), at most 64 KiB, with
     /// secrets redacted.
     ///
@@ -933,6 +949,12 @@ impl BlazenError {
         if let Self::Timeout { elapsed, .. } = &mut self {
             *elapsed = Some(waited);
         }
+        self
+    }
+
+    /// Records how many attempts the retry middleware made (shown in `Display`).
+    pub(crate) fn with_attempts(mut self, attempts: u32) -> Self {
+        self.details_mut().attempts = Some(attempts);
         self
     }
 

@@ -1,7 +1,33 @@
 //! One `CompletionModel` over many LLM providers, with one typed error model.
 
+pub mod agent;
+pub mod embedding;
 pub mod error;
 mod eventstream;
+pub(crate) mod http;
+pub mod middleware;
+pub mod model;
+pub(crate) mod openai_compat;
+pub mod pricing;
+mod providers;
 mod sse;
+pub mod tokens;
+pub mod types;
 
-pub use error::BlazenError;
+pub use agent::{
+    run_agent, run_agent_stream, stream_to_workflow, AgentEvent, AgentOptions, AgentResult,
+    AgentStream, LlmDelta, StopReason, ToolCallError, ToolRun, FINISH_TOOL_NAME,
+};
+pub use embedding::{EmbeddingModel, EmbeddingProvider, EmbeddingResponse};
+pub use error::{BlazenError, Result};
+pub use middleware::{CacheConfig, RetryConfig};
+pub use model::{ChunkStream, CompletionModel, Provider};
+pub use tokens::{
+    context_window, count_message_tokens, count_tool_tokens, estimate_tokens, fits_context,
+    preflight_check, DEFAULT_CONTEXT_SIZE,
+};
+pub use types::{
+    ChatMessage, CompletionRequest, CompletionResponse, ContentPart, MediaOutput, MediaType,
+    RequestTiming, ResponseFormat, Role, StreamChunk, TokenUsage, ToolCall, ToolChoice,
+    ToolDialect, ToolSpec,
+};

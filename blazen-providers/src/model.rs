@@ -8,7 +8,9 @@ use async_trait::async_trait;
 use futures::{Stream, StreamExt};
 
 use crate::error::Result;
-use crate::types::{ChatMessage, CompletionRequest, CompletionResponse, StreamAccumulator, StreamChunk};
+use crate::types::{
+    ChatMessage, CompletionRequest, CompletionResponse, StreamAccumulator, StreamChunk,
+};
 
 /// A stream of completion chunks: `futures::Stream<Item = Result<StreamChunk, BlazenError>>`.
 ///
@@ -82,6 +84,28 @@ pub trait Provider: Send + Sync + fmt::Debug {
 
     /// The same provider sending its requests to another base URL (proxies, tests).
     fn with_base_url(&self, base_url: &str) -> Arc<dyn Provider>;
+
+    /// For middleware: this middleware with `wrap` applied to the model it wraps (recursively, so
+    /// a new layer goes innermost). Providers keep the default, `None`.
+    ///
+    /// This is what makes the first middleware added the outermost one.
+    fn layer_inside(
+        &self,
+        wrap: &dyn Fn(Arc<dyn Provider>) -> Arc<dyn Provider>,
+    ) -> Option<Arc<dyn Provider>> {
+        let _ = wrap;
+        None
+    }
+}
+
+/// Applies `wrap` beneath every middleware already on `provider` (first added stays outermost).
+pub(crate) fn layer(
+    provider: &Arc<dyn Provider>,
+    wrap: &dyn Fn(Arc<dyn Provider>) -> Arc<dyn Provider>,
+) -> Arc<dyn Provider> {
+    provider
+        .layer_inside(wrap)
+        .unwrap_or_else(|| wrap(provider.clone()))
 }
 
 /// A chat completion model of any provider, with optional middleware.

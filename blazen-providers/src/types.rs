@@ -533,8 +533,8 @@ pub enum ToolDialect {
 
 /// A tool as a provider sees it: name, description and parameter schema in each dialect.
 ///
-/// Built from a `blazen` `ToolDef` (`ToolSpec::from(&def)`, which asks the definition for each
-/// schema dialect) or by hand with [`ToolSpec::new`].
+/// Built from a `blazen` [`ToolDef`](blazen::tool::ToolDef) (`ToolSpec::from(&def)`, which renders
+/// the parameters in each schema dialect) or by hand with [`ToolSpec::new`].
 ///
 /// ```
 /// use blazen_providers::{ToolDialect, ToolSpec};
@@ -583,6 +583,29 @@ impl ToolSpec {
             ToolDialect::Anthropic => self.anthropic.as_ref(),
         };
         specific.unwrap_or(&self.parameters)
+    }
+}
+
+impl From<&blazen::tool::ToolDef> for ToolSpec {
+    /// Renders the definition's parameters in every dialect once, so any provider can send it.
+    /// The strict OpenAI schema is kept only when strict mode can express the parameters.
+    fn from(def: &blazen::tool::ToolDef) -> Self {
+        use blazen::tool::SchemaDialect;
+        let strict = def.render(SchemaDialect::OpenAiStrict);
+        ToolSpec {
+            name: def.name.clone(),
+            description: def.description.clone(),
+            parameters: def.parameters_for(SchemaDialect::OpenAi),
+            openai_strict: strict.strict.then_some(strict.schema),
+            gemini: Some(def.parameters_for(SchemaDialect::Gemini)),
+            anthropic: Some(def.parameters_for(SchemaDialect::Anthropic)),
+        }
+    }
+}
+
+impl From<blazen::tool::ToolDef> for ToolSpec {
+    fn from(def: blazen::tool::ToolDef) -> Self {
+        ToolSpec::from(&def)
     }
 }
 
@@ -832,7 +855,10 @@ mod tests {
 
     #[test]
     fn media_type_serializes_as_string() {
-        assert_eq!(serde_json::to_value(MediaType::GLB).unwrap(), json!("model/gltf-binary"));
+        assert_eq!(
+            serde_json::to_value(MediaType::GLB).unwrap(),
+            json!("model/gltf-binary")
+        );
         let back: MediaType = serde_json::from_value(json!("image/png")).unwrap();
         assert_eq!(back, MediaType::PNG);
     }

@@ -1,0 +1,211 @@
+//! Shared HTTP plumbing for every provider: one pooled client, auth headers with the key kept
+//! out of `Debug`, timing, error mapping and SSE responses as streams.
+//!
+//! Native providers reuse these helpers so that every provider sends, times and fails the same
+//! way.
+
+use std::sync::{Arc, OnceLock};
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use futures::{Stream, StreamExt};
+use reqwest::header::{HeaderMap, HeaderName, HeaderValue, AUTHORIZATION, CONTENT_TYPE};
+use reqwest::{Client, RequestBuilder, Response};
+
+use crate::error::{BlazenError, Result, SecretString};
+use crate::sse::SseEvent;
+
+/// Largest response body read into memory for a non-streaming answer (64 MiB).
+pub(crate) const MAX_BODY_BYTES: usize = 64 * 1024 * 1024;
+
+/// The process-wide HTTP client: pooled keep-alive connections shared by every model, rustls,
+/// HTTP/2 when the server offers it.
+pub(crate) fn shared_client() -> Client {
+    static CLIENT: OnceLock<Client> = OnceLock::new();
+    CLIENT
+        .get_or_init(|| {
+            Client::builder()
+                .connect_timeout(Duration::from_secs(30))
+                // An idle-read limit: a silent connection fails instead of hanging forever,
+                // while long streams that keep sending are not cut.
+                .read_timeout(Duration::from_secs(600))
+                .pool_idle_timeout(Duration::from_secs(90))
+                .pool_max_idle_per_host(256)
+                .tcp_nodelay(true)
+                .user_agent(concat!("blazen-providers/", env!("CARGO_PKG_VERSION")))
+                .build()
+                // Building only fails when the TLS backend cannot initialise; fall back to the
+                // default client rather than panicking.
+                .unwrap_or_default()
+        })
+        .clone()
+}
+
+/// An API key; its `Debug` prints `[REDACTED]`.
+pub(crate) type ApiKey = SecretString;
+
+/// How a provider authenticates.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Auth {
+    /// `Authorization: Bearer <key>`.
+    Bearer(ApiKey),
+    /// A custom header carrying the key (`api-key` for Azure, `x-api-key` for Anthropic, ...).
+    Header(&'static str, ApiKey),
+}
+
+impl Auth {
+    /// Removes the key this auth sends from an error's message and body.
+    pub(crate) fn scrub(&self, err: BlazenError) -> BlazenError {
+        match self {
+            Auth::Bearer(key) | Auth::Header(_, key) => err.redact_secret(key),
+        }
+    }
+
+    /// Adds the auth header, marked sensitive so it never appears in reqwest's own `Debug`.
+    pub(crate) fn apply(&self, builder: RequestBuilder) -> RequestBuilder {
+        match self {
+            Auth::Bearer(key) if !key.is_empty() => {
+                match HeaderValue::from_str(&format!("Bearer {}", key.expose_secret())) {
+                    Ok(mut v) => {
+                        v.set_sensitive(true);
+                        builder.header(AUTHORIZATION, v)
+                    }
+                    Err(_) => builder,
+                }
+            }
+            Auth::Header(name, key) if !key.is_empty() => {
+                match (
+                    HeaderName::from_bytes(name.as_bytes()),
+                    HeaderValue::from_str(key.expose_secret()),
+                ) {
+                    (Ok(n), Ok(mut v)) => {
+                        v.set_sensitive(true);
+                        builder.header(n, v)
+                    }
+                    _ => builder,
+                }
+            }
+            _ => builder,
+        }
+    }
+}
+
+/// Milliseconds elapsed since `start`, saturating.
+pub(crate) fn elapsed_ms(start: Instant) -> u64 {
+    u64::try_from(start.elapsed().as_millis()).unwrap_or(u64::MAX)
+}
+
+/// The request id a provider sent back, under any of the usual header names.
+pub(crate) fn request_id(headers: &HeaderMap) -> Option<String> {
+    const NAMES: [&str; 6] = [
+        "x-request-id",
+        "request-id",
+        "x-amzn-requestid",
+        "mistral-correlation-id",
+        "cf-ray",
+        "x-goog-request-id",
+    ];
+    NAMES.iter().find_map(|n| {
+        headers
+            .get(*n)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned)
+    })
+}
+
+/// Sends a JSON POST with auth and returns the response when its status is a success; otherwise
+/// reads the error body and maps it to a [`BlazenError`].
+pub(crate) async fn post_json(
+    client: &Client,
+    provider: &str,
+    url: &str,
+    auth: &Auth,
+    extra_headers: &[(&'static str, String)],
+    body: Vec<u8>,
+    accept_sse: bool,
+) -> Result<Response> {
+    let mut builder = client
+        .post(url)
+        .header(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    if accept_sse {
+        builder = builder.header(
+            reqwest::header::ACCEPT,
+            HeaderValue::from_static("text/event-stream"),
+        );
+    }
+    for (name, value) in extra_headers {
+        builder = builder.header(*name, value.as_str());
+    }
+    builder = auth.apply(builder).body(body);
+    send(provider, builder).await.map_err(|e| auth.scrub(e))
+}
+
+/// Sends a prepared request and maps transport failures and error statuses to [`BlazenError`].
+pub(crate) async fn send(provider: &str, builder: RequestBuilder) -> Result<Response> {
+    let response = builder
+        .send()
+        .await
+        .map_err(|e| BlazenError::from_reqwest(provider, e))?;
+    check_status(provider, response).await
+}
+
+/// Passes a successful response through; turns an error status into a [`BlazenError`] built from
+/// the status, headers and (capped) body.
+pub(crate) async fn check_status(provider: &str, response: Response) -> Result<Response> {
+    let status = response.status();
+    if status.is_success() {
+        return Ok(response);
+    }
+    let headers = response.headers().clone();
+    let body = read_capped(provider, response, crate::error::RAW_BODY_LIMIT)
+        .await
+        .unwrap_or_default();
+    Err(BlazenError::from_response(
+        provider,
+        status.as_u16(),
+        &headers,
+        &body,
+    ))
+}
+
+/// Reads a whole body, refusing more than `limit` bytes.
+pub(crate) async fn read_capped(provider: &str, response: Response, limit: usize) -> Result<Bytes> {
+    let mut stream = response.bytes_stream();
+    let mut buf: Vec<u8> = Vec::new();
+    while let Some(piece) = stream.next().await {
+        let piece = piece.map_err(|e| BlazenError::from_reqwest(provider, e))?;
+        let room = limit.saturating_sub(buf.len());
+        if piece.len() > room {
+            buf.extend_from_slice(&piece[..room]);
+            break;
+        }
+        buf.extend_from_slice(&piece);
+    }
+    Ok(Bytes::from(buf))
+}
+
+/// Reads a successful response's whole body (up to [`MAX_BODY_BYTES`]).
+pub(crate) async fn read_body(provider: &str, response: Response) -> Result<Bytes> {
+    let body = response
+        .bytes()
+        .await
+        .map_err(|e| BlazenError::from_reqwest(provider, e))?;
+    if body.len() > MAX_BODY_BYTES {
+        return Err(BlazenError::invalid_response(
+            provider,
+            format!("response body of {} bytes exceeds the limit", body.len()),
+            &body[..crate::error::RAW_BODY_LIMIT.min(body.len())],
+        ));
+    }
+    Ok(body)
+}
+
+/// A successful response's body decoded as Server-Sent Events; errors carry the provider name.
+pub(crate) fn sse_events(
+    provider: &str,
+    response: Response,
+) -> impl Stream<Item = Result<SseEvent>> + Send + 'static {
+    let provider: Arc<str> = Arc::from(provider);
+    crate::sse::sse_events(response.bytes_stream())
+        .map(move |item| item.map_err(|e| e.with_provider(&provider)))
+}
