@@ -1,0 +1,662 @@
+//! The agent loop: a model that calls tools until it has an answer.
+//!
+//! [`run_agent`] sends the conversation with the tools offered, runs the tool calls of each turn
+//! in parallel (bounded by [`AgentOptions::max_parallel_tools`]), appends their results as tool
+//! messages linked by call id, and asks again, until the model answers without calling a tool,
+//! calls the built-in `finish` tool ([`AgentOptions::add_finish_tool`]), or
+//! [`AgentOptions::max_iterations`] model calls have been made. [`run_agent_stream`] does the
+//! same and yields text deltas and tool-call events as they happen.
+//!
+//! A tool call can fail in four ways — the tool does not exist, the model's arguments are not
+//! valid JSON, they do not fit the tool's parameters, or the tool reports an error (or panics,
+//! or times out) — and none of them ends the run: the error goes back to the model as the tool
+//! result (`"Error: ..."`), so it can correct itself. Only errors of the model call itself
+//! (network, authentication, provider) end the run, as `Err`.
+//!
+//! In workflows, [`stream_to_workflow`] runs one streamed LLM call inside a step and writes its
+//! text deltas to the workflow's event stream as [`LlmDelta`] events.
+
+mod stream;
+mod workflow;
+
+use std::collections::HashSet;
+use std::fmt;
+use std::future::Future;
+use std::pin::Pin;
+use std::task::{Context as TaskContext, Poll};
+use std::time::Duration;
+
+use blazen::tool::ToolDef;
+use futures::StreamExt;
+use serde_json::{json, Value};
+
+use crate::error::{BlazenError, Result};
+use crate::model::CompletionModel;
+use crate::types::{
+    ChatMessage, CompletionRequest, CompletionResponse, TokenUsage, ToolCall, ToolSpec,
+};
+
+pub use stream::{run_agent_stream, AgentEvent, AgentStream};
+pub use workflow::{stream_to_workflow, LlmDelta};
+
+/// The name of the built-in tool [`AgentOptions::add_finish_tool`] adds.
+pub const FINISH_TOOL_NAME: &str = "finish";
+
+/// Options of [`run_agent`]. `AgentOptions::default()` has the seed's defaults.
+///
+/// ```
+/// use blazen_providers::AgentOptions;
+///
+/// let options = AgentOptions {
+///     max_iterations: 5,
+///     system_prompt: Some("You are a careful assistant.".into()),
+///     ..AgentOptions::default()
+/// };
+/// assert!(!options.add_finish_tool);
+/// let same = AgentOptions::new().max_iterations(5).system_prompt("You are a careful assistant.");
+/// assert_eq!(same.max_iterations, options.max_iterations);
+/// ```
+#[derive(Debug, Clone, PartialEq)]
+pub struct AgentOptions {
+    /// The most model calls the loop makes (default 10). Each call is one iteration: the model
+    /// answers, and the tools it asked for run. Must be at least 1.
+    pub max_iterations: usize,
+    /// A system message put before the conversation.
+    pub system_prompt: Option<String>,
+    /// Sampling temperature of every model call.
+    pub temperature: Option<f32>,
+    /// Maximum tokens of every model call.
+    pub max_tokens: Option<u32>,
+    /// Offer a built-in `finish` tool (`{"answer": string}`); calling it ends the loop with its
+    /// answer as `response.content`.
+    pub add_finish_tool: bool,
+    /// The most tool calls of one turn that run at once (default 8; 0 means no limit).
+    pub max_parallel_tools: usize,
+    /// A tool call running longer than this is abandoned and reported to the model as an error
+    /// (default: no limit).
+    pub tool_timeout: Option<Duration>,
+}
+
+impl Default for AgentOptions {
+    fn default() -> Self {
+        AgentOptions {
+            max_iterations: 10,
+            system_prompt: None,
+            temperature: None,
+            max_tokens: None,
+            add_finish_tool: false,
+            max_parallel_tools: 8,
+            tool_timeout: None,
+        }
+    }
+}
+
+impl AgentOptions {
+    /// The seed's defaults (same as `AgentOptions::default()`).
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Sets [`max_iterations`](Self::max_iterations).
+    #[must_use]
+    pub fn max_iterations(mut self, n: usize) -> Self {
+        self.max_iterations = n;
+        self
+    }
+
+    /// Sets [`system_prompt`](Self::system_prompt).
+    #[must_use]
+    pub fn system_prompt(mut self, prompt: impl Into<String>) -> Self {
+        self.system_prompt = Some(prompt.into());
+        self
+    }
+
+    /// Sets [`temperature`](Self::temperature).
+    #[must_use]
+    pub fn temperature(mut self, temperature: f32) -> Self {
+        self.temperature = Some(temperature);
+        self
+    }
+
+    /// Sets [`max_tokens`](Self::max_tokens).
+    #[must_use]
+    pub fn max_tokens(mut self, max_tokens: u32) -> Self {
+        self.max_tokens = Some(max_tokens);
+        self
+    }
+
+    /// Sets [`add_finish_tool`](Self::add_finish_tool).
+    #[must_use]
+    pub fn add_finish_tool(mut self, add: bool) -> Self {
+        self.add_finish_tool = add;
+        self
+    }
+
+    /// Sets [`max_parallel_tools`](Self::max_parallel_tools).
+    #[must_use]
+    pub fn max_parallel_tools(mut self, n: usize) -> Self {
+        self.max_parallel_tools = n;
+        self
+    }
+
+    /// Sets [`tool_timeout`](Self::tool_timeout).
+    #[must_use]
+    pub fn tool_timeout(mut self, timeout: Duration) -> Self {
+        self.tool_timeout = Some(timeout);
+        self
+    }
+}
+
+/// Why an agent run stopped.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum StopReason {
+    /// The model answered without calling a tool.
+    Completed,
+    /// The model called the `finish` tool.
+    FinishTool,
+    /// `max_iterations` model calls were made and the last one still asked for tools (they
+    /// ran, so `messages` is a valid history to continue from); `response` is that last turn.
+    MaxIterations,
+}
+
+/// Why one tool call failed; its `Display` text is what the model reads (after `"Error: "`).
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[non_exhaustive]
+pub enum ToolCallError {
+    /// The model called a tool that is not offered.
+    #[error("unknown tool `{name}`; the available tools are: {available}")]
+    UnknownTool {
+        /// The name the model used.
+        name: String,
+        /// The offered tool names, comma-separated.
+        available: String,
+    },
+    /// The model's arguments are not valid JSON.
+    #[error("the arguments of `{name}` are not valid JSON ({reason}); send a JSON object")]
+    InvalidJson {
+        /// The tool.
+        name: String,
+        /// The parser's message.
+        reason: String,
+    },
+    /// The tool refused the arguments or failed (the tool's own message).
+    #[error("{0}")]
+    Tool(blazen::ToolError),
+    /// The tool did not finish within [`AgentOptions::tool_timeout`].
+    #[error("the tool `{name}` did not finish within {}ms", .timeout.as_millis())]
+    TimedOut {
+        /// The tool.
+        name: String,
+        /// The limit.
+        timeout: Duration,
+    },
+    /// The tool's task was cancelled or lost.
+    #[error("the tool `{name}` was cancelled before it finished")]
+    Cancelled {
+        /// The tool.
+        name: String,
+    },
+    /// The `finish` tool was called without an `answer`.
+    #[error("the `finish` tool needs an `answer` argument (a string with the final answer)")]
+    FinishWithoutAnswer,
+}
+
+/// One tool call the agent ran, and how it went.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ToolRun {
+    /// The iteration (model call, from 1) whose answer asked for this call.
+    pub iteration: usize,
+    /// The call as the model made it.
+    pub call: ToolCall,
+    /// The tool's result, or why the call failed.
+    pub output: std::result::Result<Value, ToolCallError>,
+}
+
+impl ToolRun {
+    /// The text sent back to the model as the tool message: a string result as is, any other
+    /// result as JSON, an error as `"Error: <reason>"`.
+    pub fn content(&self) -> String {
+        match &self.output {
+            Ok(Value::String(s)) => s.clone(),
+            Ok(v) => v.to_string(),
+            Err(e) => format!("Error: {e}"),
+        }
+    }
+}
+
+/// The outcome of [`run_agent`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct AgentResult {
+    /// The model's last answer. When the run ended through the `finish` tool, `content` holds
+    /// the finish tool's answer.
+    pub response: CompletionResponse,
+    /// The whole conversation: system prompt, the messages given, every assistant turn with its
+    /// tool calls and every tool result.
+    pub messages: Vec<ChatMessage>,
+    /// The number of model calls made (at most `max_iterations`).
+    pub iterations: usize,
+    /// The sum of the responses' costs in USD; `None` only if no response had a cost.
+    pub total_cost: Option<f64>,
+    /// The sum of the responses' token usage (responses without usage count zero).
+    pub total_usage: TokenUsage,
+    /// Why the loop stopped.
+    pub stop_reason: StopReason,
+    /// Every tool call that ran, in order.
+    pub tool_runs: Vec<ToolRun>,
+}
+
+impl AgentResult {
+    /// The final answer: the finish tool's answer or the model's last text.
+    pub fn answer(&self) -> Option<&str> {
+        self.response.content.as_deref()
+    }
+
+    /// Whether the run stopped because it reached `max_iterations`.
+    pub fn hit_max_iterations(&self) -> bool {
+        self.stop_reason == StopReason::MaxIterations
+    }
+}
+
+/// Runs the agent loop: the model is called repeatedly, the tools it asks for run and their
+/// results go back to it, until it answers without calling a tool, calls `finish`, or
+/// `max_iterations` model calls were made (see [`AgentResult::stop_reason`]).
+///
+/// Tool calls of one turn run in parallel (at most [`AgentOptions::max_parallel_tools`] at a
+/// time, each in its own task on a Tokio runtime) and their results are appended in the order
+/// of the calls. Failed tool calls are reported to the model, never returned as `Err`; a
+/// [`BlazenError::Validation`] is returned for bad options (`max_iterations` 0, two tools with
+/// one name), and the model's own errors are returned as they are.
+///
+/// ```no_run
+/// use blazen::prelude::*;
+/// use blazen_providers::{run_agent, AgentOptions, ChatMessage, CompletionModel};
+///
+/// /// Get the current weather for a city.
+/// #[tool]
+/// async fn weather(
+///     /// The city name.
+///     city: String,
+/// ) -> Result<String, String> {
+///     Ok(format!("18°C and sunny in {city}"))
+/// }
+///
+/// # #[tokio::main] async fn main() -> Result<(), blazen_providers::BlazenError> {
+/// let model = CompletionModel::openai(std::env::var("OPENAI_API_KEY").unwrap_or_default());
+/// let messages = vec![ChatMessage::user("What's the weather in Paris and London?")];
+/// let result = run_agent(&model, messages, &[weather::tool()], AgentOptions::default()).await?;
+/// println!("{}", result.answer().unwrap_or_default()); // the final answer
+/// println!("{} model calls, cost {:?}", result.iterations, result.total_cost);
+/// # Ok(()) }
+/// ```
+pub async fn run_agent(
+    model: &CompletionModel,
+    messages: Vec<ChatMessage>,
+    tools: &[ToolDef],
+    options: AgentOptions,
+) -> Result<AgentResult> {
+    drive(model, messages, tools, options, None).await
+}
+
+/// Where the streaming variant sends its events; `None` for [`run_agent`].
+type EventSink = futures::channel::mpsc::UnboundedSender<Result<AgentEvent>>;
+
+fn emit(sink: Option<&EventSink>, event: AgentEvent) {
+    if let Some(sink) = sink {
+        // A closed receiver means the consumer dropped the stream; nothing to tell it.
+        let _ = sink.unbounded_send(Ok(event));
+    }
+}
+
+/// The loop shared by [`run_agent`] and [`run_agent_stream`].
+async fn drive(
+    model: &CompletionModel,
+    messages: Vec<ChatMessage>,
+    tools: &[ToolDef],
+    options: AgentOptions,
+    sink: Option<&EventSink>,
+) -> Result<AgentResult> {
+    if options.max_iterations == 0 {
+        return Err(BlazenError::validation(
+            "run_agent: max_iterations must be at least 1",
+        ));
+    }
+    let specs = tool_specs(tools, options.add_finish_tool)?;
+
+    let mut history = Vec::with_capacity(messages.len() + 1);
+    if let Some(prompt) = &options.system_prompt {
+        history.push(ChatMessage::system(prompt.clone()));
+    }
+    history.extend(messages);
+
+    let mut totals = Totals::default();
+    let mut tool_runs = Vec::new();
+    let mut iteration = 0;
+    loop {
+        iteration += 1;
+        let mut request = CompletionRequest::new(history.clone()).tools(specs.iter().cloned());
+        if let Some(t) = options.temperature {
+            request = request.temperature(t);
+        }
+        if let Some(m) = options.max_tokens {
+            request = request.max_tokens(m);
+        }
+        let mut response = match sink {
+            None => model.complete_with(request).await?,
+            Some(sink) => {
+                let deltas = sink.clone();
+                model
+                    .stream_request_with(request, move |chunk| {
+                        if let Some(text) = chunk.delta.filter(|d| !d.is_empty()) {
+                            let _ = deltas
+                                .unbounded_send(Ok(AgentEvent::TextDelta { iteration, text }));
+                        }
+                    })
+                    .await?
+            }
+        };
+        totals.add(&response);
+        history.push(response.to_message());
+        emit(
+            sink,
+            AgentEvent::TurnCompleted {
+                iteration,
+                response: response.clone(),
+            },
+        );
+
+        if response.tool_calls.is_empty() {
+            return Ok(totals.finish(
+                response,
+                history,
+                iteration,
+                StopReason::Completed,
+                tool_runs,
+            ));
+        }
+
+        let runs = run_tool_calls(iteration, &response.tool_calls, tools, &options, sink).await;
+        let mut answer = None;
+        for run in &runs {
+            history.push(ChatMessage::tool_result(run.call.id.clone(), run.content()));
+            if options.add_finish_tool && run.call.name == FINISH_TOOL_NAME && answer.is_none() {
+                if let Ok(value) = &run.output {
+                    answer = Some(
+                        value
+                            .as_str()
+                            .map_or_else(|| value.to_string(), str::to_owned),
+                    );
+                }
+            }
+        }
+        tool_runs.extend(runs);
+
+        if let Some(answer) = answer {
+            response.content = Some(answer);
+            return Ok(totals.finish(
+                response,
+                history,
+                iteration,
+                StopReason::FinishTool,
+                tool_runs,
+            ));
+        }
+        if iteration >= options.max_iterations {
+            return Ok(totals.finish(
+                response,
+                history,
+                iteration,
+                StopReason::MaxIterations,
+                tool_runs,
+            ));
+        }
+    }
+}
+
+/// Running sums of cost and usage.
+#[derive(Default)]
+struct Totals {
+    cost: Option<f64>,
+    usage: TokenUsage,
+}
+
+impl Totals {
+    fn add(&mut self, response: &CompletionResponse) {
+        if let Some(cost) = response.cost {
+            self.cost = Some(self.cost.unwrap_or(0.0) + cost);
+        }
+        if let Some(u) = response.usage {
+            self.usage.prompt_tokens = self.usage.prompt_tokens.saturating_add(u.prompt_tokens);
+            self.usage.completion_tokens = self
+                .usage
+                .completion_tokens
+                .saturating_add(u.completion_tokens);
+            self.usage.total_tokens = self.usage.total_tokens.saturating_add(u.total_tokens);
+        }
+    }
+
+    fn finish(
+        self,
+        response: CompletionResponse,
+        messages: Vec<ChatMessage>,
+        iterations: usize,
+        stop_reason: StopReason,
+        tool_runs: Vec<ToolRun>,
+    ) -> AgentResult {
+        AgentResult {
+            response,
+            messages,
+            iterations,
+            total_cost: self.cost,
+            total_usage: self.usage,
+            stop_reason,
+            tool_runs,
+        }
+    }
+}
+
+/// The tools as the provider sees them, plus `finish` when asked; names must be unique.
+fn tool_specs(tools: &[ToolDef], add_finish_tool: bool) -> Result<Vec<ToolSpec>> {
+    let mut seen = HashSet::new();
+    for tool in tools {
+        if !seen.insert(tool.name.as_str()) {
+            return Err(BlazenError::validation(format!(
+                "run_agent: two tools are named `{}`; tool names must be unique",
+                tool.name
+            )));
+        }
+    }
+    if add_finish_tool && seen.contains(FINISH_TOOL_NAME) {
+        return Err(BlazenError::validation(
+            "run_agent: add_finish_tool is set but a tool is already named `finish`",
+        ));
+    }
+    let mut specs: Vec<ToolSpec> = tools.iter().map(ToolSpec::from).collect();
+    if add_finish_tool {
+        specs.push(finish_tool_spec());
+    }
+    Ok(specs)
+}
+
+fn finish_tool_spec() -> ToolSpec {
+    ToolSpec::new(
+        FINISH_TOOL_NAME,
+        "Call this tool once the task is complete, with your final answer for the user. \
+         Calling it ends the conversation.",
+        json!({
+            "type": "object",
+            "properties": {
+                "answer": {"type": "string", "description": "The final answer for the user."}
+            },
+            "required": ["answer"],
+            "additionalProperties": false,
+        }),
+    )
+}
+
+/// Runs the calls of one turn, at most `max_parallel_tools` at once, results in call order.
+async fn run_tool_calls(
+    iteration: usize,
+    calls: &[ToolCall],
+    tools: &[ToolDef],
+    options: &AgentOptions,
+    sink: Option<&EventSink>,
+) -> Vec<ToolRun> {
+    let limit = match options.max_parallel_tools {
+        0 => calls.len().max(1),
+        n => n,
+    };
+    futures::stream::iter(calls.iter().cloned())
+        .map(|call| {
+            emit(
+                sink,
+                AgentEvent::ToolCallStarted {
+                    iteration,
+                    call: call.clone(),
+                },
+            );
+            let output = run_one(&call, tools, options);
+            async move {
+                let run = ToolRun {
+                    iteration,
+                    call,
+                    output: output.await,
+                };
+                emit(sink, AgentEvent::ToolCallFinished { run: run.clone() });
+                run
+            }
+        })
+        .buffered(limit)
+        .collect()
+        .await
+}
+
+/// Runs one call: checks the name and the JSON, then the tool (in its own task when a Tokio
+/// runtime is available, so the calls of a turn run on several threads), with the timeout.
+fn run_one(
+    call: &ToolCall,
+    tools: &[ToolDef],
+    options: &AgentOptions,
+) -> impl Future<Output = std::result::Result<Value, ToolCallError>> + Send + 'static {
+    let name = call.name.clone();
+    let timeout = options.tool_timeout;
+    let prepared = prepare(call, tools, options);
+    async move {
+        let future = match prepared? {
+            Work::Finish(answer) => return answer,
+            Work::Tool(future) => future,
+        };
+        let task = Spawned::new(future);
+        let result = match timeout {
+            Some(limit) => match tokio::time::timeout(limit, task).await {
+                Ok(r) => r,
+                Err(_) => {
+                    return Err(ToolCallError::TimedOut {
+                        name,
+                        timeout: limit,
+                    })
+                }
+            },
+            None => task.await,
+        };
+        match result {
+            Some(r) => r.map_err(ToolCallError::Tool),
+            None => Err(ToolCallError::Cancelled { name }),
+        }
+    }
+}
+
+/// Checks the call's JSON and tool name; returns the work to do.
+fn prepare(
+    call: &ToolCall,
+    tools: &[ToolDef],
+    options: &AgentOptions,
+) -> std::result::Result<Work, ToolCallError> {
+    if let Some(reason) = &call.invalid_arguments {
+        return Err(ToolCallError::InvalidJson {
+            name: call.name.clone(),
+            reason: reason.clone(),
+        });
+    }
+    if options.add_finish_tool && call.name == FINISH_TOOL_NAME {
+        return Ok(Work::Finish(finish_answer(&call.arguments)));
+    }
+    let Some(tool) = tools.iter().find(|t| t.name == call.name) else {
+        let mut names: Vec<&str> = tools.iter().map(|t| t.name.as_str()).collect();
+        if options.add_finish_tool {
+            names.push(FINISH_TOOL_NAME);
+        }
+        return Err(ToolCallError::UnknownTool {
+            name: call.name.clone(),
+            available: if names.is_empty() {
+                "(none)".to_owned()
+            } else {
+                names.join(", ")
+            },
+        });
+    };
+    Ok(Work::Tool(Box::pin(tool.call(call.arguments.clone()))))
+}
+
+type ToolFuture =
+    Pin<Box<dyn Future<Output = std::result::Result<Value, blazen::ToolError>> + Send>>;
+
+enum Work {
+    Finish(std::result::Result<Value, ToolCallError>),
+    Tool(ToolFuture),
+}
+
+fn finish_answer(arguments: &Value) -> std::result::Result<Value, ToolCallError> {
+    match arguments {
+        Value::String(s) if !s.is_empty() => Ok(Value::String(s.clone())),
+        Value::Object(map) => match map.get("answer") {
+            Some(Value::Null) | None => Err(ToolCallError::FinishWithoutAnswer),
+            Some(v) => Ok(v.clone()),
+        },
+        _ => Err(ToolCallError::FinishWithoutAnswer),
+    }
+}
+
+/// A tool future running in its own Tokio task (aborted when dropped), or inline when no Tokio
+/// runtime is current. Resolves to `None` if the task was cancelled.
+enum Spawned {
+    Task(tokio::task::JoinHandle<std::result::Result<Value, blazen::ToolError>>),
+    Inline(ToolFuture),
+}
+
+impl fmt::Debug for Spawned {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Spawned::Task(_) => "Spawned::Task",
+            Spawned::Inline(_) => "Spawned::Inline",
+        })
+    }
+}
+
+impl Spawned {
+    fn new(future: ToolFuture) -> Self {
+        match tokio::runtime::Handle::try_current() {
+            Ok(handle) => Spawned::Task(handle.spawn(future)),
+            Err(_) => Spawned::Inline(future),
+        }
+    }
+}
+
+impl Future for Spawned {
+    type Output = Option<std::result::Result<Value, blazen::ToolError>>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut TaskContext<'_>) -> Poll<Self::Output> {
+        match self.get_mut() {
+            Spawned::Task(handle) => Pin::new(handle).poll(cx).map(std::result::Result::ok),
+            Spawned::Inline(future) => future.as_mut().poll(cx).map(Some),
+        }
+    }
+}
+
+impl Drop for Spawned {
+    fn drop(&mut self) {
+        if let Spawned::Task(handle) = self {
+            handle.abort();
+        }
+    }
+}

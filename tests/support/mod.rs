@@ -1,0 +1,4 @@
+//! Shared helpers of the integration tests, one module per area.
+
+pub(crate) mod runtime;
+pub(crate) mod scripted_server;
