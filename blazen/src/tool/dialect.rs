@@ -348,8 +348,20 @@ fn strict_node(node: &mut Value, path: &Path, problems: &mut Vec<String>) {
         }
         return;
     };
-    if map.contains_key("$ref") {
-        map.retain(|key, _| key == "$ref");
+    if let Some(reference) = map.remove("$ref") {
+        // Strict mode allows nothing beside `$ref`: a description moves to a one-branch
+        // `anyOf` around it; other keywords are dropped.
+        let description = map.remove("description");
+        map.clear();
+        match description {
+            Some(description) => {
+                map.insert("anyOf".to_owned(), json!([{ "$ref": reference }]));
+                map.insert("description".to_owned(), description);
+            }
+            None => {
+                map.insert("$ref".to_owned(), reference);
+            }
+        }
         return;
     }
     for (key, what) in STRICT_FATAL {
@@ -404,14 +416,20 @@ fn strict_node(node: &mut Value, path: &Path, problems: &mut Vec<String>) {
                     .collect()
             })
             .unwrap_or_default();
-        let mut all = Vec::new();
+        // The required properties first, in their order, then the optional ones.
+        let mut all: Vec<Value> = Vec::new();
         if let Some(Value::Object(properties)) = map.get_mut("properties") {
+            for name in &required {
+                if properties.contains_key(name) {
+                    all.push(Value::String(name.clone()));
+                }
+            }
             for (name, property) in properties.iter_mut() {
                 strict_node(property, &path.property(name), problems);
                 if !required.contains(name) {
                     make_nullable(property);
+                    all.push(Value::String(name.clone()));
                 }
-                all.push(Value::String(name.clone()));
             }
         }
         map.insert("required".to_owned(), Value::Array(all));
@@ -750,14 +768,9 @@ impl Gemini<'_> {
             };
             map.insert("items".to_owned(), items);
         } else if let Some(items) = map.remove("items") {
-            match self.convert(&items, &path.items()) {
-                Some(converted) => {
-                    map.insert("items".to_owned(), converted);
-                }
-                None => {
-                    map.insert("items".to_owned(), json!({}));
-                }
-            }
+            // An array of a type that was left out is left out too.
+            let converted = self.convert(&items, &path.items())?;
+            map.insert("items".to_owned(), converted);
         }
 
         // Objects: properties converted, `required` limited to them.
