@@ -18,16 +18,18 @@ pub use event::{
     downcast_event, DynamicEvent, Event, EventInfo, InputRequiredEvent, InputResponseEvent,
     StartEvent, StopEvent, TypedEvent,
 };
+pub use persist::{CheckpointStore, EmbeddedStore, InMemoryStore, WorkflowSnapshot};
 pub use step::{IntoStepOutput, Step, StepFuture, StepHandler, StepOutput};
-pub use workflow::{EventStream, Workflow, WorkflowBuilder, WorkflowHandler};
 pub use tool::{
-    ArgumentError, ArgumentErrorKind, IntoToolResult, RenderedSchema, SchemaDialect, StrictUnsupported,
-    ToolDef, ToolError,
+    ArgumentError, ArgumentErrorKind, IntoToolResult, RenderedSchema, SchemaDialect,
+    StrictUnsupported, ToolDef, ToolError,
 };
+pub use workflow::{EventStream, Workflow, WorkflowBuilder, WorkflowHandler};
 
 /// Everything a workflow author needs: `use blazen::prelude::*;`.
 pub mod prelude {
     pub use crate::{step, tool, workflow};
+    pub use crate::{CheckpointStore, EmbeddedStore, InMemoryStore, WorkflowSnapshot};
     pub use crate::{
         Context, DynamicEvent, Event, StartEvent, Step, StopEvent, TypedEvent, WorkflowError,
     };
