@@ -734,14 +734,20 @@ impl BlazenError {
     /// Classifies a parsed envelope and builds the error.
     fn from_envelope(env: Envelope, mut details: ErrorDetails) -> Self {
         let status = details.status;
-        let entry = env
-            .code
-            .as_deref()
-            .and_then(lookup)
-            .or_else(|| env.error_type.as_deref().and_then(lookup));
+        let by_status = kind_from_status(status, env.message.as_deref());
+        let entry = match env.code.as_deref().and_then(lookup) {
+            Some(entry) => Some(entry),
+            // A generic request-error type ("invalid_request_error", "INVALID_ARGUMENT") says
+            // less than a specific status: a 401 with that type is still an auth failure.
+            None => env
+                .error_type
+                .as_deref()
+                .and_then(lookup)
+                .filter(|(kind, _)| *kind != Kind::Validation || !status_is_specific(status)),
+        };
         let (kind, table_retryable) = match entry {
             Some((kind, retryable)) => (kind, Some(retryable)),
-            None => (kind_from_status(status, env.message.as_deref()), None),
+            None => (by_status, None),
         };
         let retryable = details.should_retry.unwrap_or_else(|| {
             table_retryable.unwrap_or_else(|| match kind {
@@ -1121,6 +1127,9 @@ pub(crate) const CODE_TABLE: &[(&str, Kind, bool)] = &[
     ("deadline_exceeded", Kind::Timeout, true),
     ("aborted", Kind::Provider, true),
     ("cancelled", Kind::Cancelled, false),
+    // Gemini ErrorInfo reasons.
+    ("api_key_invalid", Kind::Auth, false),
+    ("api_key_expired", Kind::Auth, false),
     // --- AWS / Bedrock exceptions (bodies and event-stream frames) ---
     ("throttlingexception", Kind::RateLimit, true),
     ("modelstreamerrorexception", Kind::Stream, true),
@@ -1144,6 +1153,12 @@ pub(crate) fn lookup(code: &str) -> Option<(Kind, bool)> {
         .iter()
         .find(|(c, _, _)| c.eq_ignore_ascii_case(code))
         .map(|&(_, k, r)| (k, r))
+}
+
+/// Whether `status` alone names a category more specific than "invalid request" (401, 402,
+/// 403, 404, 408, 413, 429, 5xx).
+fn status_is_specific(status: Option<u16>) -> bool {
+    matches!(status, Some(401..=404 | 408 | 413 | 429 | 500..=599))
 }
 
 /// The category of an error known only by its status (and message, for a few hints).
@@ -1272,8 +1287,9 @@ fn read_json_body(value: &Value, env: &mut Envelope) {
             } else if let Some(m) = obj.get("error_description").and_then(Value::as_str) {
                 env.message = Some(format!("{s}: {m}"));
             }
-            if env.code.is_none() && env.error_type.is_none() {
-                env.code = Some(s.clone()).filter(|s| is_identifier(s));
+            if env.code.is_none() && env.error_type.is_none() && is_identifier(s) {
+                // `{"error": "invalid_api_key"}`: a machine code, not a sentence.
+                env.code = Some(s.clone());
             }
         }
         Some(err @ Value::Object(_)) => read_error_object(err, env),
@@ -1317,12 +1333,6 @@ fn read_error_object(err: &Value, env: &mut Envelope) {
             env.error_type = Some(t.to_owned());
         }
     }
-    if let Some(Value::String(s)) = obj.get("status") {
-        // Gemini: type-like status next to a numeric code; keep the type if one was set.
-        if env.error_type.is_none() {
-            env.error_type = Some(s.clone());
-        }
-    }
     if let Some(p) = obj.get("param") {
         env.param = match p {
             Value::String(s) => Some(s.clone()),
@@ -1354,6 +1364,12 @@ fn read_error_object(err: &Value, env: &mut Envelope) {
                 if let Some(delay) = d.get("retryDelay").and_then(Value::as_str) {
                     env.retry_after = parse_proto_duration(delay);
                 }
+            } else if kind.ends_with("ErrorInfo") && env.numeric_code.is_some() {
+                // Gemini: the numeric code repeats the status; the reason (API_KEY_INVALID, …)
+                // is the machine code worth keeping.
+                if let Some(reason) = d.get("reason").and_then(Value::as_str) {
+                    env.code = Some(reason.to_owned());
+                }
             }
         }
     }
@@ -1378,9 +1394,10 @@ fn detail_text(detail: Option<&Value>) -> Option<String> {
     }
 }
 
+/// Whether `s` looks like a machine code (`invalid_api_key`, `channel:no_available_key`).
 fn is_identifier(s: &str) -> bool {
-    !s.is_empty()
-        && s.len() <= 64
+    s.len() <= 64
+        && s.contains(['_', ':'])
         && s.bytes()
             .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b':' || b == b'.')
 }
@@ -1405,6 +1422,7 @@ fn request_id_from(headers: &HeaderMap) -> Option<String> {
         "x-goog-request-id",
         "x-fal-request-id",
         "openrouter-request-id",
+        "mistral-correlation-id",
         "x-trace-id",
         "cf-ray",
     ]

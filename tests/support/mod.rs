@@ -1,4 +1,5 @@
 //! Shared helpers of the integration tests, one module per area.
 
+pub(crate) mod provider_server;
 pub(crate) mod runtime;
 pub(crate) mod scripted_server;
