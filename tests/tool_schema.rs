@@ -112,7 +112,12 @@ fn draw(
 /// Numbers of every width.
 #[tool]
 fn numbers(a: u8, b: i16, c: u64, d: f32, e: Option<i64>, flags: Vec<bool>) -> f64 {
-    f64::from(a) + f64::from(b) + c as f64 + f64::from(d) + e.unwrap_or(0) as f64 + flags.len() as f64
+    f64::from(a)
+        + f64::from(b)
+        + c as f64
+        + f64::from(d)
+        + e.unwrap_or(0) as f64
+        + flags.len() as f64
 }
 
 fn hand_built() -> ToolDef {
@@ -289,7 +294,10 @@ async fn args_struct_calls_decode_the_struct() {
         out,
         json!([r#"SearchArgs { query: "rust", limit: Some(3), tags: [], contact: None }"#])
     );
-    let err = def.call(json!({"limit": "x", "page": 2})).await.unwrap_err();
+    let err = def
+        .call(json!({"limit": "x", "page": 2}))
+        .await
+        .unwrap_err();
     let mut names = err.arguments();
     names.sort_unstable();
     assert_eq!(names, vec!["page", "query"]);
@@ -359,13 +367,17 @@ fn maps_cannot_be_strict_and_say_why() {
             "required": ["stops", "budget", "labels"]
         })
     );
-    assert!(gemini.limitation.unwrap().contains("argument `labels` is an object with arbitrary keys"));
+    assert!(gemini
+        .limitation
+        .unwrap()
+        .contains("argument `labels` is an object with arbitrary keys"));
 }
 
 #[test]
 fn a_tool_without_parameters() {
     let def = now::tool();
-    let empty = json!({"type": "object", "properties": {}, "required": [], "additionalProperties": false});
+    let empty =
+        json!({"type": "object", "properties": {}, "required": [], "additionalProperties": false});
     assert_eq!(def.parameters, empty);
     assert_eq!(def.parameters_for(SchemaDialect::OpenAiStrict), empty);
     assert_eq!(def.parameters_for(SchemaDialect::Anthropic), empty);
@@ -622,18 +634,27 @@ fn hand_built_schemas_are_rendered_too() {
             "required": ["mode", "point"]
         })
     );
-    assert!(gemini.limitation.unwrap().contains("argument `any` accepts any JSON value"));
+    assert!(gemini
+        .limitation
+        .unwrap()
+        .contains("argument `any` accepts any JSON value"));
     let standard = def.parameters_for(SchemaDialect::Anthropic);
     assert_eq!(standard.get("$schema"), None);
     assert_eq!(standard["$defs"]["Point"]["title"], "Point");
     let strict = def.render(SchemaDialect::OpenAiStrict);
     assert!(!strict.strict);
-    assert_eq!(strict.limitation.as_deref(), Some("argument `any` accepts any JSON value"));
+    assert_eq!(
+        strict.limitation.as_deref(),
+        Some("argument `any` accepts any JSON value")
+    );
 
     // Without the free-form property, strict mode works: `$ref` stands alone, the
     // description moves to a one-branch `anyOf`, `const` becomes `enum`.
     let mut parameters = def.parameters.clone();
-    parameters["properties"].as_object_mut().unwrap().remove("any");
+    parameters["properties"]
+        .as_object_mut()
+        .unwrap()
+        .remove("any");
     let def = ToolDef::new("hand", "Hand-built.", parameters, |args: Value| args);
     assert_eq!(
         def.strict_schema().unwrap(),
@@ -670,7 +691,10 @@ fn walk<'a>(node: &'a Value, path: String, visit: &mut dyn FnMut(&str, &'a Value
     let Value::Object(map) = node else { return };
     for (key, value) in map {
         match (key.as_str(), value) {
-            ("properties" | "$defs" | "definitions" | "patternProperties", Value::Object(children)) => {
+            (
+                "properties" | "$defs" | "definitions" | "patternProperties",
+                Value::Object(children),
+            ) => {
                 for (name, child) in children {
                     walk(child, format!("{path}/{key}/{name}"), visit);
                 }
@@ -702,32 +726,77 @@ fn check_openai_strict(schema: &Value) {
             panic!("strict: boolean schema at {path}: {schema}")
         };
         if map.contains_key("$ref") {
-            assert_eq!(keys(map), vec!["$ref"], "strict: siblings beside $ref at {path}");
+            assert_eq!(
+                keys(map),
+                vec!["$ref"],
+                "strict: siblings beside $ref at {path}"
+            );
         }
         for refused in [
-            "oneOf", "allOf", "not", "default", "title", "examples", "const", "minLength",
-            "maxLength", "patternProperties", "prefixItems", "$schema", "nullable",
+            "oneOf",
+            "allOf",
+            "not",
+            "default",
+            "title",
+            "examples",
+            "const",
+            "minLength",
+            "maxLength",
+            "patternProperties",
+            "prefixItems",
+            "$schema",
+            "nullable",
         ] {
-            assert!(!map.contains_key(refused), "strict: `{refused}` at {path}: {schema}");
+            assert!(
+                !map.contains_key(refused),
+                "strict: `{refused}` at {path}: {schema}"
+            );
         }
         if let Some(Value::String(format)) = map.get("format") {
             assert!(
-                ["date-time", "time", "date", "duration", "email", "hostname", "ipv4", "ipv6", "uuid"]
-                    .contains(&format.as_str()),
+                [
+                    "date-time",
+                    "time",
+                    "date",
+                    "duration",
+                    "email",
+                    "hostname",
+                    "ipv4",
+                    "ipv6",
+                    "uuid"
+                ]
+                .contains(&format.as_str()),
                 "strict: format `{format}` at {path}"
             );
         }
         let is_object = map.get("type") == Some(&json!("object"))
-            || map.get("type").and_then(Value::as_array).is_some_and(|t| t.contains(&json!("object")));
+            || map
+                .get("type")
+                .and_then(Value::as_array)
+                .is_some_and(|t| t.contains(&json!("object")));
         if is_object {
-            assert_eq!(map.get("additionalProperties"), Some(&json!(false)), "strict: open object at {path}");
+            assert_eq!(
+                map.get("additionalProperties"),
+                Some(&json!(false)),
+                "strict: open object at {path}"
+            );
             let properties = map["properties"].as_object().expect("strict: properties");
-            let mut required: Vec<&str> =
-                map["required"].as_array().unwrap().iter().filter_map(Value::as_str).collect();
+            let mut required: Vec<&str> = map["required"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .filter_map(Value::as_str)
+                .collect();
             required.sort_unstable();
-            assert_eq!(required, keys(properties), "strict: not all required at {path}");
+            assert_eq!(
+                required,
+                keys(properties),
+                "strict: not all required at {path}"
+            );
         }
-        let shaped = ["type", "enum", "anyOf", "$ref"].iter().any(|k| map.contains_key(*k));
+        let shaped = ["type", "enum", "anyOf", "$ref"]
+            .iter()
+            .any(|k| map.contains_key(*k));
         assert!(shaped, "strict: unconstrained schema at {path}: {schema}");
     });
 }
@@ -740,25 +809,48 @@ fn check_gemini(schema: &Value, exact: bool) {
     }
     assert_eq!(schema["type"], "object", "gemini root: {schema}");
     let allowed = [
-        "type", "format", "description", "nullable", "enum", "maxItems", "minItems",
-        "properties", "required", "minProperties", "maxProperties", "minLength", "maxLength",
-        "pattern", "anyOf", "items", "minimum", "maximum",
+        "type",
+        "format",
+        "description",
+        "nullable",
+        "enum",
+        "maxItems",
+        "minItems",
+        "properties",
+        "required",
+        "minProperties",
+        "maxProperties",
+        "minLength",
+        "maxLength",
+        "pattern",
+        "anyOf",
+        "items",
+        "minimum",
+        "maximum",
     ];
     walk(schema, String::new(), &mut |path, node| {
         let Value::Object(map) = node else {
             panic!("gemini: boolean schema at {path}")
         };
         for key in map.keys() {
-            assert!(allowed.contains(&key.as_str()), "gemini: `{key}` at {path}: {schema}");
+            assert!(
+                allowed.contains(&key.as_str()),
+                "gemini: `{key}` at {path}: {schema}"
+            );
         }
         if let Some(t) = map.get("type") {
-            let t = t.as_str().unwrap_or_else(|| panic!("gemini: type list at {path}"));
+            let t = t
+                .as_str()
+                .unwrap_or_else(|| panic!("gemini: type list at {path}"));
             assert!(
                 ["string", "number", "integer", "boolean", "array", "object"].contains(&t),
                 "gemini: type `{t}` at {path}"
             );
             if t != "object" {
-                assert!(!map.contains_key("properties") && !map.contains_key("required"), "gemini: properties on {t} at {path}");
+                assert!(
+                    !map.contains_key("properties") && !map.contains_key("required"),
+                    "gemini: properties on {t} at {path}"
+                );
             }
             if let Some(format) = map.get("format").and_then(Value::as_str) {
                 let ok = match t {
@@ -771,24 +863,38 @@ fn check_gemini(schema: &Value, exact: bool) {
             }
             if t == "object" && exact {
                 assert!(
-                    map.get("properties").and_then(Value::as_object).is_some_and(|p| !p.is_empty()),
+                    map.get("properties")
+                        .and_then(Value::as_object)
+                        .is_some_and(|p| !p.is_empty()),
                     "gemini: object without properties at {path}"
                 );
             }
             if t == "array" {
-                assert!(map.contains_key("items"), "gemini: array without items at {path}");
+                assert!(
+                    map.contains_key("items"),
+                    "gemini: array without items at {path}"
+                );
             }
         } else if exact {
-            assert!(map.contains_key("anyOf"), "gemini: schema without type at {path}: {schema}");
+            assert!(
+                map.contains_key("anyOf"),
+                "gemini: schema without type at {path}: {schema}"
+            );
         }
         if let Some(values) = map.get("enum") {
-            assert!(values.as_array().unwrap().iter().all(Value::is_string), "gemini: non-string enum at {path}");
+            assert!(
+                values.as_array().unwrap().iter().all(Value::is_string),
+                "gemini: non-string enum at {path}"
+            );
         }
         if let (Some(Value::Array(required)), Some(Value::Object(properties))) =
             (map.get("required"), map.get("properties"))
         {
             for name in required {
-                assert!(properties.contains_key(name.as_str().unwrap()), "gemini: required `{name}` missing at {path}");
+                assert!(
+                    properties.contains_key(name.as_str().unwrap()),
+                    "gemini: required `{name}` missing at {path}"
+                );
             }
         }
     });
@@ -797,7 +903,10 @@ fn check_gemini(schema: &Value, exact: bool) {
 /// Standard JSON Schema with an object root that lists its properties.
 fn check_standard(schema: &Value) {
     assert_eq!(schema["type"], "object", "root: {schema}");
-    assert!(schema["properties"].is_object(), "root properties: {schema}");
+    assert!(
+        schema["properties"].is_object(),
+        "root properties: {schema}"
+    );
     assert!(schema.get("$schema").is_none());
     walk(schema, String::new(), &mut |path, node| {
         assert!(node.is_object(), "boolean schema at {path}: {schema}");
@@ -836,7 +945,10 @@ fn every_schema_follows_its_dialect_rules() {
             }
         }
     }
-    assert_eq!(strict_kept, 6, "weather, search, now, outline, draw, numbers are strict");
+    assert_eq!(
+        strict_kept, 6,
+        "weather, search, now, outline, draw, numbers are strict"
+    );
 }
 
 #[test]

@@ -331,40 +331,50 @@ pub(crate) fn expand(attr: TokenStream, item: TokenStream) -> TokenStream {
     });
 
     let private = quote!(::blazen::__private::tool);
-    let param_specs = params.iter().map(|p| {
-        let name = &p.name;
+    let codecs: Vec<Ident> = (0..params.len())
+        .map(|i| format_ident!("__BLAZEN_CODEC_{}", i))
+        .collect();
+    // The only place the parameter types' traits are required, placed at each type.
+    let codec_items = params.iter().zip(&codecs).map(|(p, codec)| {
         let ty = &p.ty;
+        quote_spanned! {ty.span()=>
+            const #codec: #private::Codec<#ty> = #private::codec::<#ty>();
+        }
+    });
+    let param_specs = params.iter().zip(&codecs).map(|(p, codec)| {
+        let name = &p.name;
         let optional = p.optional;
         let doc = match &p.doc {
             Some(doc) => quote!(::core::option::Option::Some(#doc)),
             None => quote!(::core::option::Option::None),
         };
-        quote_spanned! {ty.span()=>
-            #private::Param::new::<#ty>(#name, #doc, #optional)
-        }
+        quote!(#private::Param::new(#name, #doc, #optional, &#codec))
     });
     let locals: Vec<Ident> = params
         .iter()
         .map(|p| format_ident!("__blazen_{}", p.ident.to_string().trim_start_matches("r#")))
         .collect();
     let single = params.len() == 1;
-    let takes = params.iter().zip(&locals).map(|(p, local)| {
-        let name = &p.name;
-        let ty = &p.ty;
-        if single {
-            quote_spanned! {ty.span()=>
-                let #local = if __BLAZEN_PARAMETERS.flattened {
-                    __arguments.take_all::<#ty>()
-                } else {
-                    __arguments.take::<#ty>(#name)
-                };
+    let takes = params
+        .iter()
+        .zip(&locals)
+        .zip(&codecs)
+        .map(|((p, local), codec)| {
+            let name = &p.name;
+            if single {
+                quote! {
+                    let #local = if __BLAZEN_PARAMETERS.flattened {
+                        __arguments.take_all(&#codec)
+                    } else {
+                        __arguments.take(#name, &#codec)
+                    };
+                }
+            } else {
+                quote! {
+                    let #local = __arguments.take(#name, &#codec);
+                }
             }
-        } else {
-            quote_spanned! {ty.span()=>
-                let #local = __arguments.take::<#ty>(#name);
-            }
-        }
-    });
+        });
     let call_args = quote!(#(#locals),*);
     let call = if func.sig.asyncness.is_some() {
         quote!(super::#fn_ident(#call_args).await)
@@ -433,6 +443,8 @@ pub(crate) fn expand(attr: TokenStream, item: TokenStream) -> TokenStream {
         #vis mod #fn_ident {
             #[allow(unused_imports)] // The parameter types are named as in the parent module.
             use super::*;
+
+            #(#codec_items)*
 
             static __BLAZEN_PARAMETERS: ::std::sync::LazyLock<#private::Parameters> =
                 ::std::sync::LazyLock::new(|| #private::Parameters::build(&[#(#param_specs),*]));

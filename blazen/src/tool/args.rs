@@ -11,6 +11,27 @@ use serde_json::{json, Map, Value};
 use super::__private::ToolParam;
 use super::error::{ArgumentError, ToolError};
 
+/// How to describe and decode one parameter type: built once per parameter, at the one place
+/// where the type's traits are required (so a missing trait is reported once, at the type).
+pub struct Codec<T> {
+    schema: fn(&mut SchemaGenerator) -> Schema,
+    decode: fn(Value) -> Result<T, serde_path_to_error::Error<serde_json::Error>>,
+}
+
+impl<T> std::fmt::Debug for Codec<T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(std::any::type_name::<T>())
+    }
+}
+
+/// The codec of `T` (a free function, so a missing trait gets `ToolParam`'s message).
+pub const fn codec<T: ToolParam>() -> Codec<T> {
+    Codec {
+        schema: |generator| generator.subschema_for::<T>(),
+        decode: serde_path_to_error::deserialize::<Value, T>,
+    }
+}
+
 /// One parameter of an annotated function.
 #[derive(Debug, Clone, Copy)]
 pub struct Param {
@@ -25,17 +46,18 @@ pub struct Param {
 }
 
 impl Param {
-    /// Describes a parameter of type `T`.
-    pub fn new<T: ToolParam>(
+    /// Describes a parameter.
+    pub fn new<T>(
         name: &'static str,
         description: Option<&'static str>,
         optional: bool,
+        codec: &Codec<T>,
     ) -> Self {
         Param {
             name,
             description,
             optional,
-            schema: |generator| generator.subschema_for::<T>(),
+            schema: codec.schema,
         }
     }
 }
@@ -206,7 +228,7 @@ impl<'a> Arguments<'a> {
 
     /// Decodes the argument `name`; `None` (and a recorded problem) when it is missing or
     /// does not decode.
-    pub fn take<T: ToolParam>(&mut self, name: &'static str) -> Option<T> {
+    pub fn take<T>(&mut self, name: &'static str, codec: &Codec<T>) -> Option<T> {
         let value = match self.map.remove(name) {
             Some(value) => value,
             None if self.parameters.required.iter().any(|r| r == name) => {
@@ -215,7 +237,7 @@ impl<'a> Arguments<'a> {
             }
             None => Value::Null,
         };
-        match serde_path_to_error::deserialize::<_, T>(value) {
+        match (codec.decode)(value) {
             Ok(decoded) => Some(decoded),
             Err(error) => {
                 let path = error.path().to_string();
@@ -234,12 +256,12 @@ impl<'a> Arguments<'a> {
     }
 
     /// Decodes all arguments into one argument struct.
-    pub fn take_all<T: ToolParam>(&mut self) -> Option<T> {
+    pub fn take_all<T>(&mut self, codec: &Codec<T>) -> Option<T> {
         if !self.problems.is_empty() {
             return None;
         }
         let value = Value::Object(std::mem::take(&mut self.map));
-        match serde_path_to_error::deserialize::<_, T>(value) {
+        match (codec.decode)(value) {
             Ok(decoded) => Some(decoded),
             Err(error) => {
                 let path = error.path().to_string();
