@@ -33,6 +33,8 @@ pub(crate) enum AuthStyle {
     Bearer,
     /// `api-key: <key>` (Azure OpenAI).
     ApiKeyHeader,
+    /// `Authorization: Key <key>` (fal).
+    KeyScheme,
 }
 
 /// Which field carries the output token limit.
@@ -146,6 +148,10 @@ impl OpenAiCompat {
         match self.profile.auth {
             AuthStyle::Bearer => Auth::Bearer(self.key.clone()),
             AuthStyle::ApiKeyHeader => Auth::Header("api-key", self.key.clone()),
+            AuthStyle::KeyScheme => Auth::Header(
+                "authorization",
+                ApiKey::new(format!("Key {}", self.key.expose_secret())),
+            ),
         }
     }
 

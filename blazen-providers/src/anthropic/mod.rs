@@ -1,0 +1,182 @@
+//! Anthropic Messages API (`POST /v1/messages`): complete and stream, tools, images, the native
+//! error envelope and mid-stream `event: error` frames.
+//!
+//! Authentication is the `x-api-key` header; every request carries `anthropic-version`.
+
+mod convert;
+mod wire;
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use async_trait::async_trait;
+use reqwest::Client;
+
+use crate::error::{BlazenError, Result};
+use crate::http::{self, ApiKey, Auth};
+use crate::model::{ChunkStream, CompletionModel, Provider};
+use crate::native::{fold_events, EventFold};
+use crate::sse::SseEvent;
+use crate::types::{
+    CompletionRequest, CompletionResponse, RequestTiming, ResponseFormat, StreamChunk,
+};
+
+pub(crate) const PROVIDER: &str = "anthropic";
+const DEFAULT_BASE_URL: &str = "https://api.anthropic.com/v1";
+const DEFAULT_MODEL: &str = "claude-sonnet-4-5";
+const API_VERSION: &str = "2023-06-01";
+const ENV_KEY: &str = "ANTHROPIC_API_KEY";
+/// `max_tokens` is required by the Messages API; this is sent when the request sets none.
+const DEFAULT_MAX_TOKENS: u32 = 4096;
+
+/// The Anthropic provider behind [`CompletionModel::anthropic`].
+#[derive(Debug, Clone)]
+pub(crate) struct AnthropicProvider {
+    client: Client,
+    auth: Auth,
+    base_url: String,
+    model: String,
+}
+
+impl AnthropicProvider {
+    pub(crate) fn new(key: impl Into<String>) -> Self {
+        Self {
+            client: http::shared_client(),
+            auth: Auth::Header("x-api-key", ApiKey::new(key.into())),
+            base_url: DEFAULT_BASE_URL.to_owned(),
+            model: DEFAULT_MODEL.to_owned(),
+        }
+    }
+
+    async fn send(
+        &self,
+        req: &CompletionRequest,
+        stream: bool,
+    ) -> Result<(reqwest::Response, String, bool)> {
+        let model = req.model.clone().unwrap_or_else(|| self.model.clone());
+        let structured = matches!(
+            req.response_format,
+            Some(ResponseFormat::JsonObject | ResponseFormat::JsonSchema { .. })
+        );
+        let body = convert::to_wire(req, &model, DEFAULT_MAX_TOKENS, stream)?;
+        let body = serde_json::to_vec(&body)
+            .map_err(|e| BlazenError::validation(format!("cannot encode the request: {e}")))?;
+        let url = format!("{}/messages", self.base_url.trim_end_matches('/'));
+        let response = http::post_json(
+            &self.client,
+            PROVIDER,
+            &url,
+            &self.auth,
+            &[("anthropic-version", API_VERSION.to_owned())],
+            body,
+            stream,
+        )
+        .await?;
+        Ok((response, model, structured))
+    }
+}
+
+/// Turns the `data:` of an `event: error` frame into a typed error (e.g. `overloaded_error`:
+/// retryable provider error).
+pub(crate) fn error_from_stream_event(data: &str) -> BlazenError {
+    serde_json::from_str::<serde_json::Value>(data)
+        .ok()
+        .and_then(|v| BlazenError::from_stream_frame(PROVIDER, &v))
+        .unwrap_or_else(|| BlazenError::stream(PROVIDER, format!("error event in stream: {data}")))
+}
+
+struct AnthropicFold(convert::StreamState);
+
+impl EventFold<SseEvent> for AnthropicFold {
+    fn on_event(&mut self, event: SseEvent) -> Result<Option<StreamChunk>> {
+        if event.event.as_deref() == Some("error") {
+            return Err(error_from_stream_event(&event.data));
+        }
+        if event.data.is_empty() {
+            return Ok(None);
+        }
+        self.0.on_event(&event.data)
+    }
+
+    fn on_eof(&mut self) -> Result<Option<StreamChunk>> {
+        self.0.on_eof()
+    }
+
+    fn is_done(&self) -> bool {
+        self.0.is_done()
+    }
+}
+
+#[async_trait]
+impl Provider for AnthropicProvider {
+    fn name(&self) -> &str {
+        PROVIDER
+    }
+
+    fn model_id(&self) -> &str {
+        &self.model
+    }
+
+    async fn complete(&self, request: CompletionRequest) -> Result<CompletionResponse> {
+        let started = Instant::now();
+        let (response, model, structured) = self.send(&request, false).await?;
+        let request_id = http::request_id(response.headers());
+        let body = http::read_body(PROVIDER, response).await?;
+        let wire: wire::MessagesResponse = serde_json::from_slice(&body).map_err(|e| {
+            BlazenError::invalid_response(PROVIDER, format!("unexpected response: {e}"), &body)
+        })?;
+        let mut out = convert::from_wire(wire, &model, structured);
+        out.request_id = request_id.or(out.request_id);
+        out.timing = Some(RequestTiming {
+            total_ms: Some(http::elapsed_ms(started)),
+            ..RequestTiming::default()
+        });
+        Ok(out)
+    }
+
+    async fn stream(&self, request: CompletionRequest) -> Result<ChunkStream> {
+        let (response, _model, structured) = self.send(&request, true).await?;
+        let events = http::sse_events(PROVIDER, response);
+        Ok(fold_events(
+            events,
+            AnthropicFold(convert::StreamState::new(structured)),
+        ))
+    }
+
+    fn with_model(&self, model: &str) -> Arc<dyn Provider> {
+        Arc::new(Self {
+            model: model.to_owned(),
+            ..self.clone()
+        })
+    }
+
+    fn with_base_url(&self, base_url: &str) -> Arc<dyn Provider> {
+        Arc::new(Self {
+            base_url: base_url.trim_end_matches('/').to_owned(),
+            ..self.clone()
+        })
+    }
+}
+
+impl CompletionModel {
+    /// Anthropic's Messages API (default model `claude-sonnet-4-5`), authenticated with
+    /// `x-api-key`.
+    ///
+    /// ```
+    /// use blazen_providers::CompletionModel;
+    /// let model = CompletionModel::anthropic("sk-ant-secret").with_model("claude-haiku-4-5");
+    /// assert_eq!(model.model_id(), "claude-haiku-4-5");
+    /// assert!(!format!("{model:?}").contains("sk-ant-secret"));
+    /// ```
+    pub fn anthropic(api_key: impl Into<String>) -> Self {
+        Self::from_provider(AnthropicProvider::new(api_key))
+    }
+
+    /// [`CompletionModel::anthropic`] with the key from `ANTHROPIC_API_KEY`.
+    ///
+    /// # Errors
+    /// [`BlazenError`] Auth when the variable is unset or empty.
+    pub fn anthropic_from_env() -> Result<Self> {
+        crate::native::env_key(ENV_KEY).map(Self::anthropic)
+    }
+}

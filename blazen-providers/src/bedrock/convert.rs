@@ -1,0 +1,384 @@
+//! Conversion between blazen's types and the Bedrock Converse wire types, and the
+//! ConverseStream state machine (over decoded event-stream messages).
+
+use serde_json::{json, Value};
+
+use super::wire::{
+    ContentBlock, ContentBlockDelta, ContentBlockStart, ContentBlockStop, ConverseRequest,
+    ConverseResponse, ImageBlock, ImageSource, InferenceConfig, InputSchema, Message, MessageStop,
+    StreamMetadata, SystemBlock, Tool, ToolConfig, ToolResultBlock, ToolResultContent, ToolSpec,
+    ToolUseBlock, Usage,
+};
+use super::PROVIDER;
+use crate::error::{BlazenError, Result};
+use crate::types::{
+    ChatMessage, CompletionRequest, CompletionResponse, ContentPart, RequestTiming, ResponseFormat,
+    Role, StreamChunk, TokenUsage, ToolCall, ToolChoice, ToolDialect,
+};
+
+/// Builds the request body.
+pub(crate) fn to_wire(req: &CompletionRequest) -> Result<ConverseRequest> {
+    if matches!(
+        req.response_format,
+        Some(ResponseFormat::JsonObject | ResponseFormat::JsonSchema { .. })
+    ) {
+        return Err(BlazenError::unsupported(
+            "bedrock: the Converse API has no JSON response format; use a tool with the schema instead",
+        ));
+    }
+    let mut system = Vec::new();
+    let mut messages: Vec<Message> = Vec::new();
+    for msg in &req.messages {
+        match msg.role {
+            Role::System => {
+                if let Some(text) = msg.text_content() {
+                    system.push(SystemBlock { text });
+                }
+            }
+            Role::User => push_turn(&mut messages, "user", user_blocks(msg)?),
+            Role::Assistant => push_turn(&mut messages, "assistant", assistant_blocks(msg)),
+            Role::Tool => {
+                let Some(id) = msg.tool_call_id.clone() else {
+                    return Err(BlazenError::validation(
+                        "a tool message needs tool_call_id for Bedrock",
+                    ));
+                };
+                let text = msg.text_content().unwrap_or_default();
+                let content = match serde_json::from_str::<Value>(&text) {
+                    Ok(v @ Value::Object(_)) => ToolResultContent::Json(v),
+                    _ => ToolResultContent::Text(text),
+                };
+                let block = ContentBlock::ToolResult(ToolResultBlock {
+                    tool_use_id: id,
+                    content: vec![content],
+                    status: None,
+                });
+                push_turn(&mut messages, "user", vec![block]);
+            }
+        }
+    }
+    if messages.is_empty() {
+        return Err(BlazenError::validation(
+            "Bedrock needs at least one user or assistant message",
+        ));
+    }
+
+    let tool_config = if req.tools.is_empty() || req.tool_choice == Some(ToolChoice::None) {
+        None
+    } else {
+        Some(ToolConfig {
+            tools: req
+                .tools
+                .iter()
+                .map(|t| Tool {
+                    tool_spec: ToolSpec {
+                        name: t.name.clone(),
+                        description: (!t.description.is_empty()).then(|| t.description.clone()),
+                        input_schema: InputSchema {
+                            json: t.parameters_for(ToolDialect::OpenAi).clone(),
+                        },
+                    },
+                })
+                .collect(),
+            tool_choice: match &req.tool_choice {
+                None | Some(ToolChoice::None) => None,
+                Some(ToolChoice::Auto) => Some(json!({"auto": {}})),
+                Some(ToolChoice::Required) => Some(json!({"any": {}})),
+                Some(ToolChoice::Tool(name)) => Some(json!({"tool": {"name": name}})),
+            },
+        })
+    };
+    Ok(ConverseRequest {
+        messages,
+        system,
+        inference_config: InferenceConfig {
+            max_tokens: req.max_tokens,
+            temperature: req.temperature,
+            top_p: req.top_p,
+            stop_sequences: req.stop.clone(),
+        },
+        tool_config,
+    })
+}
+
+fn push_turn(messages: &mut Vec<Message>, role: &str, blocks: Vec<ContentBlock>) {
+    if blocks.is_empty() {
+        return;
+    }
+    match messages.last_mut() {
+        Some(last) if last.role == role => last.content.extend(blocks),
+        _ => messages.push(Message {
+            role: role.to_owned(),
+            content: blocks,
+        }),
+    }
+}
+
+/// Bedrock's image `format` for a MIME type.
+fn image_format(mime: &str) -> Result<&'static str> {
+    Ok(match mime {
+        "image/png" => "png",
+        "image/jpeg" | "image/jpg" => "jpeg",
+        "image/gif" => "gif",
+        "image/webp" => "webp",
+        other => {
+            return Err(BlazenError::invalid_media(format!(
+                "bedrock accepts png, jpeg, gif and webp images, not {other}"
+            )))
+        }
+    })
+}
+
+fn user_blocks(msg: &ChatMessage) -> Result<Vec<ContentBlock>> {
+    if msg.parts.is_empty() {
+        return Ok(msg
+            .content
+            .iter()
+            .map(|t| ContentBlock::Text(t.clone()))
+            .collect());
+    }
+    let mut blocks = Vec::with_capacity(msg.parts.len());
+    for part in &msg.parts {
+        blocks.push(match part {
+            ContentPart::Text { text } => ContentBlock::Text(text.clone()),
+            ContentPart::ImageBase64 { data, media_type } => ContentBlock::Image(ImageBlock {
+                format: image_format(media_type.as_str())?.to_owned(),
+                source: ImageSource {
+                    bytes: data.clone(),
+                },
+            }),
+            ContentPart::ImageUrl { url, .. } => {
+                match crate::native::parse_data_url(url) {
+                    Some((mime, data)) => ContentBlock::Image(ImageBlock {
+                        format: image_format(mime)?.to_owned(),
+                        source: ImageSource {
+                            bytes: data.to_owned(),
+                        },
+                    }),
+                    None => return Err(BlazenError::unsupported(
+                        "bedrock: images must be sent inline (base64 or a data: URL), not by URL",
+                    )),
+                }
+            }
+            #[allow(unreachable_patterns)] // ContentPart is non_exhaustive
+            _ => {
+                return Err(BlazenError::unsupported(
+                    "bedrock: unsupported content part",
+                ))
+            }
+        });
+    }
+    Ok(blocks)
+}
+
+fn assistant_blocks(msg: &ChatMessage) -> Vec<ContentBlock> {
+    let mut blocks = Vec::new();
+    if let Some(text) = msg.text_content().filter(|t| !t.is_empty()) {
+        blocks.push(ContentBlock::Text(text));
+    }
+    for call in &msg.tool_calls {
+        let input = if call.invalid_arguments.is_some() {
+            json!({})
+        } else {
+            call.arguments.clone()
+        };
+        blocks.push(ContentBlock::ToolUse(ToolUseBlock {
+            tool_use_id: call.id.clone(),
+            name: call.name.clone(),
+            input,
+        }));
+    }
+    blocks
+}
+
+/// Maps Bedrock stop reasons.
+pub(crate) fn finish_reason(reason: &str) -> String {
+    match reason {
+        "end_turn" | "stop_sequence" => "stop",
+        "max_tokens" | "model_context_window_exceeded" => "length",
+        "tool_use" => "tool_calls",
+        "guardrail_intervened" | "content_filtered" => "content_filter",
+        other => other,
+    }
+    .to_owned()
+}
+
+pub(crate) fn usage(u: &Usage) -> TokenUsage {
+    let mut t = TokenUsage::new(
+        u64::from(u.input_tokens.unwrap_or(0)),
+        u64::from(u.output_tokens.unwrap_or(0)),
+    );
+    if let Some(total) = u.total_tokens {
+        t.total_tokens = u64::from(total).max(t.total_tokens);
+    }
+    t
+}
+
+/// Converts a whole response.
+pub(crate) fn from_wire(resp: ConverseResponse, model: &str) -> CompletionResponse {
+    let mut text: Option<String> = None;
+    let mut tool_calls = Vec::new();
+    let content = resp
+        .output
+        .and_then(|o| o.message)
+        .map(|m| m.content)
+        .unwrap_or_default();
+    for block in content {
+        match block {
+            ContentBlock::Text(t) => text.get_or_insert_with(String::new).push_str(&t),
+            ContentBlock::ToolUse(u) => {
+                let input = if u.input.is_null() {
+                    json!({})
+                } else {
+                    u.input
+                };
+                tool_calls.push(ToolCall::new(u.tool_use_id, u.name, input));
+            }
+            _ => {}
+        }
+    }
+    CompletionResponse {
+        content: text,
+        model: model.to_owned(),
+        finish_reason: resp.stop_reason.as_deref().map(finish_reason),
+        tool_calls,
+        usage: resp.usage.as_ref().map(usage),
+        timing: Some(RequestTiming {
+            execution_ms: resp.metrics.and_then(|m| m.latency_ms),
+            ..RequestTiming::default()
+        }),
+        ..CompletionResponse::default()
+    }
+}
+
+#[derive(Debug)]
+struct PendingTool {
+    index: usize,
+    id: String,
+    name: String,
+    input: String,
+}
+
+/// Folds ConverseStream events into chunks. `messageStop` gives the stop reason, the
+/// `metadata` event after it the usage; the final chunk is emitted on `metadata` (or at the end
+/// of the stream when `metadata` never came).
+#[derive(Debug, Default)]
+pub(crate) struct StreamState {
+    tools: Vec<PendingTool>,
+    stop_reason: Option<String>,
+    done: bool,
+}
+
+fn parse<T: serde::de::DeserializeOwned>(event: &str, payload: &[u8]) -> Result<T> {
+    serde_json::from_slice(payload).map_err(|e| {
+        BlazenError::invalid_response(PROVIDER, format!("bad {event} event: {e}"), payload)
+    })
+}
+
+impl StreamState {
+    pub(crate) fn is_done(&self) -> bool {
+        self.done
+    }
+
+    /// Handles one event message (its `:event-type` and JSON payload).
+    pub(crate) fn on_event(
+        &mut self,
+        event_type: &str,
+        payload: &[u8],
+    ) -> Result<Option<StreamChunk>> {
+        match event_type {
+            "messageStart" => Ok(None),
+            "contentBlockStart" => {
+                let start: ContentBlockStart = parse(event_type, payload)?;
+                if let Some(tool) = start.start.and_then(|s| s.tool_use) {
+                    self.tools.push(PendingTool {
+                        index: start.content_block_index,
+                        id: tool.tool_use_id,
+                        name: tool.name,
+                        input: String::new(),
+                    });
+                }
+                Ok(None)
+            }
+            "contentBlockDelta" => {
+                let delta: ContentBlockDelta = parse(event_type, payload)?;
+                let Some(d) = delta.delta else {
+                    return Ok(None);
+                };
+                if let Some(tool_delta) = d.tool_use {
+                    match self
+                        .tools
+                        .iter_mut()
+                        .find(|t| t.index == delta.content_block_index)
+                    {
+                        Some(t) => t.input.push_str(&tool_delta.input),
+                        None => {
+                            return Err(BlazenError::invalid_response(
+                                PROVIDER,
+                                format!(
+                                    "tool input for unknown block {}",
+                                    delta.content_block_index
+                                ),
+                                payload,
+                            ))
+                        }
+                    }
+                    return Ok(None);
+                }
+                Ok(d.text.filter(|t| !t.is_empty()).map(StreamChunk::text))
+            }
+            "contentBlockStop" => {
+                let stop: ContentBlockStop = parse(event_type, payload)?;
+                let Some(pos) = self
+                    .tools
+                    .iter()
+                    .position(|t| t.index == stop.content_block_index)
+                else {
+                    return Ok(None);
+                };
+                let t = self.tools.remove(pos);
+                Ok(Some(StreamChunk {
+                    tool_calls: vec![ToolCall::from_raw(t.id, t.name, &t.input)],
+                    ..StreamChunk::default()
+                }))
+            }
+            "messageStop" => {
+                let stop: MessageStop = parse(event_type, payload)?;
+                self.stop_reason = Some(stop.stop_reason.unwrap_or_else(|| "end_turn".to_owned()));
+                Ok(None)
+            }
+            "metadata" => {
+                let meta: StreamMetadata = parse(event_type, payload)?;
+                if self.stop_reason.is_none() {
+                    // Metadata before messageStop: keep reading.
+                    return Ok(None);
+                }
+                self.done = true;
+                Ok(Some(self.final_chunk(meta.usage.as_ref().map(usage))))
+            }
+            _ => Ok(None),
+        }
+    }
+
+    fn final_chunk(&self, usage: Option<TokenUsage>) -> StreamChunk {
+        StreamChunk {
+            finish_reason: self.stop_reason.as_deref().map(finish_reason),
+            usage,
+            ..StreamChunk::default()
+        }
+    }
+
+    pub(crate) fn on_eof(&mut self) -> Result<Option<StreamChunk>> {
+        if self.done {
+            return Ok(None);
+        }
+        if self.stop_reason.is_some() {
+            self.done = true;
+            return Ok(Some(self.final_chunk(None)));
+        }
+        Err(BlazenError::stream(
+            PROVIDER,
+            "the stream ended before messageStop (truncated)",
+        ))
+    }
+}

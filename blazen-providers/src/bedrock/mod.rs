@@ -1,0 +1,201 @@
+//! Amazon Bedrock Runtime, Converse API: `POST /model/{modelId}/converse` and
+//! `/converse-stream` (binary AWS event-stream, CRC-checked; in-stream exceptions such as
+//! `throttlingException` map to the error model).
+//!
+//! Authentication is a Bedrock API key sent as `Authorization: Bearer <key>` to
+//! `https://bedrock-runtime.{region}.amazonaws.com` (no SigV4 signing).
+
+mod convert;
+mod wire;
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use async_trait::async_trait;
+use reqwest::Client;
+
+use crate::error::{BlazenError, Result};
+use crate::eventstream::{event_stream_messages, Message};
+use crate::http::{self, ApiKey, Auth};
+use crate::model::{ChunkStream, CompletionModel, Provider};
+use crate::native::{fold_events, EventFold};
+use crate::types::{CompletionRequest, CompletionResponse, StreamChunk};
+
+pub(crate) const PROVIDER: &str = "bedrock";
+const DEFAULT_MODEL: &str = "amazon.nova-lite-v1:0";
+const ENV_KEY: &str = "AWS_BEARER_TOKEN_BEDROCK";
+const ENV_REGIONS: [&str; 2] = ["AWS_REGION", "AWS_DEFAULT_REGION"];
+
+/// The Bedrock provider behind [`CompletionModel::bedrock`].
+#[derive(Debug, Clone)]
+pub(crate) struct BedrockProvider {
+    client: Client,
+    auth: Auth,
+    base_url: String,
+    model: String,
+}
+
+/// Percent-encodes a model id or ARN for a path segment (`:` → `%3A`, `/` → `%2F`).
+fn encode_segment(s: &str) -> String {
+    let mut out = String::with_capacity(s.len() + 8);
+    for b in s.bytes() {
+        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~') {
+            out.push(char::from(b));
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+impl BedrockProvider {
+    pub(crate) fn new(key: impl Into<String>, region: &str) -> Self {
+        Self {
+            client: http::shared_client(),
+            auth: Auth::Bearer(ApiKey::new(key.into())),
+            base_url: format!("https://bedrock-runtime.{region}.amazonaws.com"),
+            model: DEFAULT_MODEL.to_owned(),
+        }
+    }
+
+    async fn send(
+        &self,
+        req: &CompletionRequest,
+        stream: bool,
+    ) -> Result<(reqwest::Response, String)> {
+        let model = req.model.clone().unwrap_or_else(|| self.model.clone());
+        let body = convert::to_wire(req)?;
+        let body = serde_json::to_vec(&body)
+            .map_err(|e| BlazenError::validation(format!("cannot encode the request: {e}")))?;
+        let action = if stream {
+            "converse-stream"
+        } else {
+            "converse"
+        };
+        let url = format!(
+            "{}/model/{}/{action}",
+            self.base_url.trim_end_matches('/'),
+            encode_segment(&model)
+        );
+        let response =
+            http::post_json(&self.client, PROVIDER, &url, &self.auth, &[], body, false).await?;
+        Ok((response, model))
+    }
+}
+
+struct BedrockFold(convert::StreamState);
+
+impl EventFold<Message> for BedrockFold {
+    fn on_event(&mut self, message: Message) -> Result<Option<StreamChunk>> {
+        match message.event_type() {
+            Some(event) => {
+                let event = event.to_owned();
+                self.0.on_event(&event, &message.payload)
+            }
+            None => Ok(None),
+        }
+    }
+
+    fn on_eof(&mut self) -> Result<Option<StreamChunk>> {
+        self.0.on_eof()
+    }
+
+    fn is_done(&self) -> bool {
+        self.0.is_done()
+    }
+}
+
+#[async_trait]
+impl Provider for BedrockProvider {
+    fn name(&self) -> &str {
+        PROVIDER
+    }
+
+    fn model_id(&self) -> &str {
+        &self.model
+    }
+
+    async fn complete(&self, request: CompletionRequest) -> Result<CompletionResponse> {
+        let started = Instant::now();
+        let (response, model) = self.send(&request, false).await?;
+        let request_id = http::request_id(response.headers());
+        let body = http::read_body(PROVIDER, response).await?;
+        let wire: wire::ConverseResponse = serde_json::from_slice(&body).map_err(|e| {
+            BlazenError::invalid_response(PROVIDER, format!("unexpected response: {e}"), &body)
+        })?;
+        let mut out = convert::from_wire(wire, &model);
+        out.request_id = request_id;
+        if let Some(t) = &mut out.timing {
+            t.total_ms = Some(http::elapsed_ms(started));
+        }
+        Ok(out)
+    }
+
+    async fn stream(&self, request: CompletionRequest) -> Result<ChunkStream> {
+        let (response, _model) = self.send(&request, true).await?;
+        let messages = event_stream_messages(PROVIDER, response.bytes_stream());
+        Ok(fold_events(
+            messages,
+            BedrockFold(convert::StreamState::default()),
+        ))
+    }
+
+    fn with_model(&self, model: &str) -> Arc<dyn Provider> {
+        Arc::new(Self {
+            model: model.to_owned(),
+            ..self.clone()
+        })
+    }
+
+    fn with_base_url(&self, base_url: &str) -> Arc<dyn Provider> {
+        Arc::new(Self {
+            base_url: base_url.trim_end_matches('/').to_owned(),
+            ..self.clone()
+        })
+    }
+}
+
+impl CompletionModel {
+    /// Amazon Bedrock's Converse API in `region` (default model `amazon.nova-lite-v1:0`; any
+    /// model id, inference profile id or ARN), authenticated with a Bedrock API key.
+    ///
+    /// ```
+    /// use blazen_providers::CompletionModel;
+    /// let model = CompletionModel::bedrock("bedrock-secret", "us-east-1")
+    ///     .with_model("us.anthropic.claude-haiku-4-5-20251001-v1:0");
+    /// assert_eq!(model.model_id(), "us.anthropic.claude-haiku-4-5-20251001-v1:0");
+    /// assert!(!format!("{model:?}").contains("bedrock-secret"));
+    /// ```
+    pub fn bedrock(api_key: impl Into<String>, region: impl AsRef<str>) -> Self {
+        Self::from_provider(BedrockProvider::new(api_key, region.as_ref()))
+    }
+
+    /// [`CompletionModel::bedrock`] with the key from `AWS_BEARER_TOKEN_BEDROCK` and the region
+    /// from `AWS_REGION` (or `AWS_DEFAULT_REGION`).
+    ///
+    /// # Errors
+    /// [`BlazenError`] Validation when a variable is unset.
+    pub fn bedrock_from_env() -> Result<Self> {
+        let key = crate::native::env_key(ENV_KEY)?;
+        let region = crate::native::env_key(ENV_REGIONS[0])
+            .or_else(|_| crate::native::env_key(ENV_REGIONS[1]))?;
+        Ok(Self::bedrock(key, region))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::encode_segment;
+
+    #[test]
+    fn model_ids_are_path_encoded() {
+        assert_eq!(
+            encode_segment("amazon.nova-lite-v1:0"),
+            "amazon.nova-lite-v1%3A0"
+        );
+        assert_eq!(
+            encode_segment("arn:aws:bedrock:us-east-1::foundation-model/x"),
+            "arn%3Aaws%3Abedrock%3Aus-east-1%3A%3Afoundation-model%2Fx"
+        );
+    }
+}

@@ -1,0 +1,154 @@
+//! Cohere v2: chat (`POST /v2/chat`, with its stream events) and embeddings
+//! (`POST /v2/embed`). Authentication is `Authorization: Bearer <key>`.
+
+mod convert;
+mod embed;
+mod wire;
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use async_trait::async_trait;
+use reqwest::Client;
+
+use crate::error::{BlazenError, Result};
+use crate::http::{self, ApiKey, Auth};
+use crate::model::{ChunkStream, CompletionModel, Provider};
+use crate::native::{fold_events, EventFold};
+use crate::sse::SseEvent;
+use crate::types::{CompletionRequest, CompletionResponse, RequestTiming, StreamChunk};
+
+pub(crate) const PROVIDER: &str = "cohere";
+pub(crate) const DEFAULT_BASE_URL: &str = "https://api.cohere.com/v2";
+const DEFAULT_MODEL: &str = "command-a-03-2025";
+pub(crate) const ENV_KEYS: [&str; 2] = ["COHERE_API_KEY", "CO_API_KEY"];
+
+/// The Cohere chat provider behind [`CompletionModel::cohere`].
+#[derive(Debug, Clone)]
+pub(crate) struct CohereProvider {
+    client: Client,
+    auth: Auth,
+    base_url: String,
+    model: String,
+}
+
+impl CohereProvider {
+    pub(crate) fn new(key: impl Into<String>) -> Self {
+        Self {
+            client: http::shared_client(),
+            auth: Auth::Bearer(ApiKey::new(key.into())),
+            base_url: DEFAULT_BASE_URL.to_owned(),
+            model: DEFAULT_MODEL.to_owned(),
+        }
+    }
+
+    async fn send(
+        &self,
+        req: &CompletionRequest,
+        stream: bool,
+    ) -> Result<(reqwest::Response, String)> {
+        let model = req.model.clone().unwrap_or_else(|| self.model.clone());
+        let body = convert::to_wire(req, &model, stream)?;
+        let body = serde_json::to_vec(&body)
+            .map_err(|e| BlazenError::validation(format!("cannot encode the request: {e}")))?;
+        let url = format!("{}/chat", self.base_url.trim_end_matches('/'));
+        let response =
+            http::post_json(&self.client, PROVIDER, &url, &self.auth, &[], body, stream).await?;
+        Ok((response, model))
+    }
+}
+
+struct CohereFold(convert::StreamState);
+
+impl EventFold<SseEvent> for CohereFold {
+    fn on_event(&mut self, event: SseEvent) -> Result<Option<StreamChunk>> {
+        let data = event.data.trim();
+        if data.is_empty() {
+            return Ok(None);
+        }
+        self.0.on_data(data)
+    }
+
+    fn on_eof(&mut self) -> Result<Option<StreamChunk>> {
+        self.0.on_eof()
+    }
+
+    fn is_done(&self) -> bool {
+        self.0.is_done()
+    }
+}
+
+#[async_trait]
+impl Provider for CohereProvider {
+    fn name(&self) -> &str {
+        PROVIDER
+    }
+
+    fn model_id(&self) -> &str {
+        &self.model
+    }
+
+    async fn complete(&self, request: CompletionRequest) -> Result<CompletionResponse> {
+        let started = Instant::now();
+        let (response, model) = self.send(&request, false).await?;
+        let request_id = http::request_id(response.headers());
+        let body = http::read_body(PROVIDER, response).await?;
+        let wire: wire::ChatResponse = serde_json::from_slice(&body).map_err(|e| {
+            BlazenError::invalid_response(PROVIDER, format!("unexpected response: {e}"), &body)
+        })?;
+        let mut out = convert::from_wire(wire, &model);
+        out.request_id = request_id.or(out.request_id);
+        out.timing = Some(RequestTiming {
+            total_ms: Some(http::elapsed_ms(started)),
+            ..RequestTiming::default()
+        });
+        Ok(out)
+    }
+
+    async fn stream(&self, request: CompletionRequest) -> Result<ChunkStream> {
+        let (response, _model) = self.send(&request, true).await?;
+        let events = http::sse_events(PROVIDER, response);
+        Ok(fold_events(
+            events,
+            CohereFold(convert::StreamState::default()),
+        ))
+    }
+
+    fn with_model(&self, model: &str) -> Arc<dyn Provider> {
+        Arc::new(Self {
+            model: model.to_owned(),
+            ..self.clone()
+        })
+    }
+
+    fn with_base_url(&self, base_url: &str) -> Arc<dyn Provider> {
+        Arc::new(Self {
+            base_url: base_url.trim_end_matches('/').to_owned(),
+            ..self.clone()
+        })
+    }
+}
+
+impl CompletionModel {
+    /// Cohere's v2 chat API (default model `command-a-03-2025`).
+    ///
+    /// ```
+    /// use blazen_providers::CompletionModel;
+    /// let model = CompletionModel::cohere("co-secret").with_model("command-r-plus");
+    /// assert_eq!(model.model_id(), "command-r-plus");
+    /// assert!(!format!("{model:?}").contains("co-secret"));
+    /// ```
+    pub fn cohere(api_key: impl Into<String>) -> Self {
+        Self::from_provider(CohereProvider::new(api_key))
+    }
+
+    /// [`CompletionModel::cohere`] with the key from `COHERE_API_KEY` (or `CO_API_KEY`).
+    ///
+    /// # Errors
+    /// [`BlazenError`] Validation when neither variable is set.
+    pub fn cohere_from_env() -> Result<Self> {
+        crate::native::env_key(ENV_KEYS[0])
+            .or_else(|_| crate::native::env_key(ENV_KEYS[1]))
+            .map(Self::cohere)
+    }
+}

@@ -1,0 +1,467 @@
+//! Conversion between blazen's types and the Gemini wire types, and the stream state machine.
+//!
+//! Gemini attaches a `thoughtSignature` to function-call parts of thinking models and wants it
+//! echoed back with the call in the next request. blazen carries it inside the [`ToolCall`] id
+//! (`<id>|sig:<signature>`), so a history replayed as-is (assistant tool calls, then tool results
+//! referring to the same id) keeps the signature without any extra field.
+
+use serde_json::{json, Map, Value};
+
+use super::wire::{
+    Blob, Content, FileData, FunctionCall, FunctionCallingConfig, FunctionDeclaration,
+    FunctionResponse, GenerateContentRequest, GenerateContentResponse, GenerationConfig, Part,
+    Tool, ToolConfig, UsageMetadata,
+};
+use super::PROVIDER;
+use crate::error::{BlazenError, Result};
+use crate::types::{
+    ChatMessage, CompletionRequest, CompletionResponse, ContentPart, ResponseFormat, Role,
+    StreamChunk, TokenUsage, ToolCall, ToolChoice, ToolDialect,
+};
+
+/// Separates the call id from the thought signature inside a [`ToolCall`] id.
+const SIGNATURE_SEPARATOR: &str = "|sig:";
+/// Prefix of the ids blazen makes up for calls Gemini sent without one (never sent back).
+const LOCAL_ID_PREFIX: &str = "gemini_call_";
+
+/// Builds a [`ToolCall`] id from Gemini's id (or a local one) and the thought signature.
+pub(crate) fn encode_call_id(id: Option<&str>, ordinal: usize, signature: Option<&str>) -> String {
+    let base = match id {
+        Some(id) if !id.is_empty() => id.to_owned(),
+        _ => format!("{LOCAL_ID_PREFIX}{ordinal}"),
+    };
+    match signature {
+        Some(sig) if !sig.is_empty() => format!("{base}{SIGNATURE_SEPARATOR}{sig}"),
+        _ => base,
+    }
+}
+
+/// Splits a [`ToolCall`] id into the id to send (none for local ids) and the signature.
+pub(crate) fn decode_call_id(id: &str) -> (Option<&str>, Option<&str>) {
+    let (base, sig) = match id.split_once(SIGNATURE_SEPARATOR) {
+        Some((b, s)) => (b, Some(s)),
+        None => (id, None),
+    };
+    let base = (!base.starts_with(LOCAL_ID_PREFIX) && !base.is_empty()).then_some(base);
+    (base, sig)
+}
+
+/// Builds the request body.
+pub(crate) fn to_wire(req: &CompletionRequest) -> Result<GenerateContentRequest> {
+    let mut system_parts = Vec::new();
+    let mut contents: Vec<Content> = Vec::new();
+    for (pos, msg) in req.messages.iter().enumerate() {
+        match msg.role {
+            Role::System => {
+                if let Some(text) = msg.text_content() {
+                    system_parts.push(Part {
+                        text: Some(text),
+                        ..Part::default()
+                    });
+                }
+            }
+            Role::User => push_turn(&mut contents, "user", user_parts(msg)),
+            Role::Assistant => push_turn(&mut contents, "model", model_parts(msg)),
+            Role::Tool => {
+                let part = function_response(&req.messages[..pos], msg)?;
+                push_turn(&mut contents, "user", vec![part]);
+            }
+        }
+    }
+    if contents.is_empty() {
+        return Err(BlazenError::validation(
+            "Gemini needs at least one user or model message",
+        ));
+    }
+
+    let tools = if req.tools.is_empty() {
+        Vec::new()
+    } else {
+        vec![Tool {
+            function_declarations: req
+                .tools
+                .iter()
+                .map(|t| FunctionDeclaration {
+                    name: t.name.clone(),
+                    description: (!t.description.is_empty()).then(|| t.description.clone()),
+                    parameters: Some(t.parameters_for(ToolDialect::Gemini).clone())
+                        .filter(has_properties),
+                })
+                .collect(),
+        }]
+    };
+    let tool_config = req.tool_choice.as_ref().map(|choice| {
+        let (mode, allowed) = match choice {
+            ToolChoice::Auto => ("AUTO", Vec::new()),
+            ToolChoice::None => ("NONE", Vec::new()),
+            ToolChoice::Required => ("ANY", Vec::new()),
+            ToolChoice::Tool(name) => ("ANY", vec![name.clone()]),
+        };
+        ToolConfig {
+            function_calling_config: FunctionCallingConfig {
+                mode,
+                allowed_function_names: allowed,
+            },
+        }
+    });
+
+    let mut config = GenerationConfig {
+        temperature: req.temperature,
+        top_p: req.top_p,
+        max_output_tokens: req.max_tokens,
+        stop_sequences: req.stop.clone(),
+        ..GenerationConfig::default()
+    };
+    match &req.response_format {
+        None | Some(ResponseFormat::Text) => {}
+        Some(ResponseFormat::JsonObject) => {
+            config.response_mime_type = Some("application/json".to_owned());
+        }
+        Some(ResponseFormat::JsonSchema { schema, .. }) => {
+            config.response_mime_type = Some("application/json".to_owned());
+            config.response_json_schema = Some(schema.clone());
+        }
+    }
+    let config_is_empty = config.temperature.is_none()
+        && config.top_p.is_none()
+        && config.max_output_tokens.is_none()
+        && config.stop_sequences.is_empty()
+        && config.response_mime_type.is_none();
+
+    Ok(GenerateContentRequest {
+        contents,
+        system_instruction: (!system_parts.is_empty()).then_some(Content {
+            role: None,
+            parts: system_parts,
+        }),
+        tools,
+        tool_config,
+        generation_config: (!config_is_empty).then_some(config),
+    })
+}
+
+/// A function without parameters is declared without a `parameters` schema.
+fn has_properties(schema: &Value) -> bool {
+    match schema.get("properties") {
+        Some(Value::Object(p)) => !p.is_empty(),
+        Some(_) => true,
+        None => schema.get("type").and_then(Value::as_str) != Some("object"),
+    }
+}
+
+fn push_turn(contents: &mut Vec<Content>, role: &str, parts: Vec<Part>) {
+    if parts.is_empty() {
+        return;
+    }
+    match contents.last_mut() {
+        Some(last) if last.role.as_deref() == Some(role) => last.parts.extend(parts),
+        _ => contents.push(Content {
+            role: Some(role.to_owned()),
+            parts,
+        }),
+    }
+}
+
+fn user_parts(msg: &ChatMessage) -> Vec<Part> {
+    if msg.parts.is_empty() {
+        return msg
+            .content
+            .iter()
+            .map(|t| Part {
+                text: Some(t.clone()),
+                ..Part::default()
+            })
+            .collect();
+    }
+    msg.parts
+        .iter()
+        .filter_map(|part| match part {
+            ContentPart::Text { text } => Some(Part {
+                text: Some(text.clone()),
+                ..Part::default()
+            }),
+            ContentPart::ImageBase64 { data, media_type } => Some(Part {
+                inline_data: Some(Blob {
+                    mime_type: media_type.as_str().to_owned(),
+                    data: data.clone(),
+                }),
+                ..Part::default()
+            }),
+            ContentPart::ImageUrl { url, media_type } => {
+                Some(match crate::native::parse_data_url(url) {
+                    Some((mime, data)) => Part {
+                        inline_data: Some(Blob {
+                            mime_type: mime.to_owned(),
+                            data: data.to_owned(),
+                        }),
+                        ..Part::default()
+                    },
+                    None => Part {
+                        file_data: Some(FileData {
+                            mime_type: media_type
+                                .as_ref()
+                                .map(|m| m.as_str().to_owned())
+                                .or_else(|| guess_mime(url).map(str::to_owned)),
+                            file_uri: url.clone(),
+                        }),
+                        ..Part::default()
+                    },
+                })
+            }
+            #[allow(unreachable_patterns)] // ContentPart is non_exhaustive
+            _ => None,
+        })
+        .collect()
+}
+
+/// The MIME type of a URL's file extension, for the common image types.
+fn guess_mime(url: &str) -> Option<&'static str> {
+    let path = url
+        .split(['?', '#'])
+        .next()
+        .unwrap_or(url)
+        .to_ascii_lowercase();
+    let ext = path.rsplit('.').next()?;
+    Some(match ext {
+        "png" => "image/png",
+        "jpg" | "jpeg" => "image/jpeg",
+        "webp" => "image/webp",
+        "gif" => "image/gif",
+        "pdf" => "application/pdf",
+        _ => return None,
+    })
+}
+
+fn model_parts(msg: &ChatMessage) -> Vec<Part> {
+    let mut parts = Vec::new();
+    if let Some(text) = msg.text_content().filter(|t| !t.is_empty()) {
+        parts.push(Part {
+            text: Some(text),
+            ..Part::default()
+        });
+    }
+    for call in &msg.tool_calls {
+        let (id, signature) = decode_call_id(&call.id);
+        let args = if call.invalid_arguments.is_some() {
+            json!({})
+        } else {
+            call.arguments.clone()
+        };
+        parts.push(Part {
+            function_call: Some(FunctionCall {
+                id: id.map(str::to_owned),
+                name: call.name.clone(),
+                args,
+            }),
+            thought_signature: signature.map(str::to_owned),
+            ..Part::default()
+        });
+    }
+    parts
+}
+
+/// A tool message as a `functionResponse` part: the function name comes from the assistant
+/// tool call it answers (or the message's `name`), the response must be a JSON object.
+fn function_response(history: &[ChatMessage], msg: &ChatMessage) -> Result<Part> {
+    let call_id = msg.tool_call_id.as_deref();
+    let name = call_id
+        .and_then(|id| {
+            history
+                .iter()
+                .rev()
+                .flat_map(|m| m.tool_calls.iter())
+                .find(|c| c.id == id)
+                .map(|c| c.name.clone())
+        })
+        .or_else(|| msg.name.clone())
+        .ok_or_else(|| {
+            BlazenError::validation(
+                "Gemini needs the function name of a tool result: answer a tool call of the history (tool_call_id) or set the message name",
+            )
+        })?;
+    let text = msg.text_content().unwrap_or_default();
+    let response = match serde_json::from_str::<Value>(&text) {
+        Ok(Value::Object(map)) => Value::Object(map),
+        Ok(other) => json!({ "result": other }),
+        Err(_) => json!({ "result": text }),
+    };
+    let id = call_id
+        .and_then(|id| decode_call_id(id).0)
+        .map(str::to_owned);
+    Ok(Part {
+        function_response: Some(FunctionResponse { id, name, response }),
+        ..Part::default()
+    })
+}
+
+/// Maps Gemini finish reasons; `had_calls` turns `STOP` into `tool_calls`.
+pub(crate) fn finish_reason(reason: &str, had_calls: bool) -> String {
+    match reason {
+        "STOP" if had_calls => "tool_calls",
+        "STOP" => "stop",
+        "MAX_TOKENS" => "length",
+        "SAFETY" | "RECITATION" | "BLOCKLIST" | "PROHIBITED_CONTENT" | "SPII" | "IMAGE_SAFETY" => {
+            "content_filter"
+        }
+        "MALFORMED_FUNCTION_CALL" | "UNEXPECTED_TOOL_CALL" => "malformed_function_call",
+        other => return other.to_ascii_lowercase(),
+    }
+    .to_owned()
+}
+
+pub(crate) fn usage(u: &UsageMetadata) -> TokenUsage {
+    let prompt = u64::from(u.prompt_token_count.unwrap_or(0));
+    let completion = u64::from(u.candidates_token_count.unwrap_or(0))
+        + u64::from(u.thoughts_token_count.unwrap_or(0));
+    let mut t = TokenUsage::new(prompt, completion);
+    if let Some(total) = u.total_token_count {
+        t.total_tokens = u64::from(total).max(t.total_tokens);
+    }
+    t
+}
+
+/// Text, reasoning and tool calls of the first candidate. `ordinal` numbers calls without ids.
+struct Extracted {
+    text: Option<String>,
+    reasoning: Option<String>,
+    calls: Vec<ToolCall>,
+    finish: Option<String>,
+}
+
+fn extract(resp: &GenerateContentResponse, ordinal: &mut usize) -> Extracted {
+    let mut out = Extracted {
+        text: None,
+        reasoning: None,
+        calls: Vec::new(),
+        finish: None,
+    };
+    let Some(candidate) = resp.candidates.first() else {
+        return out;
+    };
+    if let Some(content) = &candidate.content {
+        for part in &content.parts {
+            if let Some(call) = &part.function_call {
+                let id = encode_call_id(
+                    call.id.as_deref(),
+                    *ordinal,
+                    part.thought_signature.as_deref(),
+                );
+                *ordinal += 1;
+                let args = match &call.args {
+                    Value::Null => Value::Object(Map::new()),
+                    other => other.clone(),
+                };
+                out.calls.push(ToolCall::new(id, call.name.clone(), args));
+            } else if let Some(text) = &part.text {
+                let target = if part.thought == Some(true) {
+                    &mut out.reasoning
+                } else {
+                    &mut out.text
+                };
+                target.get_or_insert_with(String::new).push_str(text);
+            }
+        }
+    }
+    out.finish = candidate.finish_reason.clone();
+    out
+}
+
+/// Whether the prompt itself was blocked (no candidates, a `promptFeedback.blockReason`).
+fn prompt_blocked(resp: &GenerateContentResponse) -> bool {
+    resp.candidates.is_empty()
+        && resp
+            .prompt_feedback
+            .as_ref()
+            .is_some_and(|f| f.block_reason.is_some())
+}
+
+/// Converts a whole response.
+pub(crate) fn from_wire(resp: GenerateContentResponse, fallback_model: &str) -> CompletionResponse {
+    let mut ordinal = 0;
+    let ex = extract(&resp, &mut ordinal);
+    let mut finish = ex
+        .finish
+        .as_deref()
+        .map(|r| finish_reason(r, !ex.calls.is_empty()));
+    if finish.is_none() && prompt_blocked(&resp) {
+        finish = Some("content_filter".to_owned());
+    }
+    CompletionResponse {
+        content: ex.text,
+        model: resp
+            .model_version
+            .clone()
+            .unwrap_or_else(|| fallback_model.to_owned()),
+        finish_reason: finish,
+        tool_calls: ex.calls,
+        usage: resp.usage_metadata.as_ref().map(usage),
+        reasoning: ex.reasoning,
+        ..CompletionResponse::default()
+    }
+}
+
+/// Folds the SSE events of `streamGenerateContent?alt=sse` into chunks. Function calls arrive
+/// whole in one part and are emitted in the chunk of their event; the chunk of the event with a
+/// finish reason is the last one.
+#[derive(Debug, Default)]
+pub(crate) struct StreamState {
+    ordinal: usize,
+    had_calls: bool,
+    usage: Option<TokenUsage>,
+    done: bool,
+}
+
+impl StreamState {
+    pub(crate) fn is_done(&self) -> bool {
+        self.done
+    }
+
+    pub(crate) fn on_data(&mut self, data: &str) -> Result<Option<StreamChunk>> {
+        let value: Value = serde_json::from_str(data).map_err(|e| {
+            BlazenError::invalid_response(PROVIDER, format!("bad stream event: {e}"), data)
+        })?;
+        if let Some(err) = BlazenError::from_stream_frame(PROVIDER, &value) {
+            return Err(err);
+        }
+        let resp: GenerateContentResponse = serde_json::from_value(value).map_err(|e| {
+            BlazenError::invalid_response(PROVIDER, format!("bad stream event: {e}"), data)
+        })?;
+        if let Some(u) = &resp.usage_metadata {
+            self.usage = Some(usage(u));
+        }
+        let ex = extract(&resp, &mut self.ordinal);
+        self.had_calls |= !ex.calls.is_empty();
+        let mut finish = ex
+            .finish
+            .as_deref()
+            .map(|r| finish_reason(r, self.had_calls));
+        if finish.is_none() && prompt_blocked(&resp) {
+            finish = Some("content_filter".to_owned());
+        }
+        if finish.is_some() {
+            self.done = true;
+        }
+        let chunk = StreamChunk {
+            delta: ex.text,
+            reasoning: ex.reasoning,
+            tool_calls: ex.calls,
+            usage: if finish.is_some() { self.usage } else { None },
+            finish_reason: finish,
+        };
+        let empty = chunk.delta.is_none()
+            && chunk.reasoning.is_none()
+            && chunk.tool_calls.is_empty()
+            && chunk.finish_reason.is_none();
+        Ok((!empty).then_some(chunk))
+    }
+
+    pub(crate) fn on_eof(&mut self) -> Result<Option<StreamChunk>> {
+        if self.done {
+            return Ok(None);
+        }
+        Err(BlazenError::stream(
+            PROVIDER,
+            "the stream ended without a finish reason (truncated)",
+        ))
+    }
+}

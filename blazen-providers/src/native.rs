@@ -1,0 +1,96 @@
+//! Shared helpers of the native providers. Folding a provider's decoded stream events (SSE events, AWS event-stream frames) into a
+//! [`ChunkStream`]: shared by the native providers (Anthropic, Gemini, Cohere, Bedrock).
+
+use futures::{Stream, StreamExt};
+
+use crate::error::Result;
+use crate::model::ChunkStream;
+use crate::types::StreamChunk;
+
+/// A provider's stream state machine over events of type `E`.
+pub(crate) trait EventFold<E>: Send + 'static {
+    /// Handles one event; returns the chunk to emit, if any. An error ends the stream.
+    fn on_event(&mut self, event: E) -> Result<Option<StreamChunk>>;
+
+    /// Called when the event source ends. Returns a last chunk, or an error for a stream that
+    /// ended before its terminal event.
+    fn on_eof(&mut self) -> Result<Option<StreamChunk>>;
+
+    /// Whether the terminal event was seen (nothing more is read after it).
+    fn is_done(&self) -> bool;
+}
+
+struct State<S, F> {
+    events: std::pin::Pin<Box<S>>,
+    fold: F,
+    finished: bool,
+}
+
+/// Drives `fold` over `events`. The stream ends after the terminal chunk, after the first error,
+/// or with the result of [`EventFold::on_eof`].
+pub(crate) fn fold_events<E, S, F>(events: S, fold: F) -> ChunkStream
+where
+    E: Send + 'static,
+    S: Stream<Item = Result<E>> + Send + 'static,
+    F: EventFold<E>,
+{
+    let state = State {
+        events: Box::pin(events),
+        fold,
+        finished: false,
+    };
+    Box::pin(futures::stream::unfold(state, |mut st| async move {
+        if st.finished {
+            return None;
+        }
+        loop {
+            match st.events.next().await {
+                Some(Ok(event)) => match st.fold.on_event(event) {
+                    Ok(Some(chunk)) => {
+                        st.finished = st.fold.is_done();
+                        return Some((Ok(chunk), st));
+                    }
+                    Ok(None) => {
+                        if st.fold.is_done() {
+                            return None;
+                        }
+                    }
+                    Err(e) => {
+                        st.finished = true;
+                        return Some((Err(e), st));
+                    }
+                },
+                Some(Err(e)) => {
+                    st.finished = true;
+                    return Some((Err(e), st));
+                }
+                None => {
+                    st.finished = true;
+                    return match st.fold.on_eof() {
+                        Ok(Some(chunk)) => Some((Ok(chunk), st)),
+                        Ok(None) => None,
+                        Err(e) => Some((Err(e), st)),
+                    };
+                }
+            }
+        }
+    }))
+}
+
+/// Reads an API key from the environment variable `var`.
+pub(crate) fn env_key(var: &str) -> Result<String> {
+    match std::env::var(var) {
+        Ok(v) if !v.trim().is_empty() => Ok(v.trim().to_owned()),
+        _ => Err(crate::error::BlazenError::validation(format!(
+            "missing API key: set the {var} environment variable"
+        ))),
+    }
+}
+
+/// Splits a `data:<mime>;base64,<data>` URL into MIME type and base64 data.
+pub(crate) fn parse_data_url(url: &str) -> Option<(&str, &str)> {
+    let rest = url.strip_prefix("data:")?;
+    let (meta, data) = rest.split_once(',')?;
+    let mime = meta.strip_suffix(";base64")?;
+    Some((mime, data))
+}
