@@ -177,7 +177,7 @@ impl EventStreamDecoder {
                     "event stream prelude CRC mismatch (data damaged in transit)",
                 ));
             }
-            if total < OVERHEAD || total > MAX_MESSAGE_SIZE || headers_len > total - OVERHEAD {
+            if !(OVERHEAD..=MAX_MESSAGE_SIZE).contains(&total) || headers_len > total - OVERHEAD {
                 return Err(invalid(format!(
                     "event stream message lengths impossible (total {total}, headers {headers_len})"
                 )));

@@ -238,17 +238,14 @@ impl SseDecoder {
                 }
             }
             b"event" => self.event = Some(String::from_utf8_lossy(value).into_owned()),
-            b"id" => {
-                if !value.contains(&0) {
-                    self.last_id =
-                        (!value.is_empty()).then(|| String::from_utf8_lossy(value).into_owned());
-                }
+            // An id containing NUL is ignored; an empty id resets the last event id.
+            b"id" if !value.contains(&0) => {
+                self.last_id =
+                    (!value.is_empty()).then(|| String::from_utf8_lossy(value).into_owned());
             }
-            b"retry" => {
-                if !value.is_empty() && value.iter().all(u8::is_ascii_digit) {
-                    // Digits only; a value too large for u64 is ignored like any invalid one.
-                    self.retry = std::str::from_utf8(value).ok().and_then(|v| v.parse().ok());
-                }
+            // Digits only; a value too large for u64 is ignored like any invalid one.
+            b"retry" if !value.is_empty() && value.iter().all(u8::is_ascii_digit) => {
+                self.retry = std::str::from_utf8(value).ok().and_then(|v| v.parse().ok());
             }
             _ => {} // unknown fields are ignored
         }
