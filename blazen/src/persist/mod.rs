@@ -15,18 +15,25 @@
 //!   snapshots in memory. Other stores (a shared PostgreSQL table, …) implement the trait.
 //!
 //! # Delivery after a crash: at least once
-//! A checkpoint is written after a step completes. If the process dies while a step runs,
-//! or after it finished but before its checkpoint was written, resuming from the store
-//! delivers that step's event again: **a step may run more than once for one event**.
-//! Nothing is lost, but side effects outside the context (sending an email, charging a
-//! card, calling a paid API) may repeat. Make such steps idempotent: derive a key from
-//! the run id and the event (e.g. `format!("{}-{}", ctx.run_id(), ev.order_id)`), check
-//! the context or the external system for a previous result first, or use the external
-//! system's idempotency keys. Changes to the context made by a step that had not
-//! checkpointed are rolled back with the rest of the run's state on resume.
+//! A checkpoint is written after every step completion. It lists the events of steps
+//! still running as *in flight*. If the process dies while a step runs, or after it
+//! finished but before the next checkpoint was written, resuming from the store delivers
+//! that step's event again: **a step may run more than once for one event**. Nothing is
+//! lost, but work may repeat:
+//! - side effects outside the run (sending an email, charging a card, calling a paid API)
+//!   may happen twice: derive an idempotency key from the run and the event (e.g.
+//!   `format!("{}-{}", ctx.run_id(), ev.order_id)`), look for an earlier result first, or use
+//!   the external system's idempotency keys;
+//! - the context is saved as it is at the checkpoint, which may include changes already
+//!   made by a step that then runs again: prefer writes that are harmless to repeat (`set`
+//!   a value computed from the event) over read-modify-write (incrementing a counter).
 //!
-//! `handler.pause()` is not a crash: it snapshots events handed to running steps as in
-//! flight, and those steps run again for them on resume in the same way.
+//! `handler.pause()` is not a crash: it lets running steps finish and queues what they
+//! emit, so after `resume` nothing runs twice.
+//!
+//! # Writing a store
+//! Implement [`CheckpointStore`] with [`async_trait`] (re-exported here) and follow the
+//! contract on the trait: atomic, durable replace per run id; everything keyed by run id.
 
 mod embedded;
 mod error;
@@ -42,3 +49,7 @@ pub use snapshot::{
     FORMAT_VERSION,
 };
 pub use store::{CheckpointStore, RunInfo};
+
+/// The attribute macro [`CheckpointStore`] implementations use (from the `async-trait`
+/// crate), so a store needs no extra dependency.
+pub use async_trait::async_trait;
