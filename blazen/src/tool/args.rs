@@ -202,7 +202,7 @@ impl<'a> Arguments<'a> {
             _ => Map::new(),
         };
         let required = &parameters.required;
-        map.retain(|key, value| !(value.is_null() && !required.iter().any(|r| r == key)));
+        map.retain(|key, value| !value.is_null() || required.iter().any(|r| r == key));
         let mut problems = Vec::new();
         if parameters.closed {
             let expected: Vec<&str> = parameters.properties.iter().map(String::as_str).collect();

@@ -87,6 +87,7 @@ impl ToolDef {
     /// use blazen::ToolDef;
     /// use serde_json::{json, Value};
     ///
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() {
     /// // Synchronous handler.
     /// let search = ToolDef::new(
     ///     "search",
@@ -109,7 +110,6 @@ impl ToolDef {
     ///         Ok::<_, String>(json!({ "city": city, "temperature": 21 }))
     ///     },
     /// );
-    /// # #[tokio::main(flavor = "current_thread")] async fn main() {
     /// assert_eq!(search.call(json!({"query": "rust"})).await.unwrap()["results"][0], "result1");
     /// assert_eq!(weather.call(json!({"city": "Paris"})).await.unwrap()["temperature"], 21);
     /// assert!(weather.call(json!({})).await.unwrap_err().to_string().contains("`city`"));
@@ -205,11 +205,15 @@ impl ToolDef {
     /// # use blazen::SchemaDialect;
     /// /// Look up a word.
     /// #[tool]
-    /// fn define(word: String, language: Option<String>) -> String { word }
+    /// fn define(word: String, language: Option<String>) -> String {
+    ///     format!("{word} {language:?}")
+    /// }
     ///
+    /// # fn main() {
     /// let strict = define::tool().parameters_for(SchemaDialect::OpenAiStrict);
     /// assert_eq!(strict["required"], json!(["word", "language"]));
     /// assert_eq!(strict["properties"]["language"]["type"], json!(["string", "null"]));
+    /// # }
     /// ```
     pub fn parameters_for(&self, dialect: SchemaDialect) -> Value {
         self.render(dialect).schema
@@ -224,11 +228,15 @@ impl ToolDef {
     /// # use std::collections::HashMap;
     /// /// Store labels.
     /// #[tool]
-    /// fn label(labels: HashMap<String, String>) {}
+    /// fn label(labels: HashMap<String, String>) -> usize {
+    ///     labels.len()
+    /// }
     ///
+    /// # fn main() {
     /// let rendered = label::tool().render(SchemaDialect::OpenAiStrict);
     /// assert!(!rendered.strict);
     /// assert!(rendered.limitation.unwrap().contains("labels"));
+    /// # }
     /// ```
     pub fn render(&self, dialect: SchemaDialect) -> RenderedSchema {
         dialect::render(&self.parameters, dialect)
@@ -242,10 +250,14 @@ impl ToolDef {
     /// # use blazen::prelude::*;
     /// /// Add.
     /// #[tool]
-    /// fn add(a: i32, b: i32) -> i32 { a + b }
+    /// fn add(a: i32, b: i32) -> i32 {
+    ///     a + b
+    /// }
     ///
+    /// # fn main() {
     /// let schema = add::tool().strict_schema().unwrap();
     /// assert_eq!(schema["additionalProperties"], json!(false));
+    /// # }
     /// ```
     pub fn strict_schema(&self) -> Result<Value, StrictUnsupported> {
         dialect::strict(&self.parameters)
@@ -291,7 +303,7 @@ fn check_top_level(schema: &Value, mut args: Map<String, Value>) -> Result<Value
         .and_then(Value::as_array)
         .map(|r| r.iter().filter_map(Value::as_str).collect())
         .unwrap_or_default();
-    args.retain(|key, value| !(value.is_null() && !required.contains(&key.as_str())));
+    args.retain(|key, value| !value.is_null() || required.contains(&key.as_str()));
     let mut problems = Vec::new();
     for name in &required {
         if !args.contains_key(*name) {

@@ -82,7 +82,7 @@ pub struct RenderedSchema {
 /// Why OpenAI strict mode cannot express a parameter schema.
 ///
 /// ```
-/// # use blazen::{SchemaDialect, ToolDef};
+/// # use blazen::ToolDef;
 /// # use serde_json::{json, Value};
 /// let def = ToolDef::new("any", "Anything.", json!({"type": "object", "properties": {"x": {}}}), |a: Value| a);
 /// let err = def.strict_schema().unwrap_err();

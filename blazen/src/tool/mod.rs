@@ -5,6 +5,76 @@
 //! [`ToolDef::parameters_for`] renders the schema for each provider family ([`SchemaDialect`]);
 //! [`ToolDef::call`] decodes a model's arguments, runs the tool and returns its JSON result or a
 //! [`ToolError`] worded for the model.
+//!
+//! ```
+//! use blazen::prelude::*;
+//!
+//! /// A temperature unit.
+//! #[derive(Debug, Deserialize, JsonSchema)]
+//! #[serde(rename_all = "lowercase")]
+//! enum Unit {
+//!     Celsius,
+//!     Fahrenheit,
+//! }
+//!
+//! /// Get the current weather for a city.
+//! #[tool]
+//! async fn weather(
+//!     /// The city name.
+//!     city: String,
+//!     unit: Option<Unit>,
+//! ) -> Result<String, ToolError> {
+//!     Ok(format!("21 degrees in {city} ({unit:?})"))
+//! }
+//!
+//! # #[tokio::main(flavor = "current_thread")] async fn main() {
+//! let def: ToolDef = weather::tool();
+//! assert_eq!(def.description, "Get the current weather for a city.");
+//! assert_eq!(def.parameters["required"], json!(["city"]));
+//! assert_eq!(def.parameters["properties"]["city"]["description"], "The city name.");
+//!
+//! // What to send to each provider family.
+//! let strict = def.render(SchemaDialect::OpenAiStrict);
+//! assert!(strict.strict);
+//! assert_eq!(strict.schema["required"], json!(["city", "unit"]));
+//! let gemini = def.parameters_for(SchemaDialect::Gemini);
+//! assert_eq!(gemini["properties"]["unit"]["nullable"], json!(true));
+//!
+//! // Running it with a model's arguments.
+//! let out = def.call(json!({"city": "Paris", "unit": "celsius"})).await.unwrap();
+//! assert_eq!(out, json!("21 degrees in Paris (Some(Celsius))"));
+//! let err = def.call(json!({"city": "Paris", "unit": "kelvin"})).await.unwrap_err();
+//! assert_eq!(err.arguments(), vec!["unit"]);
+//! # }
+//! ```
+//!
+//! A function whose single parameter is a struct deriving `Deserialize` and `JsonSchema` takes
+//! the struct's fields as its arguments:
+//!
+//! ```
+//! use blazen::prelude::*;
+//!
+//! #[derive(Deserialize, JsonSchema)]
+//! struct SearchArgs {
+//!     /// What to look for.
+//!     query: String,
+//!     /// At most this many results.
+//!     #[schemars(range(min = 1, max = 50))]
+//!     limit: Option<u32>,
+//! }
+//!
+//! /// Search the documentation.
+//! #[tool(name = "search_docs")]
+//! fn search(args: SearchArgs) -> Vec<String> {
+//!     vec![args.query; args.limit.unwrap_or(1) as usize]
+//! }
+//!
+//! # fn main() {
+//! let def = search::tool();
+//! assert_eq!(def.name, "search_docs");
+//! assert_eq!(def.parameters["properties"]["limit"]["maximum"], json!(50));
+//! # }
+//! ```
 
 mod args;
 mod def;
