@@ -1,0 +1,222 @@
+//! An LLM workflow: plan → parallel tool calls (fan-out) → synthesize → Stop, with the model's
+//! tokens streamed to the workflow's event stream.
+//!
+//! ```sh
+//! cargo run --example llm_workflow                        # no key: replays a recorded session
+//! OPENAI_API_KEY=sk-... cargo run --example llm_workflow  # the real OpenAI API
+//! OPENAI_BASE_URL=http://localhost:11434/v1 OPENAI_MODEL=llama3.2 \
+//!     cargo run --example llm_workflow                    # Ollama, llama.cpp, vLLM, ...
+//! ```
+//!
+//! - `plan` asks the model which tools to call; each tool call becomes a `ToolRequest` event.
+//! - `call_tool` runs once per `ToolRequest`, up to four at a time, and emits a `ToolResult`.
+//! - `synthesize` waits for every `ToolResult` (`ctx.collect_events`), gives the results to the
+//!   model and streams its answer; the run ends with a `StopEvent` holding the answer.
+//!
+//! The workflow holds the model: a `CompletionModel` is a cheap `Clone` handle, so each step that
+//! calls the model is built by a function that moves a clone into the step's closure.
+//! `stream_to_workflow` writes the model's text deltas to the run's stream as `LlmDelta` events,
+//! which `main` prints as they arrive. Without a key, the answers come from a recording of this
+//! very conversation with gpt-4o through OpenRouter (streamed), served by a local HTTP server.
+
+#[path = "support/replay.rs"]
+mod replay;
+
+use std::io::Write;
+
+use blazen::prelude::*;
+use blazen::{downcast_event, EventInfo};
+use blazen_providers::{
+    stream_to_workflow, ChatMessage, CompletionModel, CompletionRequest, LlmDelta, ToolCall,
+    ToolChoice,
+};
+use futures::StreamExt;
+
+/// One tool call the plan asked for.
+#[derive(Debug, Clone, Serialize, Deserialize, Event)]
+struct ToolRequest {
+    call: ToolCall,
+    /// Position in the plan, so results can be put back in order.
+    order: usize,
+    /// How many calls the plan made.
+    total: usize,
+}
+
+/// The result of one tool call.
+#[derive(Debug, Clone, Serialize, Deserialize, Event)]
+struct ToolResult {
+    call_id: String,
+    name: String,
+    content: String,
+    order: usize,
+    total: usize,
+}
+
+/// Return the alpha signal marker.
+#[tool]
+fn lookup_harbor_label() -> String {
+    "crimson-harbor".to_owned()
+}
+
+/// Return the beta signal marker.
+#[tool]
+async fn lookup_orchard_label() -> String {
+    tokio::time::sleep(std::time::Duration::from_millis(20)).await; // a slow lookup
+    "silver-orchard".to_owned()
+}
+
+// The conversation of the recording, word for word, so that the replay matches it.
+const SYSTEM: &str = "You are a precise assistant. When tools are available, you must use them \
+instead of guessing. Call both `lookup_harbor_label` and `lookup_orchard_label` before writing any \
+normal text. Never call the same tool twice once you already have its result.";
+const USER: &str =
+    "Call `lookup_harbor_label` and `lookup_orchard_label` exactly once each before \
+answering. After both tool results are available, stop calling tools and respond in one short \
+sentence that includes both exact tool outputs.";
+
+const RECORDING: &str = include_str!(
+    "../tests/fixtures/openrouter/agent_tool_sessions__parallel_tool_calls_single_turn_streaming.json"
+);
+
+/// `plan`: StartEvent → one `ToolRequest` per tool call (or straight to Stop if none).
+fn plan(model: CompletionModel, tools: Vec<ToolDef>) -> Step {
+    Step::new("plan", move |ctx, ev| {
+        let (model, tools) = (model.clone(), tools.clone());
+        async move {
+            let start: StartEvent = downcast_event(ev)?;
+            let question = start
+                .get("question")
+                .and_then(|q| q.as_str())
+                .unwrap_or(USER);
+            let messages = vec![ChatMessage::system(SYSTEM), ChatMessage::user(question)];
+            let request = CompletionRequest::new(messages.clone()).tools(&tools);
+            let response = stream_to_workflow(&ctx, &model, request, "plan").await?;
+            if response.tool_calls.is_empty() {
+                let stop = StopEvent::new(json!({ "answer": response.content, "tool_calls": 0 }));
+                return Ok(StepOutput::Single(Box::new(stop)));
+            }
+            // The conversation so far, for `synthesize`.
+            let mut history = messages;
+            history.push(response.to_message());
+            ctx.set("history", &history)?;
+            ctx.set("plan_cost", &response.cost)?;
+            let total = response.tool_calls.len();
+            let requests = response
+                .tool_calls
+                .into_iter()
+                .enumerate()
+                .map(|(order, call)| Box::new(ToolRequest { call, order, total }) as Box<dyn Event>)
+                .collect();
+            Ok(StepOutput::Many(requests))
+        }
+    })
+    .accepts(EventInfo::of::<StartEvent>())
+    .emits(EventInfo::of::<ToolRequest>())
+    .emits(EventInfo::of::<StopEvent>())
+}
+
+/// `call_tool`: one `ToolRequest` → its `ToolResult`; several run at once.
+fn call_tool(tools: Vec<ToolDef>) -> Step {
+    Step::new("call_tool", move |ctx, ev| {
+        let tools = tools.clone();
+        async move {
+            let ToolRequest { call, order, total } = downcast_event(ev)?;
+            let content = match tools.iter().find(|t| t.name == call.name) {
+                Some(tool) => match tool.call(call.arguments.clone()).await {
+                    Ok(serde_json::Value::String(s)) => s,
+                    Ok(other) => other.to_string(),
+                    Err(e) => format!("Error: {e}"),
+                },
+                None => format!("Error: unknown tool `{}`", call.name),
+            };
+            let result = ToolResult {
+                call_id: call.id,
+                name: call.name,
+                content,
+                order,
+                total,
+            };
+            ctx.write_event_to_stream(result.clone()); // let the caller watch progress
+            Ok(StepOutput::Single(Box::new(result)))
+        }
+    })
+    .accepts(EventInfo::of::<ToolRequest>())
+    .emits(EventInfo::of::<ToolResult>())
+    .max_concurrency(4)
+}
+
+/// `synthesize`: every `ToolResult` → the model's streamed answer → Stop.
+fn synthesize(model: CompletionModel, tools: Vec<ToolDef>) -> Step {
+    Step::new("synthesize", move |ctx, ev| {
+        let (model, tools) = (model.clone(), tools.clone());
+        async move {
+            let result: ToolResult = downcast_event(ev)?;
+            let total = result.total;
+            let Some(mut results) = ctx.collect_events(result, total) else {
+                return Ok(StepOutput::None); // not all results are in yet
+            };
+            results.sort_by_key(|r| r.order);
+            let mut history: Vec<ChatMessage> = ctx.get("history")?.unwrap_or_default();
+            for r in &results {
+                history.push(ChatMessage::tool_result(
+                    r.call_id.clone(),
+                    r.content.clone(),
+                ));
+            }
+            // Tools stay listed (the history refers to them) but may not be called again.
+            let request = CompletionRequest::new(history)
+                .tools(&tools)
+                .tool_choice(ToolChoice::None);
+            let response = stream_to_workflow(&ctx, &model, request, "synthesize").await?;
+            let plan_cost: Option<f64> = ctx.get("plan_cost")?.flatten();
+            let cost = match (plan_cost, response.cost) {
+                (None, None) => None,
+                (a, b) => Some(a.unwrap_or(0.0) + b.unwrap_or(0.0)),
+            };
+            Ok(StepOutput::Single(Box::new(StopEvent::new(json!({
+                "answer": response.content,
+                "tool_calls": results.len(),
+                "cost_usd": cost,
+            })))))
+        }
+    })
+    .accepts(EventInfo::of::<ToolResult>())
+    .emits(EventInfo::of::<StopEvent>())
+}
+
+#[tokio::main]
+async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let (model, mode) = replay::model_or_replay(RECORDING).await;
+    println!("llm_workflow: {}", mode.describe());
+
+    let tools = vec![lookup_harbor_label::tool(), lookup_orchard_label::tool()];
+    let workflow = Workflow::builder("llm_workflow")
+        .step(plan(model.clone(), tools.clone()))
+        .step(call_tool(tools.clone()))
+        .step(synthesize(model, tools))
+        .timeout(std::time::Duration::from_secs(120))
+        .build()?;
+
+    let handler = workflow.run(json!({ "question": USER })).await?;
+    let mut events = handler.stream_events();
+    let mut source = String::new();
+    while let Some(event) = events.next().await {
+        if let Some(delta) = event.downcast_ref::<LlmDelta>() {
+            if delta.source != source {
+                print!("\n[{}] ", delta.source);
+                source.clone_from(&delta.source);
+            }
+            print!("{}", delta.text);
+            std::io::stdout().flush()?;
+        } else if let Some(result) = event.downcast_ref::<ToolResult>() {
+            println!("\n[tool] {} -> {}", result.name, result.content);
+            source.clear();
+        }
+    }
+    let stop = handler.result().await?;
+    println!("\n\nresult: {}", stop.result);
+    if let Some(report) = mode.report() {
+        println!("{report}");
+    }
+    Ok(())
+}
