@@ -5,6 +5,7 @@
 
 use proc_macro::TokenStream;
 
+mod ctxt;
 mod event;
 mod step;
 mod tool;
