@@ -697,16 +697,19 @@ impl BlazenError {
     pub(crate) fn from_stream_frame(provider: &str, frame: &Value) -> Option<Self> {
         let obj = frame.as_object()?;
         let ty = obj.get("type").and_then(Value::as_str);
+        let failed = Value::String("response failed".to_owned());
         let err = match ty {
             Some("error") => match obj.get("error") {
-                Some(e) if !e.is_null() => e,
+                Some(e) if is_error_value(e) => e,
                 _ => frame,
             },
+            // A failed response is never a success, even without an error object.
             Some("response.failed") => obj
                 .get("response")
                 .and_then(|r| r.get("error"))
-                .filter(|e| !e.is_null())?,
-            _ => obj.get("error").filter(|e| !e.is_null())?,
+                .filter(|e| is_error_value(e))
+                .unwrap_or(&failed),
+            _ => obj.get("error").filter(|e| is_error_value(e))?,
         };
         let mut env = Envelope::default();
         match err {
@@ -1372,6 +1375,17 @@ fn read_error_object(err: &Value, env: &mut Envelope) {
                 }
             }
         }
+    }
+}
+
+/// Whether an `error` member carries an error: not `null`, `false`, `""` or `{}` (which some
+/// proxies put in every normal chunk).
+fn is_error_value(v: &Value) -> bool {
+    match v {
+        Value::Null | Value::Bool(false) => false,
+        Value::String(s) => !s.is_empty(),
+        Value::Object(o) => !o.is_empty(),
+        _ => true,
     }
 }
 

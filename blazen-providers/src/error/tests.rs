@@ -696,6 +696,12 @@ fn stream_frames_anthropic_and_responses() {
     let e = BlazenError::from_stream_frame("openai", &frame).unwrap();
     assert_eq!(e.kind(), Kind::Provider);
     assert!(e.is_retryable());
+
+    // A failed response without an error object is still an error.
+    let frame = serde_json::json!({"type": "response.failed", "response": {"status": "failed"}});
+    let e = BlazenError::from_stream_frame("openai", &frame).unwrap();
+    assert_eq!(e.message(), "response failed");
+    assert!(!e.is_retryable());
 }
 
 #[test]
@@ -705,7 +711,9 @@ fn normal_frames_are_not_errors() {
         serde_json::json!({"choices": [], "error": null}),
         serde_json::json!({"type": "content_block_delta", "delta": {"text": "x"}}),
         serde_json::json!({"type": "response.completed", "response": {"error": null}}),
-        serde_json::json!({"type": "response.failed", "response": {}}),
+        serde_json::json!({"choices": [], "error": {}}),
+        serde_json::json!({"choices": [], "error": ""}),
+        serde_json::json!({"choices": [], "error": false}),
         serde_json::json!([1, 2]),
         serde_json::json!("data"),
         serde_json::json!(null),
