@@ -466,3 +466,120 @@ pub(crate) fn with_total(mut out: ComputeOutput, total: u64) -> ComputeOutput {
     set_total(&mut out, total);
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::compute::{GeneratedMedia, ImageOutput, JobInfo};
+    use std::sync::atomic::{AtomicU32, Ordering};
+
+    /// Queued for `polls_until_done` polls, then completed.
+    #[derive(Debug)]
+    struct Fake {
+        polls_until_done: u32,
+        polls: AtomicU32,
+    }
+
+    #[async_trait]
+    impl RemoteJob for Fake {
+        async fn status(&self) -> Result<RemoteStatus> {
+            let n = self.polls.fetch_add(1, Ordering::SeqCst) + 1;
+            Ok(RemoteStatus {
+                status: if n >= self.polls_until_done {
+                    JobStatus::Completed
+                } else {
+                    JobStatus::Queued
+                },
+                queue_position: None,
+                logs: Vec::new(),
+                error: None,
+                execution_ms: None,
+            })
+        }
+        async fn result(&self, timing: RequestTiming) -> Result<ComputeOutput> {
+            Ok(ComputeOutput::Image(ImageOutput {
+                images: vec![GeneratedMedia::from_url("https://x/a.png")],
+                job: JobInfo {
+                    timing,
+                    ..JobInfo::default()
+                },
+            }))
+        }
+        async fn cancel(&self) -> Result<bool> {
+            Ok(true)
+        }
+    }
+
+    fn fake(polls_until_done: u32, poll: PollConfig) -> ComputeJob {
+        let f = Fake {
+            polls_until_done,
+            polls: AtomicU32::new(0),
+        };
+        ComputeJob::remote("j".into(), "image", "fake", poll, Box::new(f))
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn polls_back_off_exponentially_up_to_the_cap() {
+        let job = fake(8, PollConfig::default());
+        let mut seen = Vec::new();
+        let out = job.wait_with(|p| seen.push(p.elapsed)).await.unwrap();
+        assert!(matches!(out, ComputeOutput::Image(_)));
+        assert_eq!(seen.len(), 8);
+        // Intervals 500, 750, 1125, 1687.5, 2531.25, 3796.875 (the timer rounds up to whole
+        // milliseconds), then capped at 5000 ms.
+        let gaps: Vec<u128> = seen.windows(2).map(|w| (w[1] - w[0]).as_millis()).collect();
+        assert_eq!(gaps, vec![500, 750, 1125, 1688, 2532, 3797, 5000]);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn the_overall_deadline_is_a_timeout() {
+        let poll = PollConfig {
+            timeout: Duration::from_secs(60),
+            ..PollConfig::default()
+        };
+        let job = fake(u32::MAX, poll);
+        let err = job.wait().await.unwrap_err();
+        assert!(matches!(err, BlazenError::Timeout { .. }), "{err:?}");
+        assert!(job.last_progress().unwrap().elapsed <= Duration::from_secs(60));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn cancel_wakes_a_waiter_sleeping_between_polls() {
+        let job = fake(u32::MAX, PollConfig::default());
+        let waiter = tokio::spawn({
+            let job = job.clone();
+            async move { job.wait().await }
+        });
+        tokio::time::sleep(Duration::from_secs(3)).await;
+        assert!(job.cancel().await.unwrap());
+        let err = waiter.await.unwrap().unwrap_err();
+        assert!(matches!(err, BlazenError::Cancelled { .. }), "{err:?}");
+    }
+
+    #[tokio::test]
+    async fn a_task_job_can_be_cancelled_and_reports_its_status() {
+        let job = ComputeJob::task(
+            "speech",
+            "fake",
+            PollConfig::default(),
+            async {
+                tokio::time::sleep(Duration::from_secs(3600)).await;
+                Err(BlazenError::no_content("fake"))
+            }
+            .boxed(),
+        );
+        assert_eq!(job.status().await.unwrap().status, JobStatus::Running);
+        assert!(job.cancel().await.unwrap());
+        assert!(matches!(job.wait().await, Err(BlazenError::Cancelled { .. })));
+        assert_eq!(job.status().await.unwrap().status, JobStatus::Cancelled);
+
+        let done = ComputeJob::task(
+            "image",
+            "fake",
+            PollConfig::default(),
+            async { Err(BlazenError::job_failed("fake", "boom")) }.boxed(),
+        );
+        assert!(matches!(done.wait().await, Err(BlazenError::JobFailed { .. })));
+        assert_eq!(done.status().await.unwrap().status, JobStatus::Failed);
+    }
+}
