@@ -1,4 +1,50 @@
 //! One `CompletionModel` over many LLM providers, with one typed error model.
+//!
+//! ```no_run
+//! use blazen_providers::{
+//!     CacheConfig, ChatMessage, CompletionModel, CompletionRequest, RetryConfig,
+//! };
+//! use futures::StreamExt;
+//!
+//! # async fn run() -> blazen_providers::Result<()> {
+//! let model = CompletionModel::openai(std::env::var("OPENAI_API_KEY").unwrap_or_default())
+//!     .with_model("gpt-4.1-mini")
+//!     .with_cache(CacheConfig::default())   // first added: outermost
+//!     .with_retry(RetryConfig::default());
+//!
+//! let messages = vec![ChatMessage::system("Be brief."), ChatMessage::user("Hello!")];
+//! let r = model.complete(&messages).await?;
+//! println!("{:?} ({:?} tokens, ${:?})", r.content, r.usage, r.cost);
+//!
+//! let r = model
+//!     .complete_with(CompletionRequest::new(messages.clone()).temperature(0.2).max_tokens(64))
+//!     .await?;
+//! # let _ = r;
+//!
+//! let mut stream = model.stream(&messages).await?;
+//! while let Some(chunk) = stream.next().await {
+//!     print!("{}", chunk?.delta.unwrap_or_default());
+//! }
+//! # Ok(()) }
+//! ```
+//!
+//! - **Providers.** The OpenAI-compatible family (`openai`, `azure`, `openrouter`, `groq`,
+//!   `together`, `mistral`, `deepseek`, `fireworks`, `perplexity`, `xai`, `openai_compatible`)
+//!   shares one wire implementation configured by a small profile per provider; Anthropic,
+//!   Gemini, Cohere, Bedrock and fal have native wire formats. All are [`CompletionModel`]s;
+//!   bring your own with the [`Provider`] trait.
+//! - **Streaming.** [`CompletionModel::stream`] yields [`StreamChunk`]s: text deltas as they
+//!   arrive, each tool call once and complete (its argument fragments joined), usage on the
+//!   final chunk. A stream cut short or an error frame mid-stream is an error, never a silent
+//!   end.
+//! - **Errors.** One [`BlazenError`] taxonomy with the provider's status, code, type, request id,
+//!   retry delay and raw body; [`BlazenError::is_retryable`]. Keys never appear in `Debug`,
+//!   `Display` or errors.
+//! - **Middleware.** [`CompletionModel::with_retry`], [`CompletionModel::with_cache`],
+//!   [`CompletionModel::with_fallback`]; they compose in any order and return a
+//!   `CompletionModel` again.
+//! - **Embeddings** ([`EmbeddingModel`]), **agents** ([`run_agent`]), **media compute**
+//!   ([`ComputeModel`]), token estimation and a [`pricing`] table for costs.
 
 pub mod agent;
 mod anthropic;
