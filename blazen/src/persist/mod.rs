@@ -32,8 +32,9 @@
 //! emit, so after `resume` nothing runs twice.
 //!
 //! # Writing a store
-//! Implement [`CheckpointStore`] with [`async_trait`] (re-exported here) and follow the
-//! contract on the trait: atomic, durable replace per run id; everything keyed by run id.
+//! Implement [`CheckpointStore`] with [`#[async_trait]`](macro@async_trait) (re-exported
+//! here) and follow the contract on the trait: atomic, durable replace per run id;
+//! everything keyed by run id.
 
 mod embedded;
 mod error;
