@@ -181,22 +181,28 @@ impl EmbeddingModel {
             return Ok(out);
         }
         let batch = self.inner.max_batch_size().max(1);
-        let inner = &self.inner;
-        let results: Vec<EmbeddingResponse> = futures::stream::iter(inputs.chunks(batch))
-            .map(|chunk| async move {
-                let r = inner.embed_batch(chunk).await?;
-                if r.embeddings.len() != chunk.len() {
-                    return Err(BlazenError::invalid_response(
-                        inner.name(),
-                        format!(
-                            "asked for {} embeddings, got {}",
-                            chunk.len(),
-                            r.embeddings.len()
-                        ),
-                        "",
-                    ));
+        // Owned batches and a cloned handle keep the future `Send` (no borrowed closure
+        // arguments with higher-ranked lifetimes).
+        let batches: Vec<Vec<String>> = inputs.chunks(batch).map(<[String]>::to_vec).collect();
+        let inner = self.inner.clone();
+        let results: Vec<EmbeddingResponse> = futures::stream::iter(batches)
+            .map(move |chunk: Vec<String>| {
+                let inner = inner.clone();
+                async move {
+                    let r = inner.embed_batch(&chunk).await?;
+                    if r.embeddings.len() != chunk.len() {
+                        return Err(BlazenError::invalid_response(
+                            inner.name(),
+                            format!(
+                                "asked for {} embeddings, got {}",
+                                chunk.len(),
+                                r.embeddings.len()
+                            ),
+                            "",
+                        ));
+                    }
+                    Ok(r)
                 }
-                Ok(r)
             })
             .buffered(self.concurrency)
             .try_collect()

@@ -323,3 +323,95 @@ impl<S> std::fmt::Debug for CompatStream<S> {
             .finish_non_exhaustive()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+    use serde_json::json;
+
+    fn ev(data: &str) -> SseEvent {
+        SseEvent {
+            data: data.to_owned(),
+            ..SseEvent::default()
+        }
+    }
+
+    fn run(datas: &[String]) -> (Vec<StreamChunk>, Option<BlazenError>) {
+        let mut a = ChunkAssembler::new(Arc::from("test"));
+        let mut out = VecDeque::new();
+        for d in datas {
+            match a.on_event(&ev(d), &mut out) {
+                Ok(Step::Continue) => {}
+                Ok(Step::End) => return (out.into(), None),
+                Err(e) => return (out.into(), Some(e)),
+            }
+        }
+        let end = a.on_end(&mut out, false).err();
+        (out.into(), end)
+    }
+
+    #[test]
+    fn calls_without_index_are_told_apart_by_id() {
+        let datas = [
+            json!({"choices": [{"index": 0, "delta": {"tool_calls": [
+                {"id": "a", "function": {"name": "f", "arguments": "{\"x\":"}}]}}]}),
+            json!({"choices": [{"index": 0, "delta": {"tool_calls": [
+                {"id": "a", "function": {"arguments": "1}"}}]}}]}),
+            json!({"choices": [{"index": 0, "delta": {"tool_calls": [
+                {"id": "b", "function": {"name": "g", "arguments": "{}"}}]}}]}),
+            json!({"choices": [{"index": 0, "delta": {}, "finish_reason": "tool_calls"}]}),
+        ]
+        .map(|v| v.to_string());
+        let (chunks, err) = run(&datas);
+        assert!(err.is_none());
+        let calls = &chunks.last().unwrap().tool_calls;
+        assert_eq!(calls.len(), 2);
+        assert_eq!(calls[0].arguments, json!({"x": 1}));
+        assert_eq!(calls[1].name, "g");
+    }
+
+    #[test]
+    fn other_candidates_are_ignored() {
+        let datas = [
+            json!({"choices": [{"index": 1, "delta": {"content": "B"}}]}),
+            json!({"choices": [{"index": 0, "delta": {"content": "A"}}]}),
+            json!({"choices": [{"index": 1, "delta": {}, "finish_reason": "stop"}]}),
+            json!({"choices": [{"index": 0, "delta": {}, "finish_reason": "length"}]}),
+        ]
+        .map(|v| v.to_string());
+        let (chunks, err) = run(&datas);
+        assert!(err.is_none());
+        assert_eq!(chunks[0].delta.as_deref(), Some("A"));
+        assert_eq!(
+            chunks.last().unwrap().finish_reason.as_deref(),
+            Some("length")
+        );
+    }
+
+    #[test]
+    fn not_json_is_an_invalid_response() {
+        let (_, err) = run(&["{oops".to_owned()]);
+        assert!(matches!(err, Some(BlazenError::InvalidResponse { .. })));
+    }
+
+    proptest! {
+        #[test]
+        fn arbitrary_frames_never_panic(datas in proptest::collection::vec(".{0,64}", 0..8)) {
+            let _ = run(&datas);
+        }
+
+        #[test]
+        fn arbitrary_json_frames_never_panic(
+            content in proptest::option::of(".{0,8}"),
+            args in ".{0,16}",
+            index in 0u32..3,
+            finish in proptest::option::of("[a-z_]{0,10}"),
+        ) {
+            let d = json!({"choices": [{"index": 0, "delta": {"content": content,
+                "tool_calls": [{"index": index, "function": {"name": "f", "arguments": args}}]},
+                "finish_reason": finish}]}).to_string();
+            let _ = run(&[d.clone(), d, "[DONE]".to_owned()]);
+        }
+    }
+}
