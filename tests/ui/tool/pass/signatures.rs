@@ -59,9 +59,9 @@ async fn async_tool(r#type: String) -> Result<Reading, MyError> {
 
 /// Arguments as one struct.
 #[derive(Debug, Deserialize, JsonSchema)]
-struct Args {
+pub struct Args {
     /// The query.
-    query: String,
+    pub query: String,
 }
 
 /// Struct form.
