@@ -25,7 +25,9 @@ fn fast() -> PollConfig {
 }
 
 fn media(server: &MockServer) -> ComputeModel {
-    ComputeModel::fal("fal-test-key").with_base_url(server.uri()).with_poll(fast())
+    ComputeModel::fal("fal-test-key")
+        .with_base_url(server.uri())
+        .with_poll(fast())
 }
 
 /// Answers status polls from a script; the last entry repeats.
@@ -36,7 +38,10 @@ struct Script {
 
 impl Respond for Script {
     fn respond(&self, _: &Request) -> ResponseTemplate {
-        let i = self.n.fetch_add(1, Ordering::SeqCst).min(self.replies.len() - 1);
+        let i = self
+            .n
+            .fetch_add(1, Ordering::SeqCst)
+            .min(self.replies.len() - 1);
         let (status, body) = &self.replies[i];
         ResponseTemplate::new(*status).set_body_json(body)
     }
@@ -55,10 +60,18 @@ async fn mount_submit(server: &MockServer, endpoint: &str, request_id: &str) {
         .await;
 }
 
-async fn mount_status(server: &MockServer, app: &str, request_id: &str, replies: Vec<(u16, Value)>) {
+async fn mount_status(
+    server: &MockServer,
+    app: &str,
+    request_id: &str,
+    replies: Vec<(u16, Value)>,
+) {
     Mock::given(method("GET"))
         .and(path(format!("/{app}/requests/{request_id}/status")))
-        .respond_with(Script { replies, n: AtomicUsize::new(0) })
+        .respond_with(Script {
+            replies,
+            n: AtomicUsize::new(0),
+        })
         .mount(server)
         .await;
 }
@@ -76,7 +89,13 @@ async fn completes_with(endpoint: &str, result: Value) -> (MockServer, ComputeMo
     let server = MockServer::start().await;
     let app: String = endpoint.split('/').take(2).collect::<Vec<_>>().join("/");
     mount_submit(&server, endpoint, "r1").await;
-    mount_status(&server, &app, "r1", vec![(200, json!({"status": "COMPLETED"}))]).await;
+    mount_status(
+        &server,
+        &app,
+        "r1",
+        vec![(200, json!({"status": "COMPLETED"}))],
+    )
+    .await;
     mount_result(&server, &app, "r1", 200, result).await;
     let m = media(&server);
     (server, m)
@@ -84,7 +103,10 @@ async fn completes_with(endpoint: &str, result: Value) -> (MockServer, ComputeMo
 
 async fn submitted_body(server: &MockServer) -> Value {
     let reqs = server.received_requests().await.unwrap();
-    let post = reqs.iter().find(|r| r.method.as_str() == "POST").expect("a submit");
+    let post = reqs
+        .iter()
+        .find(|r| r.method.as_str() == "POST")
+        .expect("a submit");
     serde_json::from_slice(&post.body).unwrap()
 }
 
@@ -94,10 +116,14 @@ async fn image_job_submits_polls_three_times_in_progress_then_fetches_the_result
     Mock::given(method("POST"))
         .and(path("/fal-ai/flux/dev"))
         .and(header("authorization", "Key fal-test-key"))
-        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"request_id": "req-1", "status": "IN_QUEUE"})))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .set_body_json(json!({"request_id": "req-1", "status": "IN_QUEUE"})),
+        )
         .mount(&server)
         .await;
-    let progress = |msg: &str| json!({"status": "IN_PROGRESS", "logs": [{"message": msg, "level": "INFO"}]});
+    let progress =
+        |msg: &str| json!({"status": "IN_PROGRESS", "logs": [{"message": msg, "level": "INFO"}]});
     mount_status(
         &server,
         "fal-ai/flux",
@@ -106,7 +132,10 @@ async fn image_job_submits_polls_three_times_in_progress_then_fetches_the_result
             (202, progress("step 1")),
             (202, progress("step 2")),
             (202, progress("step 3")),
-            (200, json!({"status": "COMPLETED", "metrics": {"inference_time": 1.5}})),
+            (
+                200,
+                json!({"status": "COMPLETED", "metrics": {"inference_time": 1.5}}),
+            ),
         ],
     )
     .await;
@@ -123,12 +152,27 @@ async fn image_job_submits_polls_three_times_in_progress_then_fetches_the_result
     .await;
 
     let model = media(&server);
-    let job = model.submit(ImageRequest::new("a cat in space").size(1024, 1024).num_images(2)).await.unwrap();
+    let job = model
+        .submit(
+            ImageRequest::new("a cat in space")
+                .size(1024, 1024)
+                .num_images(2),
+        )
+        .await
+        .unwrap();
     assert_eq!(job.id(), Some("req-1"));
     assert_eq!(job.kind(), "image");
     let seen = Arc::new(Mutex::new(Vec::new()));
     let seen2 = Arc::clone(&seen);
-    let out = job.wait_with(move |p| seen2.lock().unwrap().push((p.status, p.logs.len(), p.polls))).await.unwrap();
+    let out = job
+        .wait_with(move |p| {
+            seen2
+                .lock()
+                .unwrap()
+                .push((p.status, p.logs.len(), p.polls))
+        })
+        .await
+        .unwrap();
     let seen = seen.lock().unwrap().clone();
     // (status, log lines kept so far, polls): three IN_PROGRESS polls, then COMPLETED.
     assert_eq!(
@@ -140,12 +184,21 @@ async fn image_job_submits_polls_three_times_in_progress_then_fetches_the_result
             (JobStatus::Completed, 1, 4),
         ]
     );
-    let blazen_providers::ComputeOutput::Image(out) = out else { panic!("an image output") };
+    let blazen_providers::ComputeOutput::Image(out) = out else {
+        panic!("an image output")
+    };
     assert_eq!(out.images.len(), 2);
-    assert_eq!(out.images[0].url.as_deref(), Some("https://v3.fal.media/files/a.png"));
+    assert_eq!(
+        out.images[0].url.as_deref(),
+        Some("https://v3.fal.media/files/a.png")
+    );
     assert_eq!(out.images[0].media_type, Some(MediaType::PNG));
     assert_eq!(out.images[0].width, Some(1024));
-    assert_eq!(out.images[1].media_type, Some(MediaType::JPEG), "from the extension");
+    assert_eq!(
+        out.images[1].media_type,
+        Some(MediaType::JPEG),
+        "from the extension"
+    );
     assert_eq!(out.job.id.as_deref(), Some("req-1"));
     assert_eq!(out.job.model, "fal-ai/flux/dev");
     assert_eq!(out.job.provider, "fal");
@@ -154,10 +207,20 @@ async fn image_job_submits_polls_three_times_in_progress_then_fetches_the_result
     assert_eq!(out.job.raw["seed"], 42);
 
     let body = submitted_body(&server).await;
-    assert_eq!(body, json!({"prompt": "a cat in space", "image_size": {"width": 1024, "height": 1024}, "num_images": 2}));
+    assert_eq!(
+        body,
+        json!({"prompt": "a cat in space", "image_size": {"width": 1024, "height": 1024}, "num_images": 2})
+    );
     let reqs = server.received_requests().await.unwrap();
-    assert_eq!(reqs.iter().filter(|r| r.url.path().ends_with("/status")).count(), 4);
-    assert!(reqs.iter().all(|r| r.headers.get("authorization").unwrap() == "Key fal-test-key"));
+    assert_eq!(
+        reqs.iter()
+            .filter(|r| r.url.path().ends_with("/status"))
+            .count(),
+        4
+    );
+    assert!(reqs
+        .iter()
+        .all(|r| r.headers.get("authorization").unwrap() == "Key fal-test-key"));
 }
 
 #[tokio::test]
@@ -168,8 +231,17 @@ async fn failed_jobs_are_job_failed_errors() {
     ] {
         let server = MockServer::start().await;
         mount_submit(&server, "fal-ai/flux/dev", "r1").await;
-        mount_status(&server, "fal-ai/flux", "r1", vec![(200, json!({"status": "IN_PROGRESS"})), (200, status)]).await;
-        let err = media(&server).generate_image(ImageRequest::new("x")).await.unwrap_err();
+        mount_status(
+            &server,
+            "fal-ai/flux",
+            "r1",
+            vec![(200, json!({"status": "IN_PROGRESS"})), (200, status)],
+        )
+        .await;
+        let err = media(&server)
+            .generate_image(ImageRequest::new("x"))
+            .await
+            .unwrap_err();
         assert!(matches!(err, BlazenError::JobFailed { .. }), "{err:?}");
         assert!(err.to_string().starts_with("job failed"), "{err}");
         assert!(err.to_string().contains("CUDA out of memory"));
@@ -179,17 +251,42 @@ async fn failed_jobs_are_job_failed_errors() {
     // The app failed the request: the result endpoint answers 500.
     let server = MockServer::start().await;
     mount_submit(&server, "fal-ai/flux/dev", "r1").await;
-    mount_status(&server, "fal-ai/flux", "r1", vec![(200, json!({"status": "COMPLETED"}))]).await;
-    mount_result(&server, "fal-ai/flux", "r1", 500, json!({"detail": "Internal server error in the app"})).await;
-    let err = media(&server).generate_image(ImageRequest::new("x")).await.unwrap_err();
+    mount_status(
+        &server,
+        "fal-ai/flux",
+        "r1",
+        vec![(200, json!({"status": "COMPLETED"}))],
+    )
+    .await;
+    mount_result(
+        &server,
+        "fal-ai/flux",
+        "r1",
+        500,
+        json!({"detail": "Internal server error in the app"}),
+    )
+    .await;
+    let err = media(&server)
+        .generate_image(ImageRequest::new("x"))
+        .await
+        .unwrap_err();
     assert!(matches!(err, BlazenError::JobFailed { .. }), "{err:?}");
 
     // An input the app rejects (422) stays a validation error.
     let server = MockServer::start().await;
     mount_submit(&server, "fal-ai/flux/dev", "r1").await;
-    mount_status(&server, "fal-ai/flux", "r1", vec![(200, json!({"status": "COMPLETED"}))]).await;
+    mount_status(
+        &server,
+        "fal-ai/flux",
+        "r1",
+        vec![(200, json!({"status": "COMPLETED"}))],
+    )
+    .await;
     mount_result(&server, "fal-ai/flux", "r1", 422, json!({"detail": [{"loc": ["body", "prompt"], "msg": "field required", "type": "value_error.missing"}]})).await;
-    let err = media(&server).generate_image(ImageRequest::new("x")).await.unwrap_err();
+    let err = media(&server)
+        .generate_image(ImageRequest::new("x"))
+        .await
+        .unwrap_err();
     assert!(matches!(err, BlazenError::Validation { .. }), "{err:?}");
 }
 
@@ -197,10 +294,18 @@ async fn failed_jobs_are_job_failed_errors() {
 async fn cancel_stops_waiting_and_asks_fal_to_cancel() {
     let server = MockServer::start().await;
     mount_submit(&server, "fal-ai/flux/dev", "r1").await;
-    mount_status(&server, "fal-ai/flux", "r1", vec![(202, json!({"status": "IN_QUEUE", "queue_position": 3}))]).await;
+    mount_status(
+        &server,
+        "fal-ai/flux",
+        "r1",
+        vec![(202, json!({"status": "IN_QUEUE", "queue_position": 3}))],
+    )
+    .await;
     Mock::given(method("PUT"))
         .and(path("/fal-ai/flux/requests/r1/cancel"))
-        .respond_with(ResponseTemplate::new(202).set_body_json(json!({"status": "CANCELLATION_REQUESTED"})))
+        .respond_with(
+            ResponseTemplate::new(202).set_body_json(json!({"status": "CANCELLATION_REQUESTED"})),
+        )
         .expect(1)
         .mount(&server)
         .await;
@@ -214,11 +319,18 @@ async fn cancel_stops_waiting_and_asks_fal_to_cancel() {
     assert_eq!(progress.status, JobStatus::Queued);
     assert_eq!(progress.queue_position, Some(3));
     assert!(job.cancel().await.unwrap(), "cancellation requested");
-    let err = tokio::time::timeout(Duration::from_secs(2), waiter).await.expect("wait returns promptly").unwrap().unwrap_err();
+    let err = tokio::time::timeout(Duration::from_secs(2), waiter)
+        .await
+        .expect("wait returns promptly")
+        .unwrap()
+        .unwrap_err();
     assert!(matches!(err, BlazenError::Cancelled { .. }), "{err:?}");
     assert!(job.is_cancelled());
     assert_eq!(job.status().await.unwrap().status, JobStatus::Cancelled);
-    assert!(matches!(job.wait().await, Err(BlazenError::Cancelled { .. })));
+    assert!(matches!(
+        job.wait().await,
+        Err(BlazenError::Cancelled { .. })
+    ));
 }
 
 #[tokio::test]
@@ -227,7 +339,9 @@ async fn cancel_after_completion_says_so() {
     mount_submit(&server, "fal-ai/flux/dev", "r1").await;
     Mock::given(method("PUT"))
         .and(path("/fal-ai/flux/requests/r1/cancel"))
-        .respond_with(ResponseTemplate::new(400).set_body_json(json!({"status": "ALREADY_COMPLETED"})))
+        .respond_with(
+            ResponseTemplate::new(400).set_body_json(json!({"status": "ALREADY_COMPLETED"})),
+        )
         .mount(&server)
         .await;
     let job = media(&server).submit(ImageRequest::new("x")).await.unwrap();
@@ -238,10 +352,22 @@ async fn cancel_after_completion_says_so() {
 async fn waiting_past_the_deadline_is_a_timeout() {
     let server = MockServer::start().await;
     mount_submit(&server, "fal-ai/flux/dev", "r1").await;
-    mount_status(&server, "fal-ai/flux", "r1", vec![(202, json!({"status": "IN_QUEUE"}))]).await;
-    let model = media(&server).with_poll(PollConfig { timeout: Duration::from_millis(80), ..fast() });
+    mount_status(
+        &server,
+        "fal-ai/flux",
+        "r1",
+        vec![(202, json!({"status": "IN_QUEUE"}))],
+    )
+    .await;
+    let model = media(&server).with_poll(PollConfig {
+        timeout: Duration::from_millis(80),
+        ..fast()
+    });
     let started = std::time::Instant::now();
-    let err = model.generate_image(ImageRequest::new("x")).await.unwrap_err();
+    let err = model
+        .generate_image(ImageRequest::new("x"))
+        .await
+        .unwrap_err();
     assert!(matches!(err, BlazenError::Timeout { .. }), "{err:?}");
     assert!(err.to_string().starts_with("timed out after"), "{err}");
     assert!(started.elapsed() < Duration::from_secs(2));
@@ -254,16 +380,25 @@ async fn exhausted_balance_is_quota_exceeded_and_bad_key_is_auth() {
         .respond_with(ResponseTemplate::new(403).set_body_json(json!({"detail": "User is locked. Reason: Exhausted balance. Top up your balance at fal.ai/dashboard/billing."})))
         .mount(&server)
         .await;
-    let err = media(&server).generate_image(ImageRequest::new("x")).await.unwrap_err();
+    let err = media(&server)
+        .generate_image(ImageRequest::new("x"))
+        .await
+        .unwrap_err();
     assert!(matches!(err, BlazenError::QuotaExceeded { .. }), "{err:?}");
     assert!(!err.is_retryable());
 
     let server = MockServer::start().await;
     Mock::given(method("POST"))
-        .respond_with(ResponseTemplate::new(401).set_body_json(json!({"detail": "No user found for Key ID and Secret"})))
+        .respond_with(
+            ResponseTemplate::new(401)
+                .set_body_json(json!({"detail": "No user found for Key ID and Secret"})),
+        )
         .mount(&server)
         .await;
-    let err = media(&server).generate_image(ImageRequest::new("x")).await.unwrap_err();
+    let err = media(&server)
+        .generate_image(ImageRequest::new("x"))
+        .await
+        .unwrap_err();
     assert!(matches!(err, BlazenError::Auth { .. }), "{err:?}");
     assert!(!format!("{err} {err:?}").contains("fal-test-key"));
 }
@@ -272,16 +407,44 @@ async fn exhausted_balance_is_quota_exceeded_and_bad_key_is_auth() {
 async fn invalid_requests_fail_before_anything_is_sent() {
     let server = MockServer::start().await;
     let model = media(&server);
-    let err = model.generate_3d(ThreeDRequest::new().format("glb")).await.unwrap_err();
+    let err = model
+        .generate_3d(ThreeDRequest::new().format("glb"))
+        .await
+        .unwrap_err();
     assert!(matches!(err, BlazenError::Validation { .. }), "{err:?}");
     assert!(err.to_string().starts_with("invalid input"), "{err}");
-    assert!(matches!(model.generate_image(ImageRequest::new("  ")).await, Err(BlazenError::Validation { .. })));
-    assert!(matches!(model.upscale(UpscaleRequest::new("not a url", 2.0)).await, Err(BlazenError::Validation { .. })));
-    assert!(matches!(model.generate_video(VideoRequest::new("x").duration_seconds(-1.0)).await, Err(BlazenError::Validation { .. })));
-    assert!(matches!(model.transcribe(TranscriptionRequest::new("")).await, Err(BlazenError::Validation { .. })));
-    assert!(matches!(model.speech(SpeechRequest::new("hi").speed(0.0)).await, Err(BlazenError::Validation { .. })));
-    assert!(matches!(model.generate_image(ImageRequest::new("x").model("../etc")).await, Err(BlazenError::Validation { .. })));
-    assert!(server.received_requests().await.unwrap().is_empty(), "nothing was sent");
+    assert!(matches!(
+        model.generate_image(ImageRequest::new("  ")).await,
+        Err(BlazenError::Validation { .. })
+    ));
+    assert!(matches!(
+        model.upscale(UpscaleRequest::new("not a url", 2.0)).await,
+        Err(BlazenError::Validation { .. })
+    ));
+    assert!(matches!(
+        model
+            .generate_video(VideoRequest::new("x").duration_seconds(-1.0))
+            .await,
+        Err(BlazenError::Validation { .. })
+    ));
+    assert!(matches!(
+        model.transcribe(TranscriptionRequest::new("")).await,
+        Err(BlazenError::Validation { .. })
+    ));
+    assert!(matches!(
+        model.speech(SpeechRequest::new("hi").speed(0.0)).await,
+        Err(BlazenError::Validation { .. })
+    ));
+    assert!(matches!(
+        model
+            .generate_image(ImageRequest::new("x").model("../etc"))
+            .await,
+        Err(BlazenError::Validation { .. })
+    ));
+    assert!(
+        server.received_requests().await.unwrap().is_empty(),
+        "nothing was sent"
+    );
 }
 
 #[tokio::test]
@@ -293,7 +456,11 @@ async fn video_job_types_its_output_and_picks_the_image_to_video_endpoint() {
     )
     .await;
     let out = model
-        .generate_video(VideoRequest::new("animate this").image_url("https://example.com/f.jpg").duration_seconds(5.0))
+        .generate_video(
+            VideoRequest::new("animate this")
+                .image_url("https://example.com/f.jpg")
+                .duration_seconds(5.0),
+        )
         .await
         .unwrap();
     assert_eq!(out.video.media_type, Some(MediaType::MP4));
@@ -315,7 +482,11 @@ async fn transcription_job_reads_text_segments_and_language() {
     )
     .await;
     let out = model
-        .transcribe(TranscriptionRequest::new("https://example.com/a.mp3").language("en").diarize(true))
+        .transcribe(
+            TranscriptionRequest::new("https://example.com/a.mp3")
+                .language("en")
+                .diarize(true),
+        )
         .await
         .unwrap();
     assert_eq!(out.text, "hello world");
@@ -335,41 +506,107 @@ async fn three_d_speech_music_and_upscale_outputs_are_typed() {
         json!({"model_mesh": {"url": "https://v3.fal.media/files/m.glb", "content_type": "model/gltf-binary", "file_size": 999}}),
     )
     .await;
-    let out = model.generate_3d(ThreeDRequest::from_image("https://example.com/p.jpg").format("glb")).await.unwrap();
+    let out = model
+        .generate_3d(ThreeDRequest::from_image("https://example.com/p.jpg").format("glb"))
+        .await
+        .unwrap();
     assert_eq!(out.model.media_type, Some(MediaType::GLB));
     assert_eq!(out.model.file_size, Some(999));
     assert_eq!(submitted_body(&server).await["output_format"], "glb");
 
-    let (_s, model) = completes_with("tripo3d/tripo/v2.5/text-to-3d", json!({"model_mesh": {"url": "https://x/m.glb"}})).await;
-    assert_eq!(model.generate_3d(ThreeDRequest::from_prompt("a 3D cat")).await.unwrap().model.media_type, Some(MediaType::GLB));
+    let (_s, model) = completes_with(
+        "tripo3d/tripo/v2.5/text-to-3d",
+        json!({"model_mesh": {"url": "https://x/m.glb"}}),
+    )
+    .await;
+    assert_eq!(
+        model
+            .generate_3d(ThreeDRequest::from_prompt("a 3D cat"))
+            .await
+            .unwrap()
+            .model
+            .media_type,
+        Some(MediaType::GLB)
+    );
 
-    let (server, model) = completes_with("fal-ai/kokoro/american-english", json!({"audio": {"url": "https://x/s.wav"}})).await;
-    let out = model.speech(SpeechRequest::new("Hello world").voice("af_heart").speed(1.2)).await.unwrap();
+    let (server, model) = completes_with(
+        "fal-ai/kokoro/american-english",
+        json!({"audio": {"url": "https://x/s.wav"}}),
+    )
+    .await;
+    let out = model
+        .speech(
+            SpeechRequest::new("Hello world")
+                .voice("af_heart")
+                .speed(1.2),
+        )
+        .await
+        .unwrap();
     assert_eq!(out.audio.media_type, Some(MediaType::WAV));
     let body = submitted_body(&server).await;
-    assert_eq!((body["prompt"].as_str(), body["voice"].as_str(), body["speed"].as_f64()), (Some("Hello world"), Some("af_heart"), Some(1.2)));
+    assert_eq!(
+        (
+            body["prompt"].as_str(),
+            body["voice"].as_str(),
+            body["speed"].as_f64()
+        ),
+        (Some("Hello world"), Some("af_heart"), Some(1.2))
+    );
 
-    let (server, model) = completes_with("fal-ai/f5-tts", json!({"audio_url": {"url": "https://x/c.mp3"}})).await;
-    let out = model.speech(SpeechRequest::new("Hi").voice_url("https://example.com/me.wav")).await.unwrap();
+    let (server, model) = completes_with(
+        "fal-ai/f5-tts",
+        json!({"audio_url": {"url": "https://x/c.mp3"}}),
+    )
+    .await;
+    let out = model
+        .speech(SpeechRequest::new("Hi").voice_url("https://example.com/me.wav"))
+        .await
+        .unwrap();
     assert_eq!(out.audio.media_type, Some(MediaType::MP3));
-    assert_eq!(submitted_body(&server).await["ref_audio_url"], "https://example.com/me.wav");
+    assert_eq!(
+        submitted_body(&server).await["ref_audio_url"],
+        "https://example.com/me.wav"
+    );
 
-    let (server, model) = completes_with("fal-ai/stable-audio", json!({"audio_file": {"url": "https://x/m.wav", "content_type": "audio/wav"}})).await;
-    let out = model.music(MusicRequest::new("upbeat jazz").duration_seconds(30.0)).await.unwrap();
+    let (server, model) = completes_with(
+        "fal-ai/stable-audio",
+        json!({"audio_file": {"url": "https://x/m.wav", "content_type": "audio/wav"}}),
+    )
+    .await;
+    let out = model
+        .music(MusicRequest::new("upbeat jazz").duration_seconds(30.0))
+        .await
+        .unwrap();
     assert_eq!(out.audio.media_type, Some(MediaType::WAV));
     assert_eq!(submitted_body(&server).await["seconds_total"], 30.0);
 
-    let (server, model) = completes_with("fal-ai/esrgan", json!({"image": {"url": "https://x/u.png", "width": 4096, "height": 4096}})).await;
-    let out = model.upscale(UpscaleRequest::new("https://example.com/p.jpg", 4.0).param("face", true)).await.unwrap();
+    let (server, model) = completes_with(
+        "fal-ai/esrgan",
+        json!({"image": {"url": "https://x/u.png", "width": 4096, "height": 4096}}),
+    )
+    .await;
+    let out = model
+        .upscale(UpscaleRequest::new("https://example.com/p.jpg", 4.0).param("face", true))
+        .await
+        .unwrap();
     assert_eq!(out.images[0].width, Some(4096));
-    assert_eq!(submitted_body(&server).await, json!({"image_url": "https://example.com/p.jpg", "scale": 4.0, "face": true}));
+    assert_eq!(
+        submitted_body(&server).await,
+        json!({"image_url": "https://example.com/p.jpg", "scale": 4.0, "face": true})
+    );
 }
 
 #[tokio::test]
 async fn a_result_without_files_is_an_invalid_response() {
     let (_s, model) = completes_with("fal-ai/flux/dev", json!({"nothing": true})).await;
-    let err = model.generate_image(ImageRequest::new("x")).await.unwrap_err();
-    assert!(matches!(err, BlazenError::InvalidResponse { .. }), "{err:?}");
+    let err = model
+        .generate_image(ImageRequest::new("x"))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, BlazenError::InvalidResponse { .. }),
+        "{err:?}"
+    );
 }
 
 #[tokio::test]
@@ -377,7 +614,11 @@ async fn a_result_without_files_is_an_invalid_response() {
 async fn live_fal_image() {
     let out = ComputeModel::fal_from_env()
         .expect("FAL_KEY")
-        .generate_image(ImageRequest::new("a red square").size(256, 256).model("fal-ai/flux/schnell"))
+        .generate_image(
+            ImageRequest::new("a red square")
+                .size(256, 256)
+                .model("fal-ai/flux/schnell"),
+        )
         .await
         .unwrap();
     assert!(out.images[0].url.is_some());

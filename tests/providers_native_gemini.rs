@@ -6,7 +6,9 @@
 
 use std::time::Duration;
 
-use blazen_providers::{BlazenError, ChatMessage, CompletionModel, CompletionRequest, ToolChoice, ToolSpec};
+use blazen_providers::{
+    BlazenError, ChatMessage, CompletionModel, CompletionRequest, ToolChoice, ToolSpec,
+};
 use futures::StreamExt;
 use serde_json::{json, Value};
 use wiremock::matchers::{method, path, query_param};
@@ -15,14 +17,20 @@ use wiremock::{Mock, MockServer, ResponseTemplate};
 const GENERATE: &str = "/v1beta/models/gemini-2.5-flash:generateContent";
 const STREAM: &str = "/v1beta/models/gemini-2.5-flash:streamGenerateContent";
 
-async fn serve(p: &str, status: u16, content_type: &str, body: String) -> (MockServer, CompletionModel) {
+async fn serve(
+    p: &str,
+    status: u16,
+    content_type: &str,
+    body: String,
+) -> (MockServer, CompletionModel) {
     let server = MockServer::start().await;
     Mock::given(method("POST"))
         .and(path(p))
         .respond_with(ResponseTemplate::new(status).set_body_raw(body.into_bytes(), content_type))
         .mount(&server)
         .await;
-    let model = CompletionModel::gemini("AIza-test-key").with_base_url(format!("{}/v1beta", server.uri()));
+    let model =
+        CompletionModel::gemini("AIza-test-key").with_base_url(format!("{}/v1beta", server.uri()));
     (server, model)
 }
 
@@ -54,14 +62,23 @@ fn call_response() -> Value {
 
 #[tokio::test]
 async fn complete_reads_function_call_usage_and_sends_native_request() {
-    let (server, model) = serve(GENERATE, 200, "application/json", call_response().to_string()).await;
+    let (server, model) = serve(
+        GENERATE,
+        200,
+        "application/json",
+        call_response().to_string(),
+    )
+    .await;
     let r = model
         .complete_with(
-            CompletionRequest::new(vec![ChatMessage::system("Be brief."), ChatMessage::user("Weather in Paris?")])
-                .tools([weather_tool()])
-                .tool_choice(ToolChoice::Tool("get_weather".into()))
-                .temperature(0.3)
-                .max_tokens(100),
+            CompletionRequest::new(vec![
+                ChatMessage::system("Be brief."),
+                ChatMessage::user("Weather in Paris?"),
+            ])
+            .tools([weather_tool()])
+            .tool_choice(ToolChoice::Tool("get_weather".into()))
+            .temperature(0.3)
+            .max_tokens(100),
         )
         .await
         .unwrap();
@@ -71,17 +88,35 @@ async fn complete_reads_function_call_usage_and_sends_native_request() {
     assert_eq!(r.tool_calls[0].arguments, json!({"city": "Paris"}));
     assert_eq!(r.finish_reason.as_deref(), Some("tool_calls"));
     let u = r.usage.unwrap();
-    assert_eq!((u.prompt_tokens, u.completion_tokens, u.total_tokens), (12, 10, 22));
+    assert_eq!(
+        (u.prompt_tokens, u.completion_tokens, u.total_tokens),
+        (12, 10, 22)
+    );
     assert_eq!(r.model, "gemini-2.5-flash");
 
     let req = &server.received_requests().await.unwrap()[0];
     assert_eq!(req.headers.get("x-goog-api-key").unwrap(), "AIza-test-key");
-    assert!(!req.url.as_str().contains("AIza"), "the key is never in the URL");
+    assert!(
+        !req.url.as_str().contains("AIza"),
+        "the key is never in the URL"
+    );
     let body = sent_body(&server).await;
-    assert_eq!(body["systemInstruction"], json!({"parts": [{"text": "Be brief."}]}));
-    assert_eq!(body["contents"], json!([{"role": "user", "parts": [{"text": "Weather in Paris?"}]}]));
-    assert_eq!(body["tools"][0]["functionDeclarations"][0]["name"], "get_weather");
-    assert_eq!(body["tools"][0]["functionDeclarations"][0]["parameters"]["properties"]["city"]["type"], "string");
+    assert_eq!(
+        body["systemInstruction"],
+        json!({"parts": [{"text": "Be brief."}]})
+    );
+    assert_eq!(
+        body["contents"],
+        json!([{"role": "user", "parts": [{"text": "Weather in Paris?"}]}])
+    );
+    assert_eq!(
+        body["tools"][0]["functionDeclarations"][0]["name"],
+        "get_weather"
+    );
+    assert_eq!(
+        body["tools"][0]["functionDeclarations"][0]["parameters"]["properties"]["city"]["type"],
+        "string"
+    );
     assert_eq!(
         body["toolConfig"],
         json!({"functionCallingConfig": {"mode": "ANY", "allowedFunctionNames": ["get_weather"]}})
@@ -92,8 +127,19 @@ async fn complete_reads_function_call_usage_and_sends_native_request() {
 #[tokio::test]
 async fn thought_signature_and_function_response_go_back_with_the_history() {
     // Turn 1: the model calls a tool (with a thought signature).
-    let (_s, model) = serve(GENERATE, 200, "application/json", call_response().to_string()).await;
-    let first = model.complete_with(CompletionRequest::new(vec![ChatMessage::user("Weather?")]).tools([weather_tool()])).await.unwrap();
+    let (_s, model) = serve(
+        GENERATE,
+        200,
+        "application/json",
+        call_response().to_string(),
+    )
+    .await;
+    let first = model
+        .complete_with(
+            CompletionRequest::new(vec![ChatMessage::user("Weather?")]).tools([weather_tool()]),
+        )
+        .await
+        .unwrap();
 
     // Turn 2: the history replayed as-is, plus the tool result.
     let answer = json!({"candidates": [{"content": {"role": "model", "parts": [{"text": "18°C"}]}, "finishReason": "STOP"}]});
@@ -104,15 +150,29 @@ async fn thought_signature_and_function_response_go_back_with_the_history() {
         first.to_message(),
         ChatMessage::tool_result(call.id.clone(), r#"{"temp_c": 18}"#),
     ];
-    let r = model.complete_with(CompletionRequest::new(history).tools([weather_tool()])).await.unwrap();
+    let r = model
+        .complete_with(CompletionRequest::new(history).tools([weather_tool()]))
+        .await
+        .unwrap();
     assert_eq!(r.content.as_deref(), Some("18°C"));
     assert_eq!(r.finish_reason.as_deref(), Some("stop"));
     let body = sent_body(&server).await;
     let model_turn = &body["contents"][1];
     assert_eq!(model_turn["role"], "model");
-    let call_part = model_turn["parts"].as_array().unwrap().iter().find(|p| p.get("functionCall").is_some()).unwrap();
-    assert_eq!(call_part["thoughtSignature"], "c2lnLTE=", "signature echoed with its call");
-    assert_eq!(call_part["functionCall"], json!({"name": "get_weather", "args": {"city": "Paris"}}));
+    let call_part = model_turn["parts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p.get("functionCall").is_some())
+        .unwrap();
+    assert_eq!(
+        call_part["thoughtSignature"], "c2lnLTE=",
+        "signature echoed with its call"
+    );
+    assert_eq!(
+        call_part["functionCall"],
+        json!({"name": "get_weather", "args": {"city": "Paris"}})
+    );
     assert_eq!(
         body["contents"][2],
         json!({"role": "user", "parts": [{"functionResponse": {"name": "get_weather", "response": {"temp_c": 18}}}]})
@@ -120,7 +180,10 @@ async fn thought_signature_and_function_response_go_back_with_the_history() {
 }
 
 fn sse(events: &[Value]) -> String {
-    events.iter().map(|e| format!("data: {e}\r\n\r\n")).collect()
+    events
+        .iter()
+        .map(|e| format!("data: {e}\r\n\r\n"))
+        .collect()
 }
 
 #[tokio::test]
@@ -135,11 +198,18 @@ async fn stream_emits_text_calls_and_a_final_chunk_with_usage() {
     Mock::given(method("POST"))
         .and(path(STREAM))
         .and(query_param("alt", "sse"))
-        .respond_with(ResponseTemplate::new(200).set_body_raw(body.into_bytes(), "text/event-stream"))
+        .respond_with(
+            ResponseTemplate::new(200).set_body_raw(body.into_bytes(), "text/event-stream"),
+        )
         .mount(&server)
         .await;
     let model = CompletionModel::gemini("k").with_base_url(format!("{}/v1beta", server.uri()));
-    let chunks: Vec<_> = model.stream(&[ChatMessage::user("x")]).await.unwrap().collect().await;
+    let chunks: Vec<_> = model
+        .stream(&[ChatMessage::user("x")])
+        .await
+        .unwrap()
+        .collect()
+        .await;
     let chunks: Vec<_> = chunks.into_iter().map(Result::unwrap).collect();
     let text: String = chunks.iter().filter_map(|c| c.delta.clone()).collect();
     assert_eq!(text, "Hello");
@@ -154,8 +224,16 @@ async fn stream_emits_text_calls_and_a_final_chunk_with_usage() {
 async fn stream_without_finish_reason_is_an_error() {
     let body = sse(&[json!({"candidates": [{"content": {"parts": [{"text": "Hel"}]}}]})]);
     let (_s, model) = serve(STREAM, 200, "text/event-stream", body).await;
-    let items: Vec<_> = model.stream(&[ChatMessage::user("x")]).await.unwrap().collect().await;
-    assert!(matches!(items.last().unwrap(), Err(BlazenError::Stream { .. })), "{items:?}");
+    let items: Vec<_> = model
+        .stream(&[ChatMessage::user("x")])
+        .await
+        .unwrap()
+        .collect()
+        .await;
+    assert!(
+        matches!(items.last().unwrap(), Err(BlazenError::Stream { .. })),
+        "{items:?}"
+    );
 }
 
 #[tokio::test]
@@ -178,7 +256,11 @@ async fn error_envelope_with_retry_info_is_a_rate_limit_with_its_delay() {
 
     let body = json!({"error": {"code": 503, "message": "The model is overloaded.", "status": "UNAVAILABLE"}});
     let (_s, model) = serve(GENERATE, 503, "application/json", body.to_string()).await;
-    assert!(model.complete(&[ChatMessage::user("x")]).await.unwrap_err().is_retryable());
+    assert!(model
+        .complete(&[ChatMessage::user("x")])
+        .await
+        .unwrap_err()
+        .is_retryable());
 }
 
 #[tokio::test]
@@ -188,7 +270,12 @@ async fn mid_stream_error_frame_ends_the_stream() {
         json!({"error": {"code": 503, "message": "overloaded", "status": "UNAVAILABLE"}}),
     ]);
     let (_s, model) = serve(STREAM, 200, "text/event-stream", body).await;
-    let items: Vec<_> = model.stream(&[ChatMessage::user("x")]).await.unwrap().collect().await;
+    let items: Vec<_> = model
+        .stream(&[ChatMessage::user("x")])
+        .await
+        .unwrap()
+        .collect()
+        .await;
     assert_eq!(items.len(), 2);
     let err = items[1].as_ref().unwrap_err();
     assert!(err.is_retryable(), "{err:?}");
@@ -198,7 +285,15 @@ async fn mid_stream_error_frame_ends_the_stream() {
 async fn safety_stop_and_blocked_prompt_are_content_filter() {
     let body = json!({"candidates": [{"finishReason": "SAFETY"}]});
     let (_s, model) = serve(GENERATE, 200, "application/json", body.to_string()).await;
-    assert_eq!(model.complete(&[ChatMessage::user("x")]).await.unwrap().finish_reason.as_deref(), Some("content_filter"));
+    assert_eq!(
+        model
+            .complete(&[ChatMessage::user("x")])
+            .await
+            .unwrap()
+            .finish_reason
+            .as_deref(),
+        Some("content_filter")
+    );
     let body = json!({"promptFeedback": {"blockReason": "SAFETY"}});
     let (_s, model) = serve(GENERATE, 200, "application/json", body.to_string()).await;
     let r = model.complete(&[ChatMessage::user("x")]).await.unwrap();
@@ -210,7 +305,23 @@ async fn safety_stop_and_blocked_prompt_are_content_filter() {
 #[ignore = "live: needs GEMINI_API_KEY and network"]
 async fn live_gemini_complete_and_stream() {
     let model = CompletionModel::gemini_from_env().expect("GEMINI_API_KEY");
-    assert!(model.complete(&[ChatMessage::user("Say hi.")]).await.unwrap().content.is_some());
-    let chunks: Vec<_> = model.stream(&[ChatMessage::user("Count to 3.")]).await.unwrap().collect().await;
-    assert!(chunks.last().unwrap().as_ref().unwrap().finish_reason.is_some());
+    assert!(model
+        .complete(&[ChatMessage::user("Say hi.")])
+        .await
+        .unwrap()
+        .content
+        .is_some());
+    let chunks: Vec<_> = model
+        .stream(&[ChatMessage::user("Count to 3.")])
+        .await
+        .unwrap()
+        .collect()
+        .await;
+    assert!(chunks
+        .last()
+        .unwrap()
+        .as_ref()
+        .unwrap()
+        .finish_reason
+        .is_some());
 }

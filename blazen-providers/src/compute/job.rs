@@ -570,7 +570,10 @@ mod tests {
         );
         assert_eq!(job.status().await.unwrap().status, JobStatus::Running);
         assert!(job.cancel().await.unwrap());
-        assert!(matches!(job.wait().await, Err(BlazenError::Cancelled { .. })));
+        assert!(matches!(
+            job.wait().await,
+            Err(BlazenError::Cancelled { .. })
+        ));
         assert_eq!(job.status().await.unwrap().status, JobStatus::Cancelled);
 
         let done = ComputeJob::task(
@@ -579,7 +582,10 @@ mod tests {
             PollConfig::default(),
             async { Err(BlazenError::job_failed("fake", "boom")) }.boxed(),
         );
-        assert!(matches!(done.wait().await, Err(BlazenError::JobFailed { .. })));
+        assert!(matches!(
+            done.wait().await,
+            Err(BlazenError::JobFailed { .. })
+        ));
         assert_eq!(done.status().await.unwrap().status, JobStatus::Failed);
     }
 }
