@@ -7,6 +7,12 @@
 //! per-message overhead of chat formats (role markers and separators) and the cost of tool
 //! calls and images.
 //!
+//! How close it gets (`cargo test --test tokens_estimation estimates_track -- --nocapture`, 17
+//! requests of recorded agent sessions, short prompts with tools): 1.16–1.55× the prompt tokens
+//! gpt-4o reported, 1.00–1.08× Mistral's, 0.85–0.90× Llama 3.3's on Groq and 0.52–0.54×
+//! DeepSeek's — DeepSeek and Llama wrap tool definitions in a hidden template of a few hundred
+//! tokens. On long prompts, where a context-window check matters, the text dominates.
+//!
 //! [`context_window`] knows the context windows of common models, and [`preflight_check`]
 //! (or [`CompletionModel::with_preflight_check`]) refuses, with a
 //! [`BlazenError::Validation`], a request that cannot fit, before anything is sent.
