@@ -137,20 +137,13 @@ fn expand_event(input: &DeriveInput, rename: Option<&LitStr>) -> TokenStream {
         Some(lit) => quote!(#lit),
         None => quote!(#type_name),
     };
-    // The serde check sits at the type's name, in the macro's own words.
-    let serde_check = quote_spanned! {ident.span()=>
-        const _: () = {
-            fn __blazen_assert_event<T: ::blazen::__private::SerdeEvent>() {}
-            fn __blazen_check() {
-                __blazen_assert_event::<#ident>();
-            }
-        };
-    };
+    // The serde requirement, stated at the type's name in the macro's own words. As a where
+    // clause it also satisfies the supertraits inside the impls, so a missing derive gives
+    // one error per impl instead of one per bound.
+    let serde_bound = quote_spanned!(ident.span()=> where #ident: ::blazen::__private::SerdeEvent);
     quote! {
-        #serde_check
-
         #[automatically_derived]
-        impl ::blazen::Event for #ident {
+        impl ::blazen::Event for #ident #serde_bound {
             fn event_type(&self) -> &str {
                 <Self as ::blazen::TypedEvent>::EVENT_TYPE
             }
@@ -171,7 +164,7 @@ fn expand_event(input: &DeriveInput, rename: Option<&LitStr>) -> TokenStream {
         }
 
         #[automatically_derived]
-        impl ::blazen::TypedEvent for #ident {
+        impl ::blazen::TypedEvent for #ident #serde_bound {
             const EVENT_TYPE: &'static str = #name;
             const EVENT_IDENTITY: &'static str =
                 ::core::concat!(::core::module_path!(), "::", #type_name);
@@ -239,15 +232,20 @@ fn expand_one_of(input: &DeriveInput, one_of: Span, errors: &mut Errors) -> Toke
             fn into_step_output(
                 self,
             ) -> ::core::result::Result<::blazen::StepOutput, ::blazen::WorkflowError> {
-                match self {
-                    #(#arms_out)*
-                }
+                ::blazen::__private::EmitSet::into_output(self)
             }
         }
 
         #[automatically_derived]
         impl ::blazen::__private::EmitSet for #ident {
             const LIST: &'static [::blazen::__private::EventNode<'static>] = &[#(#nodes),*];
+            fn into_output(
+                self,
+            ) -> ::core::result::Result<::blazen::StepOutput, ::blazen::WorkflowError> {
+                match self {
+                    #(#arms_out)*
+                }
+            }
         }
 
         #[automatically_derived]

@@ -24,7 +24,8 @@ use crate::step::{IntoStepOutput, Step, StepOutput};
 pub use ::core::result::Result::{Err, Ok};
 pub use ::std::boxed::Box;
 
-/// What a step's return type emits, as a constant list the graph checks can read.
+/// What a step's return type emits, as a constant list the graph checks can read, and how
+/// to turn it into the events to route.
 ///
 /// Implemented for typed events, `()`, `Option<T>`, `Vec<T>`, `Result<T, E>`, the
 /// `#[event(one_of)]` enums, and the dynamic forms `Box<dyn Event>` and `StepOutput`
@@ -34,37 +35,75 @@ pub use ::std::boxed::Box;
     label = "a step returns an event, `Option<E>`, `Vec<E>`, `()`, an `#[event(one_of)]` enum, or one of these in a `Result`",
     note = "events implement `Event` through `#[derive(Event)]`"
 )]
-pub trait EmitSet: IntoStepOutput {
+pub trait EmitSet: Sized {
     /// The events the type can carry.
     const LIST: &'static [EventNode<'static>];
+    /// The events to route.
+    fn into_output(self) -> Result<StepOutput, WorkflowError>;
 }
 
+#[diagnostic::do_not_recommend]
 impl<E: TypedEvent> EmitSet for E {
     const LIST: &'static [EventNode<'static>] = &[EventNode::of::<E>()];
+    fn into_output(self) -> Result<StepOutput, WorkflowError> {
+        self.into_step_output()
+    }
 }
 
 impl EmitSet for () {
     const LIST: &'static [EventNode<'static>] = &[];
+    fn into_output(self) -> Result<StepOutput, WorkflowError> {
+        Ok(StepOutput::None)
+    }
 }
 
 impl EmitSet for StepOutput {
     const LIST: &'static [EventNode<'static>] = &[];
+    fn into_output(self) -> Result<StepOutput, WorkflowError> {
+        Ok(self)
+    }
 }
 
 impl EmitSet for Box<dyn Event> {
     const LIST: &'static [EventNode<'static>] = &[];
+    fn into_output(self) -> Result<StepOutput, WorkflowError> {
+        Ok(StepOutput::Single(self))
+    }
 }
 
+#[diagnostic::do_not_recommend]
 impl<T: EmitSet> EmitSet for Option<T> {
     const LIST: &'static [EventNode<'static>] = T::LIST;
+    fn into_output(self) -> Result<StepOutput, WorkflowError> {
+        match self {
+            Some(t) => t.into_output(),
+            None => Ok(StepOutput::None),
+        }
+    }
 }
 
+#[diagnostic::do_not_recommend]
 impl<T: EmitSet> EmitSet for Vec<T> {
     const LIST: &'static [EventNode<'static>] = T::LIST;
+    fn into_output(self) -> Result<StepOutput, WorkflowError> {
+        let mut out = Vec::with_capacity(self.len());
+        for item in self {
+            match item.into_output()? {
+                StepOutput::None => {}
+                StepOutput::Single(e) => out.push(e),
+                StepOutput::Many(es) => out.extend(es),
+            }
+        }
+        Ok(StepOutput::Many(out))
+    }
 }
 
+#[diagnostic::do_not_recommend]
 impl<T: EmitSet, E: Into<WorkflowError>> EmitSet for Result<T, E> {
     const LIST: &'static [EventNode<'static>] = T::LIST;
+    fn into_output(self) -> Result<StepOutput, WorkflowError> {
+        self.map_err(Into::into)?.into_output()
+    }
 }
 
 /// What a step's event parameter accepts, and how to get it from a routed event.
@@ -83,6 +122,7 @@ pub trait StepInput: Sized + Send + 'static {
     fn from_event(ev: Box<dyn Event>) -> Result<Self, WorkflowError>;
 }
 
+#[diagnostic::do_not_recommend]
 impl<E: TypedEvent> StepInput for E {
     const LIST: &'static [EventNode<'static>] = &[EventNode::of::<E>()];
     fn from_event(ev: Box<dyn Event>) -> Result<Self, WorkflowError> {
@@ -97,19 +137,30 @@ impl StepInput for Box<dyn Event> {
     }
 }
 
-/// The event list of the typed event `E` (for `accepts = [..]` and `emits = [..]`).
+/// A typed event named in `accepts = [..]`, `emits = [..]` or an `#[event(one_of)]` variant.
 #[diagnostic::on_unimplemented(
     message = "`{Self}` is not an event",
-    label = "`accepts = [..]` and `emits = [..]` list event types",
+    label = "expected an event type",
     note = "events implement `Event` through `#[derive(Event)]`"
 )]
-pub trait ListedEvent {
+pub trait ListedEvent: Sized {
     /// The event as the analysis sees it.
     const NODE: EventNode<'static>;
+    /// The event, boxed for routing.
+    fn into_output(self) -> Result<StepOutput, WorkflowError>;
+    /// The event from a routed event.
+    fn from_event(ev: Box<dyn Event>) -> Result<Self, WorkflowError>;
 }
 
+#[diagnostic::do_not_recommend]
 impl<E: TypedEvent> ListedEvent for E {
     const NODE: EventNode<'static> = EventNode::of::<E>();
+    fn into_output(self) -> Result<StepOutput, WorkflowError> {
+        Ok(StepOutput::Single(Box::new(self)))
+    }
+    fn from_event(ev: Box<dyn Event>) -> Result<Self, WorkflowError> {
+        downcast_event::<E>(ev)
+    }
 }
 
 /// The error a step returns when its event parameter cannot hold the routed event.
@@ -118,11 +169,6 @@ pub fn unexpected_event(step: &str, ev: &dyn Event) -> WorkflowError {
         event: ev.event_type().to_owned(),
         message: format!("step `{step}` does not take this event"),
     }
-}
-
-/// Converts a step's return value into what it emits.
-pub fn output<R: EmitSet>(r: R) -> Result<StepOutput, WorkflowError> {
-    r.into_step_output()
 }
 
 /// The run-time [`Step`] described by `node`, running `handler`.
@@ -188,8 +234,9 @@ pub const fn assert_param_holds(
     label = "add `#[derive(Serialize, Deserialize)]` to this type",
     note = "events travel as JSON between steps, to the event stream and into snapshots"
 )]
-pub trait SerdeEvent {}
+pub trait SerdeEvent: serde::Serialize + serde::de::DeserializeOwned {}
 
+#[diagnostic::do_not_recommend]
 impl<T: serde::Serialize + serde::de::DeserializeOwned> SerdeEvent for T {}
 
 /// The JSON form of an event (`Event::to_json` of derived events).
