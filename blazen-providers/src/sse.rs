@@ -23,7 +23,6 @@
 //!   [`BlazenError::InvalidResponse`], not unbounded growth. After an error the decoder stays
 //!   failed and repeats that error.
 
-use std::collections::VecDeque;
 use std::pin::Pin;
 
 use bytes::Bytes;
@@ -50,18 +49,28 @@ pub(crate) struct SseEvent {
     pub(crate) retry: Option<u64>,
 }
 
-/// An incremental SSE decoder: [`push`](Self::push) bytes as they arrive, take events with
-/// [`next_event`](Self::next_event), call [`finish`](Self::finish) at the end of the input.
+/// An incremental, pull-based SSE decoder: [`push`](Self::push) a read, take events with
+/// [`next_event`](Self::next_event) until it returns `Ok(None)`, push the next read; after the
+/// last read call [`finish`](Self::finish) and take the remaining events.
+///
+/// Events are parsed when they are taken, so a read holding thousands of events never
+/// materialises them all at once: memory stays at one read plus one event.
 #[derive(Debug)]
 pub(crate) struct SseDecoder {
-    /// Bytes of an incomplete line (or, before the BOM check, of the stream start).
+    /// The current read, parsed up to `pos`.
+    chunk: Bytes,
+    pos: usize,
+    /// An incomplete line carried over from earlier reads.
     buf: Vec<u8>,
-    /// Bytes at the start of `buf` already scanned without finding a line end.
-    scanned: usize,
-    /// The previous read ended with CR: an LF at the start of the next read belongs to it.
+    /// Before the BOM check: the first bytes of the stream (fewer than 3).
+    head: Vec<u8>,
+    /// The previous line ended with a CR at the end of a read: an LF starting the next read
+    /// belongs to it.
     skip_lf: bool,
     /// The leading BOM has been checked (and skipped if present).
     bom_done: bool,
+    /// [`finish`](Self::finish) was called: no more input.
+    eof: bool,
     /// Data of the current block.
     data: String,
     /// Whether the current block has at least one `data` line.
@@ -69,7 +78,6 @@ pub(crate) struct SseDecoder {
     event: Option<String>,
     retry: Option<u64>,
     last_id: Option<String>,
-    ready: VecDeque<SseEvent>,
     max_size: usize,
     failed: Option<BlazenError>,
 }
@@ -77,6 +85,20 @@ pub(crate) struct SseDecoder {
 impl Default for SseDecoder {
     fn default() -> Self {
         Self::new()
+    }
+}
+
+/// Where the line ending at `i` (a CR or LF of `rest`) ends, and whether it is a CR at the very
+/// end of the read (so an LF at the start of the next read must be skipped).
+fn line_end(rest: &[u8], i: usize) -> (usize, bool) {
+    if rest[i] == b'\r' {
+        match rest.get(i + 1) {
+            Some(b'\n') => (i + 2, false),
+            Some(_) => (i + 1, false),
+            None => (i + 1, true),
+        }
+    } else {
+        (i + 1, false)
     }
 }
 
@@ -89,109 +111,148 @@ impl SseDecoder {
     /// A decoder whose lines and event data may not exceed `max_size` bytes.
     pub(crate) fn with_max_size(max_size: usize) -> Self {
         Self {
+            chunk: Bytes::new(),
+            pos: 0,
             buf: Vec::new(),
-            scanned: 0,
+            head: Vec::new(),
             skip_lf: false,
             bom_done: false,
+            eof: false,
             data: String::new(),
             has_data: false,
             event: None,
             retry: None,
             last_id: None,
-            ready: VecDeque::new(),
             max_size,
             failed: None,
         }
     }
 
-    /// The next complete event, if any.
-    pub(crate) fn next_event(&mut self) -> Option<SseEvent> {
-        self.ready.pop_front()
+    /// Feeds the next read (a `Bytes` from the HTTP body: not copied). Take the events of the
+    /// previous read first: an unparsed remainder is joined with this read (one copy).
+    pub(crate) fn push(&mut self, input: Bytes) {
+        let input = if self.pos < self.chunk.len() {
+            let mut joined = Vec::with_capacity(self.chunk.len() - self.pos + input.len());
+            joined.extend_from_slice(&self.chunk[self.pos..]);
+            joined.extend_from_slice(&input);
+            Bytes::from(joined)
+        } else {
+            input
+        };
+        self.pos = 0;
+        if self.bom_done {
+            self.chunk = input;
+            return;
+        }
+        self.head.extend_from_slice(&input);
+        if self.head.len() < BOM.len() && BOM.starts_with(&self.head) {
+            self.chunk = Bytes::new(); // could still be a BOM split across reads
+            return;
+        }
+        self.take_head();
     }
 
-    /// Feeds the next read. Complete events become available through
-    /// [`next_event`](Self::next_event) (those before an error too).
-    pub(crate) fn push(&mut self, input: &[u8]) -> Result<(), BlazenError> {
+    /// Ends the BOM check: the stream's first bytes, minus a BOM, become the current read.
+    fn take_head(&mut self) {
+        self.bom_done = true;
+        let head = std::mem::take(&mut self.head);
+        let skip = if head.starts_with(BOM) { BOM.len() } else { 0 };
+        self.chunk = Bytes::from(head).slice(skip..);
+        self.pos = 0;
+    }
+
+    /// Marks the end of the input. The remaining events, including an unterminated final
+    /// block (see the module docs), come out of [`next_event`](Self::next_event).
+    pub(crate) fn finish(&mut self) {
+        if !self.bom_done {
+            self.take_head();
+        }
+        self.eof = true;
+    }
+
+    /// The next complete event: `Ok(None)` when the input pushed so far holds no more (push
+    /// the next read, or, after [`finish`](Self::finish), the stream is over). After an error
+    /// the decoder stays failed and repeats it.
+    pub(crate) fn next_event(&mut self) -> Result<Option<SseEvent>, BlazenError> {
         if let Some(err) = &self.failed {
             return Err(err.clone());
         }
-        let result = self.push_inner(input);
+        // Lend the current read to the parser (no reference-count traffic), then put it back.
+        let chunk = std::mem::take(&mut self.chunk);
+        let result = self.next_event_inner(&chunk);
+        self.chunk = chunk;
         if let Err(err) = &result {
             self.failed = Some(err.clone());
         }
         result
     }
 
-    fn push_inner(&mut self, input: &[u8]) -> Result<(), BlazenError> {
-        if !self.bom_done {
-            self.buf.extend_from_slice(input);
-            if self.buf.len() < BOM.len() && BOM.starts_with(&self.buf) {
-                return Ok(()); // could still be a BOM split across reads
+    fn next_event_inner(&mut self, chunk: &Bytes) -> Result<Option<SseEvent>, BlazenError> {
+        loop {
+            if !self.bom_done {
+                return Ok(None);
             }
-            self.bom_done = true;
-            if self.buf.starts_with(BOM) {
-                self.buf.drain(..BOM.len());
-            }
-            self.scanned = 0;
-            return self.process_buffered();
-        }
-        if self.buf.is_empty() {
-            // Fast path: parse straight from the read, keep only the trailing partial line.
-            let consumed = self.parse_lines(input, 0)?;
-            let rest = &input[consumed..];
-            self.check_line(rest.len())?;
-            self.buf.extend_from_slice(rest);
-            self.scanned = rest.len();
-            Ok(())
-        } else {
-            self.buf.extend_from_slice(input);
-            self.process_buffered()
-        }
-    }
-
-    /// Parses the complete lines of `buf`, then drains them once.
-    fn process_buffered(&mut self) -> Result<(), BlazenError> {
-        let buf = std::mem::take(&mut self.buf);
-        let result = self.parse_lines(&buf, self.scanned);
-        self.buf = buf;
-        let consumed = result?;
-        if consumed > 0 {
-            self.buf.drain(..consumed);
-        }
-        self.scanned = self.buf.len();
-        self.check_line(self.buf.len())
-    }
-
-    /// Processes every complete line of `data`, searching for line ends from `scan_from`.
-    /// Returns how many bytes were consumed.
-    fn parse_lines(&mut self, data: &[u8], scan_from: usize) -> Result<usize, BlazenError> {
-        let mut start = 0;
-        if self.skip_lf && !data.is_empty() {
-            self.skip_lf = false;
-            if data[0] == b'\n' {
-                start = 1;
-            }
-        }
-        let mut search = scan_from.max(start);
-        while let Some(off) = memchr::memchr2(b'\n', b'\r', &data[search..]) {
-            let end = search + off;
-            let next = if data[end] == b'\r' {
-                match data.get(end + 1) {
-                    Some(b'\n') => end + 2,
-                    Some(_) => end + 1,
+            if !self.buf.is_empty() {
+                // Complete the carried line with the current read.
+                let rest = &chunk[self.pos..];
+                match memchr::memchr2(b'\n', b'\r', rest) {
                     None => {
-                        self.skip_lf = true;
-                        end + 1
+                        self.buf.extend_from_slice(rest);
+                        self.pos = chunk.len();
+                        self.check_line(self.buf.len())?;
+                        if !self.eof {
+                            return Ok(None);
+                        }
+                        let line = std::mem::take(&mut self.buf);
+                        let ev = self.process_line(&line)?;
+                        return Ok(ev.or_else(|| self.dispatch()));
+                    }
+                    Some(i) => {
+                        self.buf.extend_from_slice(&rest[..i]);
+                        let (next, skip) = line_end(rest, i);
+                        self.pos += next;
+                        self.skip_lf = skip;
+                        let mut line = std::mem::take(&mut self.buf);
+                        let ev = self.process_line(&line);
+                        line.clear();
+                        self.buf = line; // keep the allocation
+                        if let Some(ev) = ev? {
+                            return Ok(Some(ev));
+                        }
+                        continue;
                     }
                 }
-            } else {
-                end + 1
-            };
-            self.process_line(&data[start..end])?;
-            start = next;
-            search = next;
+            }
+            if self.skip_lf && self.pos < chunk.len() {
+                self.skip_lf = false;
+                if chunk[self.pos] == b'\n' {
+                    self.pos += 1;
+                }
+            }
+            let rest = &chunk[self.pos..];
+            if rest.is_empty() {
+                return Ok(if self.eof { self.dispatch() } else { None });
+            }
+            match memchr::memchr2(b'\n', b'\r', rest) {
+                None => {
+                    // A partial line: carry it (checked against the limit) to the next read.
+                    self.check_line(rest.len())?;
+                    self.buf.extend_from_slice(rest);
+                    self.pos = chunk.len();
+                    if !self.eof {
+                        return Ok(None);
+                    }
+                }
+                Some(i) => {
+                    let (next, skip) = line_end(rest, i);
+                    self.pos += next;
+                    self.skip_lf = skip;
+                    if let Some(ev) = self.process_line(&rest[..i])? {
+                        return Ok(Some(ev));
+                    }
+                }
+            }
         }
-        Ok(start)
     }
 
     fn check_line(&self, len: usize) -> Result<(), BlazenError> {
@@ -206,14 +267,14 @@ impl SseDecoder {
         }
     }
 
-    fn process_line(&mut self, line: &[u8]) -> Result<(), BlazenError> {
+    /// Interprets one line; a blank line dispatches the block.
+    fn process_line(&mut self, line: &[u8]) -> Result<Option<SseEvent>, BlazenError> {
         self.check_line(line.len())?;
         if line.is_empty() {
-            self.dispatch();
-            return Ok(());
+            return Ok(self.dispatch());
         }
         if line[0] == b':' {
-            return Ok(()); // comment
+            return Ok(None); // comment
         }
         let (field, value) = match memchr::memchr(b':', line) {
             Some(i) => {
@@ -226,9 +287,12 @@ impl SseDecoder {
             b"data" => {
                 if self.has_data {
                     self.data.push('\n');
+                    self.data.push_str(&String::from_utf8_lossy(value));
+                } else {
+                    // The first line: one allocation of the right size.
+                    self.data = String::from_utf8_lossy(value).into_owned();
+                    self.has_data = true;
                 }
-                self.has_data = true;
-                self.data.push_str(&String::from_utf8_lossy(value));
                 if self.data.len() > self.max_size {
                     return Err(BlazenError::invalid_response(
                         "",
@@ -249,55 +313,30 @@ impl SseDecoder {
             }
             _ => {} // unknown fields are ignored
         }
-        Ok(())
+        Ok(None)
     }
 
-    fn dispatch(&mut self) {
+    /// Ends the current block: the event, unless the block had no `data` line.
+    fn dispatch(&mut self) -> Option<SseEvent> {
         let event = self.event.take();
         let retry = self.retry.take();
         if !self.has_data {
             self.data.clear();
-            return;
+            return None;
         }
         self.has_data = false;
-        self.ready.push_back(SseEvent {
+        Some(SseEvent {
             event,
             data: std::mem::take(&mut self.data),
             id: self.last_id.clone(),
             retry,
-        });
-    }
-
-    /// Ends the input: processes a trailing line without a line end and dispatches a pending
-    /// block that has data (see the module docs for this choice).
-    pub(crate) fn finish(&mut self) -> Result<(), BlazenError> {
-        if let Some(err) = &self.failed {
-            return Err(err.clone());
-        }
-        let bom_pending = !self.bom_done;
-        self.bom_done = true;
-        if !self.buf.is_empty() {
-            let buf = std::mem::take(&mut self.buf);
-            let line = if bom_pending && buf.starts_with(BOM) {
-                &buf[BOM.len()..]
-            } else {
-                &buf[..]
-            };
-            let result = self.process_line(line);
-            self.scanned = 0;
-            if let Err(err) = result {
-                self.failed = Some(err.clone());
-                return Err(err);
-            }
-        }
-        self.dispatch();
-        Ok(())
+        })
     }
 }
 
-/// Decodes a body of SSE bytes into events: decoder errors and read errors end the stream with
-/// an error (after the events decoded before it). Errors carry no provider name; add it with
-/// `BlazenError::with_provider`.
+/// Decodes a body of SSE bytes into events: a decoder error or a read error ends the stream
+/// with that error (after the events decoded before it). Errors carry no provider name; add it
+/// with `BlazenError::with_provider`.
 pub(crate) fn sse_events<S>(byte_stream: S) -> impl Stream<Item = Result<SseEvent, BlazenError>>
 where
     S: Stream<Item = Result<Bytes, reqwest::Error>>,
@@ -305,42 +344,40 @@ where
     struct State<S> {
         inner: Pin<Box<S>>,
         decoder: SseDecoder,
-        error: Option<BlazenError>,
-        done: bool,
+        /// No more reads: the input ended or failed.
+        eof: bool,
+        /// An error was yielded: the stream is over.
+        over: bool,
     }
     let state = State {
         inner: Box::pin(byte_stream),
         decoder: SseDecoder::new(),
-        error: None,
-        done: false,
+        eof: false,
+        over: false,
     };
     futures::stream::unfold(state, |mut st| async move {
+        if st.over {
+            return None;
+        }
         loop {
-            if let Some(ev) = st.decoder.next_event() {
-                return Some((Ok(ev), st));
-            }
-            if let Some(err) = st.error.take() {
-                return Some((Err(err), st));
-            }
-            if st.done {
-                return None;
+            match st.decoder.next_event() {
+                Ok(Some(ev)) => return Some((Ok(ev), st)),
+                Ok(None) if st.eof => return None,
+                Ok(None) => {}
+                Err(err) => {
+                    st.over = true;
+                    return Some((Err(err), st));
+                }
             }
             match st.inner.next().await {
-                Some(Ok(bytes)) => {
-                    if let Err(err) = st.decoder.push(&bytes) {
-                        st.error = Some(err);
-                        st.done = true;
-                    }
-                }
+                Some(Ok(bytes)) => st.decoder.push(bytes),
                 Some(Err(err)) => {
-                    st.error = Some(BlazenError::from_reqwest("", err));
-                    st.done = true;
+                    st.over = true;
+                    return Some((Err(BlazenError::from_reqwest("", err)), st));
                 }
                 None => {
-                    if let Err(err) = st.decoder.finish() {
-                        st.error = Some(err);
-                    }
-                    st.done = true;
+                    st.decoder.finish();
+                    st.eof = true;
                 }
             }
         }

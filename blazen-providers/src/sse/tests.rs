@@ -10,23 +10,29 @@ use proptest::prelude::*;
 /// The outcome of decoding: the events, then the error that stopped decoding (as text).
 type Outcome = (Vec<SseEvent>, Option<String>);
 
+/// Takes every event available; `Err` with the error text if decoding failed.
+fn drain(d: &mut SseDecoder, events: &mut Vec<SseEvent>) -> Result<(), String> {
+    loop {
+        match d.next_event() {
+            Ok(Some(ev)) => events.push(ev),
+            Ok(None) => return Ok(()),
+            Err(e) => return Err(e.to_string()),
+        }
+    }
+}
+
 fn decode_chunks(chunks: &[&[u8]], max: usize) -> Outcome {
     let mut d = SseDecoder::with_max_size(max);
     let mut events = Vec::new();
     for chunk in chunks {
-        let r = d.push(chunk);
-        while let Some(ev) = d.next_event() {
-            events.push(ev);
-        }
-        if let Err(e) = r {
-            return (events, Some(e.to_string()));
+        d.push(Bytes::copy_from_slice(chunk));
+        if let Err(e) = drain(&mut d, &mut events) {
+            return (events, Some(e));
         }
     }
-    let r = d.finish();
-    while let Some(ev) = d.next_event() {
-        events.push(ev);
-    }
-    (events, r.err().map(|e| e.to_string()))
+    d.finish();
+    let r = drain(&mut d, &mut events);
+    (events, r.err())
 }
 
 /// Decodes `input` whole, byte by byte and split at every point; all must agree. Returns the
@@ -249,8 +255,12 @@ fn a_line_over_the_limit_is_an_error_not_growth() {
     );
     // Without a line end at all (the buffer must not grow past the limit either).
     let mut d = SseDecoder::with_max_size(64);
-    assert!(d.push(&[b'a'; 65]).is_err());
-    assert!(d.push(b"\n\n").is_err(), "the decoder stays failed");
+    d.push(Bytes::from_static(&[b'a'; 40]));
+    assert!(d.next_event().unwrap().is_none());
+    d.push(Bytes::from_static(&[b'a'; 40]));
+    assert!(d.next_event().is_err());
+    d.push(Bytes::copy_from_slice(b"\n\n"));
+    assert!(d.next_event().is_err(), "the decoder stays failed");
 }
 
 #[test]
@@ -287,17 +297,17 @@ fn many_events_in_one_read_are_linear() {
     let input = one.repeat(200_000);
     let start = std::time::Instant::now();
     let mut d = SseDecoder::new();
-    d.push(input.as_bytes()).unwrap();
+    d.push(Bytes::from(input.clone()));
     let mut n = 0;
-    while d.next_event().is_some() {
+    while d.next_event().unwrap().is_some() {
         n += 1;
     }
     assert_eq!(n, 200_000);
     let mut d = SseDecoder::new();
     let mut m = 0;
     for chunk in input.as_bytes().chunks(7) {
-        d.push(chunk).unwrap();
-        while d.next_event().is_some() {
+        d.push(Bytes::copy_from_slice(chunk));
+        while d.next_event().unwrap().is_some() {
             m += 1;
         }
     }
@@ -315,12 +325,44 @@ fn long_line_in_tiny_reads_is_linear() {
     let line = format!("data: {}\n\n", "y".repeat(4 * 1024 * 1024));
     let start = std::time::Instant::now();
     let mut d = SseDecoder::new();
+    let mut got = None;
     for chunk in line.as_bytes().chunks(16) {
-        d.push(chunk).unwrap();
+        d.push(Bytes::copy_from_slice(chunk));
+        if let Some(ev) = d.next_event().unwrap() {
+            got = Some(ev);
+        }
     }
-    let ev = d.next_event().unwrap();
+    let ev = got.unwrap();
     assert_eq!(ev.data.len(), 4 * 1024 * 1024);
     assert!(start.elapsed() < std::time::Duration::from_secs(20));
+}
+
+#[test]
+fn pushing_before_draining_keeps_every_event() {
+    // Callers should drain first, but pushing early must not lose or reorder anything.
+    let mut d = SseDecoder::new();
+    d.push(Bytes::copy_from_slice(b"data: a\n\ndata: b\n\ndata: c"));
+    assert_eq!(d.next_event().unwrap(), Some(data("a")));
+    d.push(Bytes::copy_from_slice(b"\n\ndata: d\n\n"));
+    let mut events = Vec::new();
+    drain(&mut d, &mut events).unwrap();
+    d.finish();
+    drain(&mut d, &mut events).unwrap();
+    assert_eq!(events, vec![data("b"), data("c"), data("d")]);
+}
+
+#[test]
+fn events_are_parsed_lazily_one_at_a_time() {
+    // A read holding many events yields them one by one; nothing is queued.
+    let input = "data: x\n\n".repeat(1000);
+    let mut d = SseDecoder::new();
+    d.push(Bytes::copy_from_slice(input.as_bytes()));
+    assert_eq!(d.next_event().unwrap(), Some(data("x")));
+    assert_eq!(
+        d.pos,
+        "data: x\n\n".len(),
+        "only the first event was parsed"
+    );
 }
 
 // ----- the stream adapter -------------------------------------------------------------------
