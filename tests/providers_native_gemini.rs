@@ -325,3 +325,40 @@ async fn live_gemini_complete_and_stream() {
         .finish_reason
         .is_some());
 }
+
+#[tokio::test]
+async fn retry_middleware_honours_the_retry_info_delay() {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    struct ThenOk(AtomicUsize);
+    impl wiremock::Respond for ThenOk {
+        fn respond(&self, _: &wiremock::Request) -> ResponseTemplate {
+            if self.0.fetch_add(1, Ordering::SeqCst) == 0 {
+                ResponseTemplate::new(429).set_body_json(json!({"error": {"code": 429, "message": "quota", "status": "RESOURCE_EXHAUSTED",
+                    "details": [{"@type": "type.googleapis.com/google.rpc.RetryInfo", "retryDelay": "1s"}]}}))
+            } else {
+                ResponseTemplate::new(200).set_body_json(json!({"candidates": [{"content": {"parts": [{"text": "ok"}]}, "finishReason": "STOP"}]}))
+            }
+        }
+    }
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path(GENERATE))
+        .respond_with(ThenOk(AtomicUsize::new(0)))
+        .mount(&server)
+        .await;
+    let model = CompletionModel::gemini("k")
+        .with_base_url(format!("{}/v1beta", server.uri()))
+        .with_retry(blazen_providers::RetryConfig {
+            max_retries: 2,
+            initial_delay: Duration::from_millis(10),
+            max_delay: Duration::from_secs(5),
+        });
+    let started = std::time::Instant::now();
+    let r = model.complete(&[ChatMessage::user("x")]).await.unwrap();
+    assert_eq!(r.content.as_deref(), Some("ok"));
+    assert!(
+        started.elapsed() >= Duration::from_secs(1),
+        "waited the server's delay, not 10 ms"
+    );
+    assert_eq!(server.received_requests().await.unwrap().len(), 2);
+}

@@ -127,6 +127,7 @@ impl Provider for AnthropicProvider {
         })?;
         let mut out = convert::from_wire(wire, &model, structured);
         out.request_id = request_id.or(out.request_id);
+        out.cost = out.usage.and_then(|u| crate::pricing::cost(&out.model, &u));
         out.timing = Some(RequestTiming {
             total_ms: Some(http::elapsed_ms(started)),
             ..RequestTiming::default()

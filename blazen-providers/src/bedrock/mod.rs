@@ -125,6 +125,7 @@ impl Provider for BedrockProvider {
         })?;
         let mut out = convert::from_wire(wire, &model);
         out.request_id = request_id;
+        out.cost = out.usage.and_then(|u| crate::pricing::cost(&out.model, &u));
         if let Some(t) = &mut out.timing {
             t.total_ms = Some(http::elapsed_ms(started));
         }
