@@ -930,27 +930,22 @@ impl BlazenError {
                 read_error_object(&v, &mut env);
             }
         }
-        if env.message.is_none() {
+        if env.message.as_deref().is_none_or(str::is_empty) {
             let text = String::from_utf8_lossy(payload);
             let text = text.trim();
-            env.message = Some(if text.is_empty() {
+            env.message = Some(if text.is_empty() || text == "{}" {
                 exception_type.to_owned()
             } else {
                 text.to_owned()
             });
         }
+        // The exception type is the classification; an unknown one (no status either) is a
+        // provider error that is not assumed transient.
         env.error_type = Some(exception_type.to_owned());
         env.code = None;
         let mut details = ErrorDetails::with_provider(provider);
         details.raw_body = Some(raw_body_text(payload));
-        let mut err = Self::from_envelope(env, details);
-        if lookup(exception_type).is_none() {
-            // An exception the table does not know arrived mid-stream: report it as a stream
-            // error (retryable only if the table said so, which it did not).
-            let d = err.details_mut();
-            d.retryable = false;
-        }
-        err
+        Self::from_envelope(env, details)
     }
 
     /// Sets how long we waited (for a [`BlazenError::Timeout`]; other variants are unchanged).

@@ -303,6 +303,24 @@ fn in_stream_exceptions_map_to_categories() {
 }
 
 #[test]
+fn exception_without_message_is_named_by_its_type() {
+    let frame = encode(
+        &[
+            (":message-type", HeaderValue::String("exception".into())),
+            (
+                ":exception-type",
+                HeaderValue::String("internalServerException".into()),
+            ),
+        ],
+        b"{}",
+    );
+    let (messages, _) = decode_chunks(&[&frame]);
+    let e = messages[0].to_error("bedrock").unwrap();
+    assert_eq!(e.message(), "internalServerException");
+    assert!(e.is_retryable());
+}
+
+#[test]
 fn error_message_type_uses_error_code_headers() {
     let frame = encode(
         &[
