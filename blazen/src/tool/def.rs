@@ -14,7 +14,7 @@ use serde_json::{Map, Value};
 use super::dialect::{self, RenderedSchema, SchemaDialect, StrictUnsupported};
 use super::error::{ArgumentError, ToolError};
 
-/// The future a tool handler returns.
+/// The future a tool handler returns (and, boxed, what [`ToolHandler::call`] gives).
 pub type ToolFuture = Pin<Box<dyn Future<Output = Result<Value, ToolError>> + Send>>;
 
 type DynHandler = Arc<dyn Fn(Value) -> ToolFuture + Send + Sync>;
@@ -352,6 +352,18 @@ pub enum SyncHandler {}
 /// `M` is [`SyncHandler`] or [`AsyncHandler`]; the compiler infers it, so callers never name it.
 /// Synchronous handlers run inline on the task that calls [`ToolDef::call`]: keep them quick,
 /// or make them asynchronous and use `tokio::task::spawn_blocking`.
+///
+/// ```
+/// use blazen::tool::ToolHandler;
+/// use serde_json::{json, Value};
+///
+/// fn takes_handler<M>(_handler: impl ToolHandler<M>) {}
+///
+/// takes_handler(|args: Value| args);                                  // sync, a `Value`
+/// takes_handler(|_: Value| Ok::<_, String>(vec![1, 2]));              // sync, a `Result`
+/// takes_handler(|args: Value| async move { Ok::<_, String>(args) });  // async
+/// # let _ = json!(null);
+/// ```
 #[diagnostic::on_unimplemented(
     message = "`{Self}` cannot handle tool calls",
     label = "expected a closure `|args: Value| ...` returning a `Value` or a `Result<T: Serialize, E: Display>`, or a future of one",

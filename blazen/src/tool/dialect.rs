@@ -424,13 +424,17 @@ fn strict_node(node: &mut Value, path: &Path, problems: &mut Vec<String>) {
                     all.push(Value::String(name.clone()));
                 }
             }
+            let mut optional = Vec::new();
             for (name, property) in properties.iter_mut() {
                 strict_node(property, &path.property(name), problems);
                 if !required.contains(name) {
                     make_nullable(property);
-                    all.push(Value::String(name.clone()));
+                    optional.push(name.clone());
                 }
             }
+            // Sorted, so the order does not depend on the map's (serde_json's `preserve_order`).
+            optional.sort_unstable();
+            all.extend(optional.into_iter().map(Value::String));
         }
         map.insert("required".to_owned(), Value::Array(all));
     }
@@ -691,20 +695,40 @@ impl Gemini<'_> {
             }
         }
 
-        // Enums: strings only, `null` as `nullable`.
+        // Enums: strings only, `null` as `nullable`; numbers keep their range, booleans
+        // their type.
         if let Some(Value::Array(values)) = map.remove("enum") {
             let mut strings = Vec::new();
-            let mut all_strings = true;
+            let mut numbers = Vec::new();
+            let mut booleans = false;
             for value in values {
                 match value {
                     Value::Null => nullable = true,
                     Value::String(_) => strings.push(value),
-                    _ => all_strings = false,
+                    Value::Number(n) => numbers.push(n),
+                    Value::Bool(_) => booleans = true,
+                    Value::Array(_) | Value::Object(_) => {}
                 }
             }
-            if all_strings && !strings.is_empty() {
+            if !strings.is_empty() && numbers.is_empty() && !booleans {
                 map.entry("type").or_insert_with(|| json!("string"));
                 map.insert("enum".to_owned(), Value::Array(strings));
+            } else if !numbers.is_empty() && strings.is_empty() && !booleans {
+                let integers = numbers.iter().all(|n| n.is_i64() || n.is_u64());
+                map.entry("type")
+                    .or_insert_with(|| json!(if integers { "integer" } else { "number" }));
+                let mut sorted: Vec<(f64, serde_json::Number)> = numbers
+                    .into_iter()
+                    .filter_map(|n| n.as_f64().map(|f| (f, n)))
+                    .collect();
+                sorted.sort_by(|a, b| a.0.total_cmp(&b.0));
+                if let (Some(low), Some(high)) = (sorted.first(), sorted.last()) {
+                    map.entry("minimum").or_insert(Value::Number(low.1.clone()));
+                    map.entry("maximum")
+                        .or_insert(Value::Number(high.1.clone()));
+                }
+            } else if booleans && strings.is_empty() && numbers.is_empty() {
+                map.entry("type").or_insert_with(|| json!("boolean"));
             }
         }
 
@@ -811,5 +835,142 @@ impl Gemini<'_> {
             map.insert("nullable".to_owned(), Value::Bool(true));
         }
         Some(Value::Object(map))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn object(properties: Value, required: Value) -> Value {
+        json!({"type": "object", "properties": properties, "required": required})
+    }
+
+    #[test]
+    fn strict_wraps_optional_refs_and_unions_in_any_of_with_null() {
+        let schema = json!({
+            "type": "object",
+            "properties": {
+                "p": {"$ref": "#/$defs/P", "description": "A p."},
+                "u": {"anyOf": [{"type": "string"}, {"type": "integer"}]},
+                "e": {"enum": ["a", "b"]}
+            },
+            "$defs": {"P": {"type": "object", "properties": {"x": {"type": "number"}}, "required": ["x"]}}
+        });
+        let strict = strict(&schema).unwrap();
+        assert_eq!(
+            strict["properties"]["p"],
+            json!({"anyOf": [{"$ref": "#/$defs/P"}, {"type": "null"}], "description": "A p."})
+        );
+        assert_eq!(
+            strict["properties"]["u"],
+            json!({"anyOf": [{"type": "string"}, {"type": "integer"}, {"type": "null"}]})
+        );
+        assert_eq!(
+            strict["properties"]["e"],
+            json!({"anyOf": [{"enum": ["a", "b"]}, {"type": "null"}]})
+        );
+        assert_eq!(strict["required"], json!(["e", "p", "u"]));
+    }
+
+    #[test]
+    fn strict_refuses_what_it_cannot_express_and_names_it() {
+        let cases = [
+            (
+                json!({"t": {"type": "array", "prefixItems": [{"type": "string"}]}}),
+                "argument `t` is a tuple",
+            ),
+            (
+                json!({"n": {"not": {"type": "string"}}}),
+                "argument `n` uses `not`",
+            ),
+            (
+                json!({"o": {"type": "object"}}),
+                "argument `o` is an object with arbitrary keys",
+            ),
+            (
+                json!({"a": {"allOf": [{"type": "string"}, {"minLength": 1}]}}),
+                "argument `a` uses `allOf`",
+            ),
+            (
+                json!({"l": {"type": "array", "items": {"type": "object", "additionalProperties": true}}}),
+                "argument `l[]` is a map with arbitrary keys",
+            ),
+        ];
+        for (properties, reason) in cases {
+            let err = strict(&object(properties, json!([]))).unwrap_err();
+            assert!(
+                err.reason.contains(reason),
+                "{} does not contain {reason}",
+                err.reason
+            );
+        }
+        assert!(strict(&json!({"type": "array", "items": {"type": "string"}})).is_err());
+    }
+
+    #[test]
+    fn strict_merges_a_single_all_of() {
+        let schema = object(
+            json!({"a": {"allOf": [{"type": "string"}], "description": "d"}}),
+            json!(["a"]),
+        );
+        assert_eq!(
+            strict(&schema).unwrap()["properties"]["a"],
+            json!({"type": "string", "description": "d"})
+        );
+    }
+
+    #[test]
+    fn gemini_splits_type_lists_and_converts_bounds() {
+        let schema = object(
+            json!({
+                "n": {"type": ["integer", "string", "null"]},
+                "i": {"type": "integer", "exclusiveMinimum": 0, "exclusiveMaximum": 10, "format": "uint32"},
+                "f": {"type": "number", "exclusiveMinimum": 0.5},
+                "t": {"type": "array", "prefixItems": [{"type": "string"}, {"type": "string"}]},
+                "k": {"type": "integer", "enum": [1, 2]},
+                "c": {"const": 3}
+            }),
+            json!(["i", "gone"]),
+        );
+        let (gemini, problems) = gemini(&schema);
+        assert_eq!(problems, Vec::<String>::new());
+        assert_eq!(
+            gemini,
+            json!({
+                "type": "object",
+                "properties": {
+                    "n": {"anyOf": [{"type": "integer"}, {"type": "string"}], "nullable": true},
+                    "i": {"type": "integer", "minimum": 1, "maximum": 9},
+                    "f": {"type": "number", "minimum": 0.5},
+                    "t": {"type": "array", "items": {"type": "string"}},
+                    "k": {"type": "integer", "minimum": 1, "maximum": 2},
+                    "c": {"type": "integer", "minimum": 3, "maximum": 3}
+                },
+                "required": ["i"]
+            })
+        );
+    }
+
+    #[test]
+    fn gemini_reports_undefined_refs() {
+        let schema = object(json!({"x": {"$ref": "#/$defs/Missing"}}), json!([]));
+        let (_, problems) = gemini(&schema);
+        assert_eq!(
+            problems,
+            vec!["argument `x` refers to `#/$defs/Missing`, which is not defined".to_owned()]
+        );
+    }
+
+    #[test]
+    fn standard_gives_every_root_an_object_with_properties() {
+        assert_eq!(
+            standard(&Value::Null),
+            json!({"type": "object", "properties": {}})
+        );
+        assert_eq!(
+            standard(&json!({"$schema": "x", "properties": {"a": true}})),
+            json!({"type": "object", "properties": {"a": {}}})
+        );
     }
 }

@@ -119,6 +119,15 @@ pub struct ArgumentError {
 }
 
 /// The kinds of [`ArgumentError`].
+///
+/// ```
+/// # use blazen::{ArgumentError, ArgumentErrorKind};
+/// assert_eq!(ArgumentError::unknown("colour", &["city"]).kind, ArgumentErrorKind::Unknown);
+/// assert_eq!(
+///     ArgumentError::unknown("colour", &["city"]).to_string(),
+///     "unknown argument `colour` (expected one of `city`)"
+/// );
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum ArgumentErrorKind {
