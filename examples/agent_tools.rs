@@ -100,7 +100,17 @@ const RECORDING: &str = include_str!(
 );
 
 #[tokio::main]
-async fn main() -> Result<(), Box<dyn std::error::Error>> {
+async fn main() -> std::process::ExitCode {
+    match run().await {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run() -> Result<(), Box<dyn std::error::Error>> {
     let (model, mode) = replay::model_or_replay(RECORDING).await;
     println!("agent_tools: {}", mode.describe());
 
