@@ -435,3 +435,36 @@ impl StreamState {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    #[test]
+    fn stop_reasons_map() {
+        assert_eq!(finish_reason("end_turn"), "stop");
+        assert_eq!(finish_reason("max_tokens"), "length");
+        assert_eq!(finish_reason("tool_use"), "tool_calls");
+        assert_eq!(finish_reason("refusal"), "content_filter");
+        assert_eq!(finish_reason("pause_turn"), "pause_turn");
+    }
+
+    #[test]
+    fn a_delta_for_an_unknown_block_is_an_error_not_a_panic() {
+        let mut s = StreamState::new(false);
+        let ev = r#"{"type":"content_block_delta","index":4,"delta":{"type":"input_json_delta","partial_json":"{"}}"#;
+        assert!(s.on_event(ev).is_err());
+    }
+
+    proptest! {
+        #[test]
+        fn stream_state_never_panics(events in proptest::collection::vec(".{0,120}", 0..6)) {
+            let mut s = StreamState::new(false);
+            for e in &events {
+                let _ = s.on_event(e);
+            }
+            let _ = s.on_eof();
+        }
+    }
+}

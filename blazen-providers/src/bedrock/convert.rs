@@ -382,3 +382,29 @@ impl StreamState {
         ))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    #[test]
+    fn stop_reasons_map() {
+        assert_eq!(finish_reason("end_turn"), "stop");
+        assert_eq!(finish_reason("tool_use"), "tool_calls");
+        assert_eq!(finish_reason("guardrail_intervened"), "content_filter");
+        assert_eq!(finish_reason("max_tokens"), "length");
+    }
+
+    proptest! {
+        #[test]
+        fn stream_state_never_panics(
+            kind in prop::sample::select(vec!["messageStart", "contentBlockStart", "contentBlockDelta", "contentBlockStop", "messageStop", "metadata", "other"]),
+            payload in proptest::collection::vec(any::<u8>(), 0..100),
+        ) {
+            let mut s = StreamState::default();
+            let _ = s.on_event(kind, &payload);
+            let _ = s.on_eof();
+        }
+    }
+}

@@ -365,3 +365,35 @@ impl StreamState {
         ))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    #[test]
+    fn finish_reasons_map() {
+        assert_eq!(finish_reason("COMPLETE"), "stop");
+        assert_eq!(finish_reason("MAX_TOKENS"), "length");
+        assert_eq!(finish_reason("TOOL_CALL"), "tool_calls");
+        assert_eq!(finish_reason("TIMEOUT"), "timeout");
+    }
+
+    #[test]
+    fn error_finish_is_an_error() {
+        let mut s = StreamState::default();
+        let ev = r#"{"type":"message-end","delta":{"finish_reason":"ERROR"}}"#;
+        assert!(s.on_data(ev).is_err());
+    }
+
+    proptest! {
+        #[test]
+        fn stream_state_never_panics(events in proptest::collection::vec(".{0,120}", 0..6)) {
+            let mut s = StreamState::default();
+            for e in &events {
+                let _ = s.on_data(e);
+            }
+            let _ = s.on_eof();
+        }
+    }
+}

@@ -325,3 +325,40 @@ fn segment(v: &Value) -> TranscriptSegment {
         speaker: v.get("speaker").and_then(Value::as_str).map(str::to_owned),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::compute::{ImageRequest, VideoRequest};
+
+    #[test]
+    fn aspect_ratios_are_reduced() {
+        assert_eq!(aspect_ratio(1920, 1080), "16:9");
+        assert_eq!(aspect_ratio(1024, 1024), "1:1");
+    }
+
+    #[test]
+    fn inputs_follow_the_request() {
+        let (endpoint, input) = to_input(
+            &ImageRequest::new("a cat")
+                .model("fal-ai/flux/schnell")
+                .into(),
+        );
+        assert_eq!(endpoint, "fal-ai/flux/schnell");
+        assert_eq!(input, json!({"prompt": "a cat"}));
+        let (endpoint, input) = to_input(&VideoRequest::new("waves").size(1280, 720).into());
+        assert_eq!(endpoint, defaults::TEXT_TO_VIDEO);
+        assert_eq!(input["aspect_ratio"], "16:9");
+    }
+
+    #[test]
+    fn media_objects_and_bare_urls() {
+        let m = media(&json!("https://x/a.mp3")).unwrap();
+        assert_eq!(m.media_type, Some(MediaType::MP3));
+        let m =
+            media(&json!({"url": "https://x/file", "content_type": "application/octet-stream"}))
+                .unwrap();
+        assert_eq!(m.media_type, None);
+        assert!(media(&json!({"no_url": 1})).is_none());
+    }
+}

@@ -323,3 +323,41 @@ impl RemoteJob for FalJob {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn app_ids_drop_the_subpath() {
+        assert_eq!(app_id("fal-ai/flux/dev"), "fal-ai/flux");
+        assert_eq!(
+            app_id("fal-ai/kling-video/v2.1/master/text-to-video"),
+            "fal-ai/kling-video"
+        );
+        assert_eq!(app_id("fal-ai/whisper"), "fal-ai/whisper");
+    }
+
+    #[test]
+    fn endpoints_are_checked() {
+        assert!(check_endpoint("fal-ai/flux/dev").is_ok());
+        assert!(check_endpoint("tripo3d/tripo/v2.5/text-to-3d").is_ok());
+        for bad in [
+            "",
+            "flux",
+            "/fal-ai/flux",
+            "fal-ai/../x",
+            "fal-ai//x",
+            "fal-ai/flux?x=1",
+            "fal-ai/fl ux",
+        ] {
+            assert!(check_endpoint(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn quota_messages_are_recognised() {
+        assert!(is_quota_message(b"User is locked. Reason: Exhausted balance. Top up your balance at fal.ai/dashboard/billing."));
+        assert!(!is_quota_message(b"No user found for Key ID and Secret"));
+    }
+}

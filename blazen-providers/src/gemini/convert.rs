@@ -465,3 +465,40 @@ impl StreamState {
         ))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    #[test]
+    fn call_ids_carry_the_signature_and_hide_local_ids() {
+        let id = encode_call_id(Some("fc_7"), 0, Some("c2ln"));
+        assert_eq!(decode_call_id(&id), (Some("fc_7"), Some("c2ln")));
+        let local = encode_call_id(None, 3, None);
+        assert_eq!(local, "gemini_call_3");
+        assert_eq!(decode_call_id(&local), (None, None));
+        assert_eq!(
+            decode_call_id(&encode_call_id(None, 1, Some("s"))),
+            (None, Some("s"))
+        );
+    }
+
+    #[test]
+    fn finish_reasons_map() {
+        assert_eq!(finish_reason("STOP", false), "stop");
+        assert_eq!(finish_reason("STOP", true), "tool_calls");
+        assert_eq!(finish_reason("MAX_TOKENS", false), "length");
+        assert_eq!(finish_reason("RECITATION", false), "content_filter");
+        assert_eq!(finish_reason("LANGUAGE", false), "language");
+    }
+
+    proptest! {
+        #[test]
+        fn stream_state_never_panics(data in ".{0,200}") {
+            let mut s = StreamState::default();
+            let _ = s.on_data(&data);
+            let _ = s.on_eof();
+        }
+    }
+}
