@@ -381,8 +381,13 @@ proptest! {
     #![proptest_config(ProptestConfig::with_cases(512))]
 
     #[test]
-    fn never_panics_on_arbitrary_bytes(input in prop::collection::vec(any::<u8>(), 0..256)) {
-        let _ = decode_chunks(&[&input]);
+    fn never_panics_on_arbitrary_bytes(
+        input in prop::collection::vec(any::<u8>(), 0..256),
+        step in 1usize..9,
+    ) {
+        let whole = decode_chunks(&[&input]);
+        let small: Vec<&[u8]> = input.chunks(step).collect();
+        prop_assert_eq!(decode_chunks(&small), whole);
     }
 
     #[test]

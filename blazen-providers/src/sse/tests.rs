@@ -422,6 +422,19 @@ proptest! {
     }
 
     #[test]
+    fn chunking_never_changes_the_result_on_arbitrary_bytes(
+        input in prop::collection::vec(any::<u8>(), 0..256),
+        cut in any::<prop::sample::Index>(),
+        step in 1usize..9,
+    ) {
+        let whole = decode_chunks(&[&input], 32);
+        let (a, b) = input.split_at(cut.index(input.len() + 1));
+        prop_assert_eq!(&decode_chunks(&[a, b], 32), &whole);
+        let small: Vec<&[u8]> = input.chunks(step).collect();
+        prop_assert_eq!(decode_chunks(&small, 32), whole);
+    }
+
+    #[test]
     fn chunking_never_changes_the_result(
         input in sse_like(),
         cuts in prop::collection::vec(any::<prop::sample::Index>(), 0..8),
