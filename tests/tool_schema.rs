@@ -677,11 +677,35 @@ fn hand_built_schemas_are_rendered_too() {
     );
 }
 
-#[test]
-fn schemas_are_computed_once() {
-    let a = weather::tool();
-    let b = weather::tool();
-    assert_eq!(a.parameters, b.parameters);
+/// Counts how often its schema is generated.
+#[derive(Debug, Deserialize)]
+struct Counted(u32);
+
+static COUNTED_SCHEMAS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+
+impl JsonSchema for Counted {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "Counted".into()
+    }
+
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        COUNTED_SCHEMAS.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        schemars::json_schema!({"type": "integer", "minimum": 0})
+    }
+}
+
+/// Uses a type whose schema generation is counted.
+#[tool]
+fn counted(n: Counted) -> u32 {
+    n.0
+}
+
+#[tokio::test]
+async fn schemas_are_computed_once() {
+    let defs: Vec<ToolDef> = (0..5).map(|_| counted::tool()).collect();
+    assert_eq!(defs[4].parameters["properties"]["n"]["minimum"], 0);
+    assert_eq!(defs[0].call(json!({"n": 7})).await.unwrap(), json!(7));
+    assert_eq!(COUNTED_SCHEMAS.load(std::sync::atomic::Ordering::SeqCst), 1);
 }
 
 // ---- The dialect rules, checked over every schema above.

@@ -97,23 +97,19 @@ impl Parameters {
     /// that struct's fields as its arguments; otherwise each parameter is one property.
     pub fn build(params: &[Param]) -> Self {
         let mut generator = generator();
-        let mut schema = match params {
-            [single] if !single.optional => {
-                let inner = (single.schema)(&mut generator).to_value();
-                if is_struct_schema(&inner) {
-                    Some(flatten_root(inner))
-                } else {
-                    None
-                }
-            }
-            _ => None,
-        };
-        let flattened = schema.is_some();
-        if schema.is_none() {
+        // Each parameter's schema is generated exactly once.
+        let mut schemas: Vec<Value> = params
+            .iter()
+            .map(|param| (param.schema)(&mut generator).to_value())
+            .collect();
+        let flattened = matches!(params, [single] if !single.optional)
+            && schemas.first().is_some_and(is_struct_schema);
+        let mut schema = if flattened {
+            flatten_root(schemas.remove(0))
+        } else {
             let mut properties = Map::new();
             let mut required = Vec::new();
-            for param in params {
-                let mut property = (param.schema)(&mut generator).to_value();
+            for (param, mut property) in params.iter().zip(schemas) {
                 if let (Some(doc), Value::Object(map)) = (param.description, &mut property) {
                     map.insert("description".to_owned(), Value::String(doc.to_owned()));
                 }
@@ -122,14 +118,13 @@ impl Parameters {
                     required.push(Value::String(param.name.to_owned()));
                 }
             }
-            schema = Some(json!({
+            json!({
                 "type": "object",
                 "properties": properties,
                 "required": required,
                 "additionalProperties": false,
-            }));
-        }
-        let mut schema = schema.unwrap_or_else(|| json!({"type": "object", "properties": {}}));
+            })
+        };
         let definitions = generator.take_definitions(true);
         if let Value::Object(root) = &mut schema {
             if !definitions.is_empty() {
