@@ -145,7 +145,10 @@ fn has_properties(schema: &Value) -> bool {
     match schema.get("properties") {
         Some(Value::Object(p)) => !p.is_empty(),
         Some(_) => true,
-        None => schema.get("type").and_then(Value::as_str) != Some("object"),
+        None => {
+            let empty = schema.as_object().is_none_or(Map::is_empty);
+            !empty && schema.get("type").and_then(Value::as_str) != Some("object")
+        }
     }
 }
 
@@ -482,6 +485,18 @@ mod tests {
             decode_call_id(&encode_call_id(None, 1, Some("s"))),
             (None, Some("s"))
         );
+    }
+
+    #[test]
+    fn functions_without_parameters_omit_the_schema() {
+        assert!(!has_properties(&json!({})));
+        assert!(!has_properties(
+            &json!({"type": "object", "properties": {}})
+        ));
+        assert!(!has_properties(&json!({"type": "object"})));
+        assert!(has_properties(
+            &json!({"type": "object", "properties": {"a": {"type": "string"}}})
+        ));
     }
 
     #[test]
