@@ -26,7 +26,12 @@
 //!   the external system's idempotency keys;
 //! - the context is saved as it is at the checkpoint, which may include changes already
 //!   made by a step that then runs again: prefer writes that are harmless to repeat (`set`
-//!   a value computed from the event) over read-modify-write (incrementing a counter).
+//!   a value computed from the event) over read-modify-write (incrementing a counter);
+//! - events a step sends with `ctx.send_event` before it finishes are routed at once, so a
+//!   step that runs again sends them again. Events a step *returns* are routed when it
+//!   completes, together with its checkpoint: in checkpointed runs, return fan-out events
+//!   (e.g. a `Vec<E>`) rather than sending them, above all when a `collect_events` step
+//!   counts them.
 //!
 //! `handler.pause()` is not a crash: it lets running steps finish and queues what they
 //! emit, so after `resume` nothing runs twice.
