@@ -353,10 +353,28 @@ impl ComputeJob {
         }
         match &self.inner.backend {
             Backend::Task { result, .. } => {
-                tokio::select! {
+                let r = tokio::select! {
                     r = result.clone() => r,
-                    () = self.until_cancelled() => Err(self.cancelled_error()),
+                    () = self.until_cancelled() => return Err(self.cancelled_error()),
+                };
+                // A synchronous job has one observable step: its end.
+                let (status, error) = match &r {
+                    Ok(_) => (JobStatus::Completed, None),
+                    Err(e) => (JobStatus::Failed, Some(e.to_string())),
+                };
+                let progress = JobProgress {
+                    status,
+                    queue_position: None,
+                    logs: Vec::new(),
+                    error,
+                    polls: 0,
+                    elapsed: self.inner.submitted.elapsed(),
+                };
+                on_progress(&progress);
+                if let Ok(mut last) = self.inner.last.lock() {
+                    *last = Some(progress);
                 }
+                r
             }
             Backend::Remote(job) => self.poll_remote(job.as_ref(), &mut on_progress).await,
         }
