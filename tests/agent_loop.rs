@@ -548,3 +548,38 @@ async fn script_exhaustion_is_an_error_not_a_hang() {
         .unwrap_err();
     assert_eq!(err.status(), Some(500));
 }
+
+#[tokio::test]
+async fn text_beside_tool_calls_stays_in_the_history() {
+    let server = ScriptedServer::start(vec![
+        support::scripted_server::tool_calls_with_text(
+            Some("Let me check."),
+            &[("call_1", "weather", r#"{"city":"Oslo"}"#)],
+        ),
+        text("Cold."),
+    ])
+    .await;
+    let r = run(&server, &[weather()], AgentOptions::default())
+        .await
+        .unwrap();
+    assert_eq!(r.messages[1].content.as_deref(), Some("Let me check."));
+    assert_eq!(r.messages[1].tool_calls.len(), 1);
+    let replayed = &server.requests().await[1].messages()[1];
+    assert_eq!(replayed["content"], "Let me check.");
+    assert_eq!(replayed["tool_calls"][0]["id"], "call_1");
+}
+
+#[tokio::test]
+async fn a_slow_model_is_waited_for() {
+    let server = ScriptedServer::start(vec![
+        text("Slow but sure.").delayed(Duration::from_millis(300))
+    ])
+    .await;
+    let r = run(&server, &[], AgentOptions::default()).await.unwrap();
+    assert_eq!(r.answer(), Some("Slow but sure."));
+    assert!(r
+        .response
+        .timing
+        .and_then(|t| t.total_ms)
+        .is_some_and(|ms| ms >= 300));
+}
