@@ -303,6 +303,12 @@ pub(crate) fn expand(attr: TokenStream, item: TokenStream) -> TokenStream {
 
     let fn_ident = func.sig.ident.clone();
     let vis = func.vis.clone();
+    // The module exists exactly when the function does.
+    let cfgs: Vec<&syn::Attribute> = func
+        .attrs
+        .iter()
+        .filter(|attr| attr.path().is_ident("cfg"))
+        .collect();
     let module_doc = format!(
         "The LLM tool of [`{fn_ident}`](fn@{fn_ident}): `{fn_ident}::tool()` returns its `blazen::ToolDef`."
     );
@@ -312,6 +318,7 @@ pub(crate) fn expand(attr: TokenStream, item: TokenStream) -> TokenStream {
         // uses of `name::tool()` elsewhere do not add errors of their own.
         let stub = (!has_receiver).then(|| {
             quote! {
+                #(#cfgs)*
                 #[doc = #module_doc]
                 #[allow(dead_code)] // The stub only exists to stop follow-on errors.
                 #vis mod #fn_ident {
@@ -438,6 +445,7 @@ pub(crate) fn expand(attr: TokenStream, item: TokenStream) -> TokenStream {
     quote! {
         #func
 
+        #(#cfgs)*
         #[doc = #module_doc]
         #[allow(dead_code)] // `tool()` may be unused where only the function is called.
         #vis mod #fn_ident {

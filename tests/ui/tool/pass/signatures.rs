@@ -73,6 +73,11 @@ pub fn struct_tool(args: Args) -> Result<Vec<String>, ToolError> {
 #[tool(description = "Described by the attribute.")]
 fn undocumented() {}
 
+/// Compiled out, with its module.
+#[cfg(any())]
+#[tool]
+fn absent(x: NotAType) {}
+
 pub mod nested {
     use blazen::prelude::*;
 
