@@ -4,7 +4,10 @@
 //! Native providers reuse these helpers so that every provider sends, times and fails the same
 //! way.
 
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::{Arc, OnceLock};
+use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
@@ -18,27 +21,40 @@ use crate::sse::SseEvent;
 /// Largest response body read into memory for a non-streaming answer (64 MiB).
 pub(crate) const MAX_BODY_BYTES: usize = 64 * 1024 * 1024;
 
+/// How long a connection may stay silent before a read fails (instead of hanging forever).
+pub(crate) const IDLE_TIMEOUT: Duration = Duration::from_secs(600);
+
+fn build_client(read_timeout: Option<Duration>) -> Client {
+    let mut builder = Client::builder()
+        .connect_timeout(Duration::from_secs(30))
+        .pool_idle_timeout(Duration::from_secs(90))
+        .pool_max_idle_per_host(256)
+        .tcp_nodelay(true)
+        .user_agent(concat!("blazen-providers/", env!("CARGO_PKG_VERSION")));
+    if let Some(t) = read_timeout {
+        builder = builder.read_timeout(t);
+    }
+    // Building only fails when the TLS backend cannot initialise; fall back to the default
+    // client rather than panicking.
+    builder.build().unwrap_or_default()
+}
+
 /// The process-wide HTTP client: pooled keep-alive connections shared by every model, rustls,
-/// HTTP/2 when the server offers it.
+/// HTTP/2 when the server offers it, and an idle-read limit ([`IDLE_TIMEOUT`]) so a silent
+/// connection fails instead of hanging.
 pub(crate) fn shared_client() -> Client {
     static CLIENT: OnceLock<Client> = OnceLock::new();
     CLIENT
-        .get_or_init(|| {
-            Client::builder()
-                .connect_timeout(Duration::from_secs(30))
-                // An idle-read limit: a silent connection fails instead of hanging forever,
-                // while long streams that keep sending are not cut.
-                .read_timeout(Duration::from_secs(600))
-                .pool_idle_timeout(Duration::from_secs(90))
-                .pool_max_idle_per_host(256)
-                .tcp_nodelay(true)
-                .user_agent(concat!("blazen-providers/", env!("CARGO_PKG_VERSION")))
-                .build()
-                // Building only fails when the TLS backend cannot initialise; fall back to the
-                // default client rather than panicking.
-                .unwrap_or_default()
-        })
+        .get_or_init(|| build_client(Some(IDLE_TIMEOUT)))
         .clone()
+}
+
+/// The client for SSE streams: the same, without reqwest's per-read timer (it re-arms a timer on
+/// every network read, measurable on streams of many small events); [`sse_events`] applies the
+/// same idle limit with a lazily re-armed deadline instead.
+fn streaming_client() -> Client {
+    static CLIENT: OnceLock<Client> = OnceLock::new();
+    CLIENT.get_or_init(|| build_client(None)).clone()
 }
 
 /// An API key; its `Debug` prints `[REDACTED]`.
@@ -124,6 +140,12 @@ pub(crate) async fn post_json(
     body: Vec<u8>,
     accept_sse: bool,
 ) -> Result<Response> {
+    // Event streams go through the streaming client, whose idle limit `sse_events` enforces.
+    let client = if accept_sse {
+        streaming_client()
+    } else {
+        client.clone()
+    };
     let mut builder = client
         .post(url)
         .header(CONTENT_TYPE, HeaderValue::from_static("application/json"));
@@ -200,12 +222,107 @@ pub(crate) async fn read_body(provider: &str, response: Response) -> Result<Byte
     Ok(body)
 }
 
-/// A successful response's body decoded as Server-Sent Events; errors carry the provider name.
+/// A successful response's body decoded as Server-Sent Events; errors carry the provider name,
+/// and no event for [`IDLE_TIMEOUT`] is a [`BlazenError::Timeout`].
 pub(crate) fn sse_events(
     provider: &str,
     response: Response,
 ) -> impl Stream<Item = Result<SseEvent>> + Send + 'static {
     let provider: Arc<str> = Arc::from(provider);
-    crate::sse::sse_events(response.bytes_stream())
-        .map(move |item| item.map_err(|e| e.with_provider(&provider)))
+    let events = crate::sse::sse_events(response.bytes_stream())
+        .map(move |item| item.map_err(|e| e.with_provider(&provider)));
+    IdleGuard::new(events, IDLE_TIMEOUT)
+}
+
+/// Fails a stream that yields nothing for `limit`. The deadline is re-armed lazily: an item only
+/// records the time; the timer is moved when it fires early. Cheap on streams of many events.
+pub(crate) struct IdleGuard<S> {
+    inner: Pin<Box<S>>,
+    sleep: Pin<Box<tokio::time::Sleep>>,
+    last: tokio::time::Instant,
+    limit: Duration,
+    done: bool,
+}
+
+impl<S> IdleGuard<S> {
+    pub(crate) fn new(inner: S, limit: Duration) -> Self {
+        let now = tokio::time::Instant::now();
+        IdleGuard {
+            inner: Box::pin(inner),
+            sleep: Box::pin(tokio::time::sleep_until(now + limit)),
+            last: now,
+            limit,
+            done: false,
+        }
+    }
+}
+
+impl<S, T> Stream for IdleGuard<S>
+where
+    S: Stream<Item = Result<T>>,
+{
+    type Item = Result<T>;
+
+    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        let this = &mut *self;
+        if this.done {
+            return Poll::Ready(None);
+        }
+        match this.inner.as_mut().poll_next(cx) {
+            Poll::Ready(item) => {
+                this.last = tokio::time::Instant::now();
+                if item.is_none() {
+                    this.done = true;
+                }
+                return Poll::Ready(item);
+            }
+            Poll::Pending => {}
+        }
+        loop {
+            match this.sleep.as_mut().poll(cx) {
+                Poll::Pending => return Poll::Pending,
+                Poll::Ready(()) => {
+                    let deadline = this.last + this.limit;
+                    if tokio::time::Instant::now() >= deadline {
+                        this.done = true;
+                        return Poll::Ready(Some(Err(BlazenError::timeout(this.limit))));
+                    }
+                    this.sleep.as_mut().reset(deadline);
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test(start_paused = true)]
+    async fn a_silent_stream_times_out_after_the_idle_limit() {
+        let start = tokio::time::Instant::now();
+        let silent = futures::stream::pending::<Result<u8>>();
+        let mut guarded = IdleGuard::new(silent, Duration::from_secs(5));
+        let err = guarded.next().await.unwrap().unwrap_err();
+        assert!(matches!(err, BlazenError::Timeout { .. }), "{err:?}");
+        assert_eq!(start.elapsed(), Duration::from_secs(5));
+        assert!(guarded.next().await.is_none());
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_stream_that_keeps_sending_is_not_cut() {
+        // One item every 3 s for 30 s under a 5 s idle limit.
+        let ticks = futures::stream::unfold(0u8, |n| async move {
+            if n == 10 {
+                return None;
+            }
+            tokio::time::sleep(Duration::from_secs(3)).await;
+            Some((Ok::<u8, BlazenError>(n), n + 1))
+        });
+        let got: Vec<_> = IdleGuard::new(ticks, Duration::from_secs(5))
+            .collect()
+            .await;
+        assert_eq!(got.len(), 10);
+        assert!(got.iter().all(std::result::Result::is_ok));
+    }
 }
