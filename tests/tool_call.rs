@@ -1,5 +1,9 @@
 //! `ToolDef::call`: good arguments, every kind of bad argument, panics, async handlers.
 
+#[allow(dead_code)] // Not every test file uses every rule.
+#[path = "support/tool.rs"]
+mod rules;
+
 use std::collections::HashMap;
 
 use blazen::prelude::*;
@@ -363,4 +367,19 @@ async fn hand_built_sync_panic_is_caught() {
             message: "sync boom".into()
         }
     );
+}
+
+#[test]
+fn every_schema_here_follows_its_dialect_rules() {
+    for def in [
+        weather::tool(),
+        count::tool(),
+        explode::tool(),
+        explode_later::tool(),
+        divide::tool(),
+        tally::tool(),
+        search_def(),
+    ] {
+        rules::check_tool(&def);
+    }
 }

@@ -1,6 +1,10 @@
 //! A tool used from a workflow step: the step calls tools by name with a model's arguments,
 //! and a tool's error becomes a result the workflow can hand back to the model.
 
+#[allow(dead_code)] // Not every test file uses every rule.
+#[path = "support/tool.rs"]
+mod rules;
+
 use blazen::prelude::*;
 use serde_json::Value;
 
@@ -112,4 +116,11 @@ async fn tool_errors_reach_the_workflow_result_as_text_for_the_model() {
         out["error"],
         "invalid arguments: invalid value for argument `a`: invalid type: string \"two\", expected f64; missing required argument `b`"
     );
+}
+
+#[test]
+fn every_schema_here_follows_its_dialect_rules() {
+    for def in [temperature::tool(), add::tool()] {
+        rules::check_tool(&def);
+    }
 }
