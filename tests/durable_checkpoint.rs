@@ -395,3 +395,50 @@ async fn a_collector_still_running_after_taking_its_batch_survives_a_crash() {
     gate.add_permits(100);
     assert_eq!(h.result().await.unwrap().result, json!(6));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_runs_on_two_connections_share_one_embedded_store() {
+    // Two handles on one file are two SQLite connections, as two processes would have:
+    // their writers take turns on the database lock.
+    let dir = std::env::temp_dir().join(format!("blazen-ckpt-{}", Uuid::new_v4()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let db = dir.join("runs.db");
+    let one = EmbeddedStore::open(&db).unwrap();
+    let two = EmbeddedStore::open(&db).unwrap();
+    let wf_one = fan_out().checkpoint(one.clone()).build().unwrap();
+    let wf_two = fan_out().checkpoint(two.clone()).build().unwrap();
+
+    let mut runs = Vec::new();
+    for i in 0..20 {
+        let wf = if i % 2 == 0 {
+            wf_one.clone()
+        } else {
+            wf_two.clone()
+        };
+        runs.push(tokio::spawn(async move {
+            let h = wf.run(json!({})).await.unwrap();
+            (h.run_id(), h.result().await.map(|stop| stop.result))
+        }));
+    }
+    let mut ids = Vec::new();
+    for run in runs {
+        let (id, result) = tokio::time::timeout(Duration::from_secs(60), run)
+            .await
+            .expect("a run hung")
+            .unwrap();
+        assert_eq!(result.unwrap(), json!(55));
+        ids.push(id);
+    }
+    let listed = one.list().await.unwrap();
+    assert_eq!(listed.len(), 20);
+    for id in ids {
+        let info = listed.iter().find(|r| r.run_id == id).expect("run listed");
+        assert_eq!(
+            (info.workflow.as_str(), info.status),
+            ("fan-out", SnapshotStatus::Completed)
+        );
+        assert_eq!(two.load(id).await.unwrap().unwrap().result, Some(json!(55)));
+    }
+    drop((one, two, wf_one, wf_two));
+    let _ = std::fs::remove_dir_all(&dir);
+}
