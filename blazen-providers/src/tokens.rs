@@ -2,8 +2,8 @@
 //!
 //! [`estimate_tokens`] uses the seed's heuristic of about 3.5 characters per token for ASCII
 //! text (`"Hello, world!"` → 4). Text outside ASCII (accented letters, CJK, emoji) tokenizes far
-//! less densely, so every non-ASCII character counts as one whole token: the estimate errs on
-//! the high side, which is the safe side for a budget check. [`count_message_tokens`] adds the
+//! less densely, so every non-ASCII character counts as one whole token, erring on the high
+//! side for such text (the safe side for a budget check). [`count_message_tokens`] adds the
 //! per-message overhead of chat formats (role markers and separators) and the cost of tool
 //! calls and images.
 //!
