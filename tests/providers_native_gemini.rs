@@ -362,3 +362,49 @@ async fn retry_middleware_honours_the_retry_info_delay() {
     );
     assert_eq!(server.received_requests().await.unwrap().len(), 2);
 }
+
+#[tokio::test]
+async fn tool_defs_are_sent_in_the_gemini_dialect() {
+    let def = blazen::ToolDef::new(
+        "book",
+        "Book a trip",
+        json!({
+            "$schema": "https://json-schema.org/draft/2020-12/schema",
+            "type": "object",
+            "additionalProperties": false,
+            "properties": {"trip": {"$ref": "#/$defs/Trip"}},
+            "required": ["trip"],
+            "$defs": {"Trip": {"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]}}
+        }),
+        |_args: Value| json!("ok"),
+    );
+    let no_args = blazen::ToolDef::new(
+        "ping",
+        "Ping",
+        json!({"type": "object", "properties": {}}),
+        |_args: Value| json!("pong"),
+    );
+    let answer =
+        json!({"candidates": [{"content": {"parts": [{"text": "ok"}]}, "finishReason": "STOP"}]});
+    let (server, model) = serve(GENERATE, 200, "application/json", answer.to_string()).await;
+    model
+        .complete_with(CompletionRequest::new(vec![ChatMessage::user("x")]).tools([&def, &no_args]))
+        .await
+        .unwrap();
+    let body = sent_body(&server).await;
+    let decls = &body["tools"][0]["functionDeclarations"];
+    let params = &decls[0]["parameters"];
+    let text = params.to_string();
+    assert!(
+        !text.contains("$ref") && !text.contains("$defs") && !text.contains("$schema"),
+        "{params}"
+    );
+    assert_eq!(
+        params["properties"]["trip"]["properties"]["city"]["type"], "string",
+        "{params}"
+    );
+    assert!(
+        decls[1].get("parameters").is_none(),
+        "no schema for a function without arguments: {decls}"
+    );
+}
