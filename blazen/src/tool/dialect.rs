@@ -324,6 +324,14 @@ fn is_object_schema(map: &Map<String, Value>) -> bool {
     }
 }
 
+fn is_array_schema(map: &Map<String, Value>) -> bool {
+    match map.get("type") {
+        Some(Value::String(t)) => t == "array",
+        Some(Value::Array(types)) => types.iter().any(|t| t == "array"),
+        _ => false,
+    }
+}
+
 /// Whether a schema has any constraint on the value's shape.
 fn constrains_shape(map: &Map<String, Value>) -> bool {
     [
@@ -444,6 +452,8 @@ fn strict_node(node: &mut Value, path: &Path, problems: &mut Vec<String>) {
         } else {
             strict_node(items, &path.items(), problems);
         }
+    } else if is_array_schema(map) {
+        problems.push(format!("{path} is an array of arbitrary JSON values"));
     }
     if let Some(Value::Array(branches)) = map.get_mut("anyOf") {
         for branch in branches {
@@ -795,6 +805,10 @@ impl Gemini<'_> {
             // An array of a type that was left out is left out too.
             let converted = self.convert(&items, &path.items())?;
             map.insert("items".to_owned(), converted);
+        } else if kind.as_deref() == Some("array") {
+            self.problems.push(format!(
+                "{path} is an array of arbitrary JSON values, which Gemini's `parameters` cannot express"
+            ));
         }
 
         // Objects: properties converted, `required` limited to them.
@@ -896,6 +910,10 @@ mod tests {
                 json!({"l": {"type": "array", "items": {"type": "object", "additionalProperties": true}}}),
                 "argument `l[]` is a map with arbitrary keys",
             ),
+            (
+                json!({"v": {"type": "array"}}),
+                "argument `v` is an array of arbitrary JSON values",
+            ),
         ];
         for (properties, reason) in cases {
             let err = strict(&object(properties, json!([]))).unwrap_err();
@@ -949,6 +967,16 @@ mod tests {
                 },
                 "required": ["i"]
             })
+        );
+    }
+
+    #[test]
+    fn gemini_reports_arrays_without_items() {
+        let schema = object(json!({"v": {"type": "array"}}), json!([]));
+        let (_, problems) = gemini(&schema);
+        assert_eq!(
+            problems,
+            vec!["argument `v` is an array of arbitrary JSON values, which Gemini's `parameters` cannot express".to_owned()]
         );
     }
 
