@@ -428,7 +428,7 @@ async fn stream_cut_before_message_stop_is_an_error() {
 }
 
 #[tokio::test]
-async fn url_images_and_json_format_are_clearly_unsupported() {
+async fn url_images_are_clearly_unsupported() {
     let model = CompletionModel::bedrock("k", "us-east-1").with_base_url("http://127.0.0.1:9");
     let err = model
         .complete(&[ChatMessage::user_image_url(
@@ -439,14 +439,78 @@ async fn url_images_and_json_format_are_clearly_unsupported() {
         .await
         .unwrap_err();
     assert!(matches!(err, BlazenError::Unsupported { .. }), "{err:?}");
-    let err = model
-        .complete_with(
-            CompletionRequest::new(vec![ChatMessage::user("x")])
-                .response_format(blazen_providers::ResponseFormat::JsonObject),
+}
+
+#[tokio::test]
+async fn structured_output_is_a_forced_tool_whose_input_is_the_answer() {
+    let schema =
+        json!({"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]});
+    let request = || {
+        CompletionRequest::new(vec![ChatMessage::user("Capital of France?")]).response_format(
+            blazen_providers::ResponseFormat::json_schema("answer", schema.clone()),
         )
-        .await
-        .unwrap_err();
-    assert!(matches!(err, BlazenError::Unsupported { .. }), "{err:?}");
+    };
+    let body = json!({
+        "output": {"message": {"role": "assistant", "content": [
+            {"toolUse": {"toolUseId": "t1", "name": "json_response", "input": {"city": "Paris"}}}
+        ]}},
+        "stopReason": "tool_use",
+        "usage": {"inputTokens": 5, "outputTokens": 3, "totalTokens": 8}
+    });
+    let (server, model) = serve_bytes(
+        "/model/amazon.nova-lite-v1%3A0/converse",
+        200,
+        "application/json",
+        body.to_string().into_bytes(),
+        &[],
+    )
+    .await;
+    let r = model.complete_with(request()).await.unwrap();
+    assert_eq!(
+        serde_json::from_str::<Value>(r.content.as_deref().unwrap()).unwrap(),
+        json!({"city": "Paris"})
+    );
+    assert!(r.tool_calls.is_empty());
+    assert_eq!(r.finish_reason.as_deref(), Some("stop"));
+    let sent: Value =
+        serde_json::from_slice(&server.received_requests().await.unwrap()[0].body).unwrap();
+    assert_eq!(
+        sent["toolConfig"]["toolChoice"],
+        json!({"tool": {"name": "json_response"}})
+    );
+    assert_eq!(
+        sent["toolConfig"]["tools"][0]["toolSpec"]["inputSchema"]["json"],
+        schema
+    );
+
+    let mut stream = event("messageStart", json!({"role": "assistant"}));
+    stream.extend(event("contentBlockStart", json!({"contentBlockIndex": 0, "start": {"toolUse": {"toolUseId": "t1", "name": "json_response"}}})));
+    stream.extend(event(
+        "contentBlockDelta",
+        json!({"contentBlockIndex": 0, "delta": {"toolUse": {"input": "{\"city\":"}}}),
+    ));
+    stream.extend(event(
+        "contentBlockDelta",
+        json!({"contentBlockIndex": 0, "delta": {"toolUse": {"input": "\"Paris\"}"}}}),
+    ));
+    stream.extend(event("contentBlockStop", json!({"contentBlockIndex": 0})));
+    stream.extend(event("messageStop", json!({"stopReason": "tool_use"})));
+    stream.extend(event(
+        "metadata",
+        json!({"usage": {"inputTokens": 5, "outputTokens": 3, "totalTokens": 8}}),
+    ));
+    let (_s, model) = serve_bytes(
+        "/model/amazon.nova-lite-v1%3A0/converse-stream",
+        200,
+        "application/vnd.amazon.eventstream",
+        stream,
+        &[],
+    )
+    .await;
+    let r = model.stream_request_with(request(), |_| {}).await.unwrap();
+    assert_eq!(r.content.as_deref(), Some("{\"city\":\"Paris\"}"));
+    assert!(r.tool_calls.is_empty());
+    assert_eq!(r.finish_reason.as_deref(), Some("stop"));
 }
 
 #[tokio::test]

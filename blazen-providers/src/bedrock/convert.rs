@@ -17,15 +17,21 @@ use crate::types::{
 };
 
 /// Builds the request body.
-pub(crate) fn to_wire(req: &CompletionRequest) -> Result<ConverseRequest> {
-    if matches!(
+/// Name of the tool blazen forces to obtain structured (JSON) output: the Converse API has no
+/// response format, so the schema becomes a tool's input schema and the tool call's input is the
+/// answer.
+pub(crate) const JSON_TOOL_NAME: &str = "json_response";
+
+/// Whether the request asks for structured output.
+pub(crate) fn is_structured(req: &CompletionRequest) -> bool {
+    matches!(
         req.response_format,
         Some(ResponseFormat::JsonObject | ResponseFormat::JsonSchema { .. })
-    ) {
-        return Err(BlazenError::unsupported(
-            "bedrock: the Converse API has no JSON response format; use a tool with the schema instead",
-        ));
-    }
+    )
+}
+
+/// Builds the request body.
+pub(crate) fn to_wire(req: &CompletionRequest) -> Result<ConverseRequest> {
     let mut system = Vec::new();
     let mut messages: Vec<Message> = Vec::new();
     for msg in &req.messages {
@@ -63,7 +69,25 @@ pub(crate) fn to_wire(req: &CompletionRequest) -> Result<ConverseRequest> {
         ));
     }
 
-    let tool_config = if req.tools.is_empty() || req.tool_choice == Some(ToolChoice::None) {
+    let json_schema = match &req.response_format {
+        Some(ResponseFormat::JsonObject) => Some(json!({"type": "object"})),
+        Some(ResponseFormat::JsonSchema { schema, .. }) => Some(schema.clone()),
+        None | Some(ResponseFormat::Text) => None,
+    };
+    let tool_config = if let Some(schema) = json_schema {
+        let mut tools: Vec<Tool> = Vec::new();
+        tools.push(Tool {
+            tool_spec: ToolSpec {
+                name: JSON_TOOL_NAME.to_owned(),
+                description: Some("Answer with a JSON value that follows this schema.".to_owned()),
+                input_schema: InputSchema { json: schema },
+            },
+        });
+        Some(ToolConfig {
+            tools,
+            tool_choice: Some(json!({"tool": {"name": JSON_TOOL_NAME}})),
+        })
+    } else if req.tools.is_empty() || req.tool_choice == Some(ToolChoice::None) {
         None
     } else {
         Some(ToolConfig {
@@ -215,7 +239,11 @@ pub(crate) fn usage(u: &Usage) -> TokenUsage {
 }
 
 /// Converts a whole response.
-pub(crate) fn from_wire(resp: ConverseResponse, model: &str) -> CompletionResponse {
+pub(crate) fn from_wire(
+    resp: ConverseResponse,
+    model: &str,
+    structured: bool,
+) -> CompletionResponse {
     let mut text: Option<String> = None;
     let mut tool_calls = Vec::new();
     let content = resp
@@ -226,6 +254,9 @@ pub(crate) fn from_wire(resp: ConverseResponse, model: &str) -> CompletionRespon
     for block in content {
         match block {
             ContentBlock::Text(t) => text.get_or_insert_with(String::new).push_str(&t),
+            ContentBlock::ToolUse(u) if structured && u.name == JSON_TOOL_NAME => {
+                text = Some(u.input.to_string());
+            }
             ContentBlock::ToolUse(u) => {
                 let input = if u.input.is_null() {
                     json!({})
@@ -237,10 +268,14 @@ pub(crate) fn from_wire(resp: ConverseResponse, model: &str) -> CompletionRespon
             _ => {}
         }
     }
+    let mut finish = resp.stop_reason.as_deref().map(finish_reason);
+    if structured && tool_calls.is_empty() && finish.as_deref() == Some("tool_calls") {
+        finish = Some("stop".to_owned());
+    }
     CompletionResponse {
         content: text,
         model: model.to_owned(),
-        finish_reason: resp.stop_reason.as_deref().map(finish_reason),
+        finish_reason: finish,
         tool_calls,
         usage: resp.usage.as_ref().map(usage),
         timing: Some(RequestTiming {
@@ -267,6 +302,9 @@ pub(crate) struct StreamState {
     tools: Vec<PendingTool>,
     stop_reason: Option<String>,
     done: bool,
+    /// Structured output: the forced JSON tool's input streams as text.
+    structured: bool,
+    json_block: Option<usize>,
 }
 
 fn parse<T: serde::de::DeserializeOwned>(event: &str, payload: &[u8]) -> Result<T> {
@@ -276,6 +314,13 @@ fn parse<T: serde::de::DeserializeOwned>(event: &str, payload: &[u8]) -> Result<
 }
 
 impl StreamState {
+    pub(crate) fn new(structured: bool) -> Self {
+        Self {
+            structured,
+            ..Self::default()
+        }
+    }
+
     pub(crate) fn is_done(&self) -> bool {
         self.done
     }
@@ -291,6 +336,10 @@ impl StreamState {
             "contentBlockStart" => {
                 let start: ContentBlockStart = parse(event_type, payload)?;
                 if let Some(tool) = start.start.and_then(|s| s.tool_use) {
+                    if self.structured && tool.name == JSON_TOOL_NAME {
+                        self.json_block = Some(start.content_block_index);
+                        return Ok(None);
+                    }
                     self.tools.push(PendingTool {
                         index: start.content_block_index,
                         id: tool.tool_use_id,
@@ -306,6 +355,10 @@ impl StreamState {
                     return Ok(None);
                 };
                 if let Some(tool_delta) = d.tool_use {
+                    if self.json_block == Some(delta.content_block_index) {
+                        let text = tool_delta.input;
+                        return Ok((!text.is_empty()).then(|| StreamChunk::text(text)));
+                    }
                     match self
                         .tools
                         .iter_mut()
@@ -361,8 +414,12 @@ impl StreamState {
     }
 
     fn final_chunk(&self, usage: Option<TokenUsage>) -> StreamChunk {
+        let mut finish = self.stop_reason.as_deref().map(finish_reason);
+        if self.json_block.is_some() && finish.as_deref() == Some("tool_calls") {
+            finish = Some("stop".to_owned());
+        }
         StreamChunk {
-            finish_reason: self.stop_reason.as_deref().map(finish_reason),
+            finish_reason: finish,
             usage,
             ..StreamChunk::default()
         }

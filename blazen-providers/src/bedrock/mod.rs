@@ -123,7 +123,7 @@ impl Provider for BedrockProvider {
         let wire: wire::ConverseResponse = serde_json::from_slice(&body).map_err(|e| {
             BlazenError::invalid_response(PROVIDER, format!("unexpected response: {e}"), &body)
         })?;
-        let mut out = convert::from_wire(wire, &model);
+        let mut out = convert::from_wire(wire, &model, convert::is_structured(&request));
         out.request_id = request_id;
         out.cost = out.usage.and_then(|u| crate::pricing::cost(&out.model, &u));
         if let Some(t) = &mut out.timing {
@@ -133,11 +133,12 @@ impl Provider for BedrockProvider {
     }
 
     async fn stream(&self, request: CompletionRequest) -> Result<ChunkStream> {
+        let structured = convert::is_structured(&request);
         let (response, _model) = self.send(&request, true).await?;
         let messages = event_stream_messages(PROVIDER, response.bytes_stream());
         Ok(fold_events(
             messages,
-            BedrockFold(convert::StreamState::default()),
+            BedrockFold(convert::StreamState::new(structured)),
         ))
     }
 
