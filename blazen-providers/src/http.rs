@@ -234,23 +234,25 @@ pub(crate) fn sse_events(
     IdleGuard::new(events, IDLE_TIMEOUT)
 }
 
-/// Fails a stream that yields nothing for `limit`. The deadline is re-armed lazily: an item only
-/// records the time; the timer is moved when it fires early. Cheap on streams of many events.
+/// Fails a stream that yields nothing for `limit`.
+///
+/// Items only set a flag (no clock read per item); when the timer fires, a stream that yielded
+/// since the last check gets a new deadline, a silent one fails. So a stream silent from the
+/// start fails after `limit`, one that goes silent later after between `limit` and `2 × limit`.
 pub(crate) struct IdleGuard<S> {
     inner: Pin<Box<S>>,
     sleep: Pin<Box<tokio::time::Sleep>>,
-    last: tokio::time::Instant,
+    active: bool,
     limit: Duration,
     done: bool,
 }
 
 impl<S> IdleGuard<S> {
     pub(crate) fn new(inner: S, limit: Duration) -> Self {
-        let now = tokio::time::Instant::now();
         IdleGuard {
             inner: Box::pin(inner),
-            sleep: Box::pin(tokio::time::sleep_until(now + limit)),
-            last: now,
+            sleep: Box::pin(tokio::time::sleep(limit)),
+            active: false,
             limit,
             done: false,
         }
@@ -268,26 +270,24 @@ where
         if this.done {
             return Poll::Ready(None);
         }
-        match this.inner.as_mut().poll_next(cx) {
-            Poll::Ready(item) => {
-                this.last = tokio::time::Instant::now();
-                if item.is_none() {
-                    this.done = true;
-                }
-                return Poll::Ready(item);
+        if let Poll::Ready(item) = this.inner.as_mut().poll_next(cx) {
+            this.active = true;
+            if item.is_none() {
+                this.done = true;
             }
-            Poll::Pending => {}
+            return Poll::Ready(item);
         }
         loop {
             match this.sleep.as_mut().poll(cx) {
                 Poll::Pending => return Poll::Pending,
+                Poll::Ready(()) if this.active => {
+                    this.active = false;
+                    let next = tokio::time::Instant::now() + this.limit;
+                    this.sleep.as_mut().reset(next);
+                }
                 Poll::Ready(()) => {
-                    let deadline = this.last + this.limit;
-                    if tokio::time::Instant::now() >= deadline {
-                        this.done = true;
-                        return Poll::Ready(Some(Err(BlazenError::timeout(this.limit))));
-                    }
-                    this.sleep.as_mut().reset(deadline);
+                    this.done = true;
+                    return Poll::Ready(Some(Err(BlazenError::timeout(this.limit))));
                 }
             }
         }
