@@ -1,5 +1,6 @@
 //! The per-run context handed to every step.
 
+use std::any::Any;
 use std::borrow::Cow;
 use std::collections::HashMap;
 use std::fmt;
@@ -14,6 +15,7 @@ use uuid::Uuid;
 
 use crate::error::WorkflowError;
 use crate::event::{downcast_event, Event, TypedEvent};
+use crate::persist::SerializedEvent;
 use crate::workflow::runner::{RouterMsg, StreamMsg};
 
 /// One value stored in the context.
@@ -34,7 +36,56 @@ pub(crate) struct RunState {
     /// `set`/`set_bytes` values.
     pub(crate) values: HashMap<String, StateValue>,
     /// Fan-in buffers of [`Context::collect_events`], keyed by (collecting step, event type).
-    pub(crate) collect: HashMap<FanInKey, Vec<Box<dyn Event>>>,
+    pub(crate) collect: HashMap<FanInKey, FanIn>,
+}
+
+/// One fan-in buffer.
+pub(crate) enum FanIn {
+    /// Restored from a snapshot: decoded into the step's type at its next `collect_events`.
+    Restored(Vec<Box<dyn Event>>),
+    /// Events of one type `E`, unboxed: a `Vec<E>` (one allocation for the whole batch).
+    Typed {
+        events: Box<dyn Any + Send>,
+        len: usize,
+        /// Serializes the `Vec<E>` for a snapshot.
+        store: fn(&(dyn Any + Send)) -> Vec<SerializedEvent>,
+    },
+}
+
+impl fmt::Debug for FanIn {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("FanIn").field("len", &self.len()).finish()
+    }
+}
+
+impl FanIn {
+    pub(crate) fn len(&self) -> usize {
+        match self {
+            FanIn::Restored(evs) => evs.len(),
+            FanIn::Typed { len, .. } => *len,
+        }
+    }
+
+    /// The buffered events in their stored form.
+    pub(crate) fn stored(&self) -> Vec<SerializedEvent> {
+        match self {
+            FanIn::Restored(evs) => evs
+                .iter()
+                .map(|e| SerializedEvent::from_event(&**e))
+                .collect(),
+            FanIn::Typed { events, store, .. } => store(&**events),
+        }
+    }
+}
+
+fn store_typed<E: TypedEvent>(events: &(dyn Any + Send)) -> Vec<SerializedEvent> {
+    match events.downcast_ref::<Vec<E>>() {
+        Some(events) => events
+            .iter()
+            .map(|e| SerializedEvent::from_event(e))
+            .collect(),
+        None => Vec::new(),
+    }
 }
 
 /// What the contexts of one run share.
@@ -45,6 +96,8 @@ pub(crate) struct RunShared {
     pub(crate) stream: mpsc::UnboundedSender<StreamMsg>,
     /// How many events were written to the stream (the snapshot's stream position).
     pub(crate) stream_position: AtomicU64,
+    /// The workflow's step names (for error messages).
+    pub(crate) step_names: Arc<[Arc<str>]>,
 }
 
 impl fmt::Debug for RunShared {
@@ -72,22 +125,31 @@ impl RunShared {
 ///
 /// ```
 /// use blazen::prelude::*;
+/// use blazen::{EventInfo, StepOutput};
 ///
-/// async fn remember(ctx: Context, ev: Box<dyn Event>) -> Result<blazen::StepOutput, WorkflowError> {
+/// # #[tokio::main]
+/// # async fn main() -> Result<(), WorkflowError> {
+/// let remember = Step::new("remember", |ctx: Context, ev| async move {
 ///     ctx.set("seen", &ev.event_type())?;
-///     let seen: Option<String> = ctx.get("seen")?;
 ///     ctx.set_bytes("blob", vec![1, 2, 3]);
+///     let seen: Option<String> = ctx.get("seen")?;
 ///     assert_eq!(ctx.get_bytes("blob"), Some(vec![1, 2, 3]));
-///     Ok(blazen::StepOutput::Single(Box::new(StopEvent::new(json!(seen)))))
-/// }
+///     Ok(StepOutput::Single(Box::new(StopEvent::new(json!(seen)))))
+/// })
+/// .accepts(EventInfo::of::<StartEvent>())
+/// .emits(EventInfo::of::<StopEvent>());
+///
+/// let wf = Workflow::builder("remember").step(remember).build()?;
+/// let stop = wf.run(json!({})).await?.result().await?;
+/// assert_eq!(stop.result, json!("blazen::StartEvent"));
+/// # Ok(())
+/// # }
 /// ```
 #[derive(Clone)]
 pub struct Context {
     shared: Arc<RunShared>,
     /// The index of the step this context was handed to, or `SENDER_RUN`.
     step: u32,
-    /// The step names of the workflow (for error messages and fan-in buffer keys).
-    step_names: Arc<[Arc<str>]>,
 }
 
 impl fmt::Debug for Context {
@@ -100,16 +162,12 @@ impl fmt::Debug for Context {
 }
 
 impl Context {
-    pub(crate) fn new(shared: Arc<RunShared>, step: u32, step_names: Arc<[Arc<str>]>) -> Self {
-        Context {
-            shared,
-            step,
-            step_names,
-        }
+    pub(crate) fn new(shared: Arc<RunShared>, step: u32) -> Self {
+        Context { shared, step }
     }
 
     pub(crate) fn step_name(&self) -> &str {
-        match self.step_names.get(self.step as usize) {
+        match self.shared.step_names.get(self.step as usize) {
             Some(name) => name,
             None => "run",
         }
@@ -223,7 +281,7 @@ impl Context {
     /// ```
     /// use blazen::prelude::*;
     /// use blazen::event::downcast_event;
-    /// use blazen::{StepOutput, WorkflowError};
+    /// use blazen::StepOutput;
     ///
     /// // A hand-built collector step: emits StopEvent when 3 StartEvents have arrived.
     /// let step = Step::new("collect", |ctx, ev| async move {
@@ -236,28 +294,45 @@ impl Context {
     /// # let _ = step;
     /// ```
     pub fn collect_events<E: TypedEvent>(&self, event: E, n: usize) -> Option<Vec<E>> {
+        let mut state = self.shared.lock_state();
         let key = (self.step, Cow::Borrowed(E::EVENT_TYPE));
-        let batch = {
-            let mut state = self.shared.lock_state();
-            let buffer = state.collect.entry(key).or_default();
-            buffer.push(Box::new(event));
-            if buffer.len() < n {
-                return None;
-            }
-            state
-                .collect
-                .remove(&(self.step, Cow::Borrowed(E::EVENT_TYPE)))
-                .unwrap_or_default()
-        };
-        // Events restored from a snapshot come back as `DynamicEvent`s and are decoded
-        // here; events of this run are unboxed. Undecodable restored events are skipped
-        // (they were serialized from an `E`, so this cannot happen for valid snapshots).
-        Some(
-            batch
+        let buffer = state.collect.entry(key).or_insert_with(|| FanIn::Typed {
+            events: Box::new(Vec::<E>::new()),
+            len: 0,
+            store: store_typed::<E>,
+        });
+        if let FanIn::Restored(restored) = buffer {
+            // Events restored from a snapshot come back as `DynamicEvent`s: decode them once.
+            // (They were serialized from an `E`, so decoding fails only for a snapshot edited
+            // by hand; such events are dropped.)
+            let typed: Vec<E> = std::mem::take(restored)
                 .into_iter()
                 .filter_map(|ev| downcast_event::<E>(ev).ok())
-                .collect(),
-        )
+                .collect();
+            *buffer = FanIn::Typed {
+                len: typed.len(),
+                events: Box::new(typed),
+                store: store_typed::<E>,
+            };
+        }
+        let FanIn::Typed { events, len, .. } = buffer else {
+            return None;
+        };
+        let Some(vec) = events.downcast_mut::<Vec<E>>() else {
+            // Keys include the event type's name, so only two types sharing one routing name
+            // (a graph clash) can get here.
+            return None;
+        };
+        vec.push(event);
+        *len = vec.len();
+        if vec.len() < n {
+            return None;
+        }
+        let batch = std::mem::take(vec);
+        state
+            .collect
+            .remove(&(self.step, Cow::Borrowed(E::EVENT_TYPE)));
+        Some(batch)
     }
 
     /// How many events of type `E` this step has buffered with
@@ -268,6 +343,6 @@ impl Context {
             .lock_state()
             .collect
             .get(&key)
-            .map_or(0, Vec::len)
+            .map_or(0, FanIn::len)
     }
 }

@@ -15,7 +15,7 @@ use crate::error::WorkflowError;
 use crate::event::{Event, StopEvent};
 use crate::persist::{InputRequest, WorkflowSnapshot};
 
-use super::runner::{PendingInputs, RouterMsg, RunOutcome, StreamMsg};
+use super::runner::{PendingInputs, Respond, RouterMsg, RunOutcome, StreamMsg};
 
 enum Outcome {
     Waiting(oneshot::Receiver<RunOutcome>),
@@ -165,11 +165,11 @@ impl WorkflowHandler {
             return Err(not_running);
         };
         let (reply, rx) = oneshot::channel();
-        let msg = RouterMsg::Respond {
+        let msg = RouterMsg::Respond(Box::new(Respond {
             request_id,
             response,
             reply,
-        };
+        }));
         if router.send(msg).is_err() {
             return Err(not_running);
         }

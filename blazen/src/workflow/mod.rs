@@ -53,7 +53,7 @@ use uuid::Uuid;
 pub use builder::WorkflowBuilder;
 pub use handler::{EventStream, WorkflowHandler};
 
-use crate::context::{Context, RunShared, RunState, StateValue};
+use crate::context::{Context, FanIn, RunShared, RunState, StateValue};
 use crate::error::WorkflowError;
 use crate::event::{Event, InputResponseEvent, StartEvent, StopEvent};
 use crate::persist::{CheckpointStore, SnapshotStatus, WorkflowSnapshot};
@@ -248,7 +248,9 @@ impl Workflow {
                 .into_iter()
                 .map(|e| Box::new(e.into_dynamic()) as Box<dyn Event>)
                 .collect();
-            state.collect.insert((step, buf.event_type.into()), evs);
+            state
+                .collect
+                .insert((step, buf.event_type.into()), FanIn::Restored(evs));
         }
         let mut queued = Vec::new();
         // In-flight events first: they were delivered before the queued ones.
@@ -335,6 +337,7 @@ impl Workflow {
             router: router_tx.clone(),
             stream: stream_tx,
             stream_position: AtomicU64::new(stream_position),
+            step_names: Arc::clone(&self.inner.step_names),
         });
         let inputs = Arc::new(Mutex::new(inputs));
         let mut router = Router::new(
@@ -347,7 +350,7 @@ impl Workflow {
         router.restore_queued(queued);
         let span = tracing::info_span!("blazen.run", workflow = %self.inner.name, run_id = %run_id);
         runtime.spawn(router.run(start).instrument(span));
-        let ctx = Context::new(shared, SENDER_RUN, Arc::clone(&self.inner.step_names));
+        let ctx = Context::new(shared, SENDER_RUN);
         Ok(WorkflowHandler::new(
             run_id, router_tx, stream_rx, outcome_rx, inputs, ctx,
         ))

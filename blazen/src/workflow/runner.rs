@@ -29,6 +29,10 @@ use crate::persist::{
 use crate::step::StepOutput;
 use crate::workflow::WorkflowInner;
 
+/// How many events of a large fan-out the router routes before it looks at other messages
+/// and lets the started steps run.
+const FAN_OUT_CHUNK: usize = 256;
+
 /// The sender index of events that come from the run itself (start event, responses).
 pub(crate) const SENDER_RUN: u32 = u32::MAX;
 
@@ -48,17 +52,20 @@ pub(crate) enum RouterMsg {
     Pause {
         reply: oneshot::Sender<Result<WorkflowSnapshot, WorkflowError>>,
     },
-    /// `handler.respond()`.
-    Respond {
-        request_id: uuid::Uuid,
-        response: Value,
-        reply: oneshot::Sender<Result<(), WorkflowError>>,
-    },
+    /// `handler.respond()` (boxed: it is rare, and keeps the message small).
+    Respond(Box<Respond>),
+}
+
+/// An answer to an input request.
+pub(crate) struct Respond {
+    pub(crate) request_id: uuid::Uuid,
+    pub(crate) response: Value,
+    pub(crate) reply: oneshot::Sender<Result<(), WorkflowError>>,
 }
 
 /// How a step instance failed.
 pub(crate) enum StepFailure {
-    Error(WorkflowError),
+    Error(Box<WorkflowError>),
     Panic(String),
     Timeout(Duration),
 }
@@ -93,6 +100,8 @@ pub(crate) struct Router {
     queues: Vec<VecDeque<Box<dyn Event>>>,
     live_total: usize,
     queued_total: usize,
+    /// Events of a large fan-out not routed yet, with their sender.
+    backlog: VecDeque<(std::vec::IntoIter<Box<dyn Event>>, u32)>,
     slots: Vec<Option<Slot>>,
     free_slots: Vec<u32>,
     durable: bool,
@@ -123,6 +132,7 @@ impl Router {
             queues: (0..n).map(|_| VecDeque::new()).collect(),
             live_total: 0,
             queued_total: 0,
+            backlog: VecDeque::new(),
             slots: Vec::new(),
             free_slots: Vec::new(),
             durable,
@@ -174,6 +184,35 @@ impl Router {
             if let Some(done) = self.check_idle().await {
                 return self.finish(done).await;
             }
+            if !self.backlog.is_empty() && !self.paused {
+                // First what already arrived (completions free concurrency permits), then the
+                // next chunk of the fan-out; then let the started steps run.
+                for _ in 0..FAN_OUT_CHUNK {
+                    let Ok(msg) = self.rx.try_recv() else { break };
+                    match self.handle(msg).await {
+                        Ok(None) => {}
+                        Ok(Some(done)) => return self.finish(done).await,
+                        Err(err) => return self.finish(Err(err)).await,
+                    }
+                }
+                match self.route_backlog(FAN_OUT_CHUNK) {
+                    Ok(None) => {}
+                    Ok(Some(done)) => return self.finish(done).await,
+                    Err(err) => return self.finish(Err(err)).await,
+                }
+                if let Some(limit) = self.wf.timeout {
+                    let elapsed = self.started.elapsed();
+                    if elapsed >= limit {
+                        let err = WorkflowError::Timeout {
+                            what: format!("workflow `{}`", self.wf.name),
+                            elapsed,
+                        };
+                        return self.finish(Err(err)).await;
+                    }
+                }
+                tokio::task::yield_now().await;
+                continue;
+            }
             let msg = match deadline.as_mut() {
                 Some(sleep) => tokio::select! {
                     biased;
@@ -222,6 +261,13 @@ impl Router {
                 let done = match output {
                     StepOutput::None => None,
                     StepOutput::Single(ev) => self.route_or_stop(ev, s.step)?,
+                    StepOutput::Many(evs) if evs.len() > FAN_OUT_CHUNK => {
+                        // A large fan-out is routed a chunk at a time between other messages
+                        // (see `run`), so the steps it starts run (and finish) meanwhile
+                        // instead of all being spawned at once.
+                        self.backlog.push_back((evs.into_iter(), s.step));
+                        None
+                    }
                     StepOutput::Many(evs) => {
                         let mut done = None;
                         for ev in evs {
@@ -247,11 +293,12 @@ impl Router {
                 self.pause_waiters.push(reply);
                 Ok(None)
             }
-            RouterMsg::Respond {
-                request_id,
-                response,
-                reply,
-            } => {
+            RouterMsg::Respond(respond) => {
+                let Respond {
+                    request_id,
+                    response,
+                    reply,
+                } = *respond;
                 let found = {
                     let mut inputs = lock(&self.inputs);
                     let before = inputs.len();
@@ -273,6 +320,26 @@ impl Router {
         }
     }
 
+    /// Routes up to `n` events of the backlog.
+    fn route_backlog(&mut self, n: usize) -> Result<Option<RunOutcome>, WorkflowError> {
+        let mut left = n;
+        while left > 0 {
+            let Some((events, sender)) = self.backlog.front_mut() else {
+                break;
+            };
+            let sender = *sender;
+            let Some(ev) = events.next() else {
+                self.backlog.pop_front();
+                continue;
+            };
+            left -= 1;
+            if let Some(done) = self.route_or_stop(ev, sender)? {
+                return Ok(Some(done));
+            }
+        }
+        Ok(None)
+    }
+
     /// When nothing runs and nothing is queued: finish (stall), answer pausers, or wait for
     /// input. `Some` ends the run.
     async fn check_idle(&mut self) -> Option<RunOutcome> {
@@ -280,6 +347,12 @@ impl Router {
             return None;
         }
         if self.paused {
+            // The rest of a fan-out goes to the steps' queues (nothing starts while paused).
+            match self.route_backlog(usize::MAX) {
+                Ok(None) => {}
+                Ok(Some(done)) => return Some(done),
+                Err(err) => return Some(Err(err)),
+            }
             let image = self.image(SnapshotStatus::Paused);
             if let Some(store) = self.wf.checkpoint.clone() {
                 if let Err(err) = store.save(&image).await {
@@ -299,14 +372,18 @@ impl Router {
                 run_id: self.shared.run_id,
             }));
         }
-        if self.queued_total != 0 {
+        if self.queued_total != 0 || !self.backlog.is_empty() {
             return None;
         }
         // Sends made by steps that already finished are in the channel: handle them first.
         while let Ok(msg) = self.rx.try_recv() {
             match self.handle(msg).await {
                 Ok(None) => {
-                    if self.live_total != 0 || self.queued_total != 0 || self.paused {
+                    if self.live_total != 0
+                        || self.queued_total != 0
+                        || !self.backlog.is_empty()
+                        || self.paused
+                    {
                         return None;
                     }
                 }
@@ -336,7 +413,7 @@ impl Router {
             StepFailure::Error(source) => WorkflowError::Step {
                 step,
                 event,
-                source: Box::new(source),
+                source,
             },
             StepFailure::Panic(message) => WorkflowError::Panic {
                 step,
@@ -394,21 +471,27 @@ impl Router {
                 sender: self.sender_name(sender),
             });
         };
-        let wf = Arc::clone(&self.wf);
-        let targets = &wf.route_targets[route as usize];
-        let (last, rest) = match targets.split_last() {
-            Some(x) => x,
-            None => {
+        let targets = &self.wf.route_targets[route as usize];
+        match targets.len() {
+            0 => {
                 return Err(WorkflowError::UnroutedEvent {
                     event: ev.event_type().to_owned(),
                     sender: self.sender_name(sender),
                 })
             }
-        };
-        for &step in rest {
-            self.dispatch(step, route, ev.clone_event());
+            1 => {
+                let step = targets[0];
+                self.dispatch(step, route, ev);
+            }
+            n => {
+                let wf = Arc::clone(&self.wf);
+                let targets = &wf.route_targets[route as usize];
+                for &step in &targets[..n - 1] {
+                    self.dispatch(step, route, ev.clone_event());
+                }
+                self.dispatch(targets[n - 1], route, ev);
+            }
         }
-        self.dispatch(*last, route, ev);
         Ok(())
     }
 
@@ -458,11 +541,7 @@ impl Router {
         } else {
             None
         };
-        let ctx = Context::new(
-            Arc::clone(&self.shared),
-            step,
-            Arc::clone(&self.wf.step_names),
-        );
+        let shared = Arc::clone(&self.shared);
         let def = &self.wf.steps[step as usize];
         let handler = Arc::clone(def.handler());
         let step_timeout = def.step_timeout();
@@ -471,23 +550,24 @@ impl Router {
             step = %def.name(),
             event = %self.wf.route_names[route as usize],
         );
-        let router = self.shared.router.clone();
-        let task = async move {
-            let started = Instant::now();
-            let body = AssertUnwindSafe(async move { handler(ctx, ev).await }).catch_unwind();
-            let outcome = match step_timeout {
-                Some(limit) => tokio::time::timeout(limit, body).await.ok(),
-                None => Some(body.await),
-            };
-            let result = match outcome {
-                None => Err(StepFailure::Timeout(started.elapsed())),
-                Some(Ok(Ok(output))) => Ok(output),
-                Some(Ok(Err(err))) => Err(StepFailure::Error(err)),
-                Some(Err(payload)) => Err(StepFailure::Panic(panic_message(&*payload))),
-            };
-            let _ = router.send(RouterMsg::Done { slot, result });
+        let abort = match step_timeout {
+            None => spawn_step(span, async move {
+                let ctx = Context::new(Arc::clone(&shared), step);
+                let body = AssertUnwindSafe(async move { handler(ctx, ev).await });
+                let result = step_result(body.catch_unwind().await);
+                let _ = shared.router.send(RouterMsg::Done { slot, result });
+            }),
+            Some(limit) => spawn_step(span, async move {
+                let started = Instant::now();
+                let ctx = Context::new(Arc::clone(&shared), step);
+                let body = AssertUnwindSafe(async move { handler(ctx, ev).await });
+                let result = match tokio::time::timeout(limit, body.catch_unwind()).await {
+                    Ok(r) => step_result(r),
+                    Err(_) => Err(StepFailure::Timeout(started.elapsed())),
+                };
+                let _ = shared.router.send(RouterMsg::Done { slot, result });
+            }),
         };
-        let abort = tokio::spawn(task.instrument(span)).abort_handle();
         self.slots[slot as usize] = Some(Slot {
             step,
             route,
@@ -518,13 +598,11 @@ impl Router {
                     }
                 }
             }
-            for ((step, event), evs) in &state.collect {
+            for ((step, event), buffer) in &state.collect {
                 snap.fan_in.push(FanInBuffer::new(
                     self.sender_name(*step),
                     event.to_string(),
-                    evs.iter()
-                        .map(|e| SerializedEvent::from_event(&**e))
-                        .collect(),
+                    buffer.stored(),
                 ));
             }
         }
@@ -533,6 +611,11 @@ impl Router {
             for ev in q {
                 snap.queued
                     .push(SerializedEvent::from_event(&**ev).for_step(name));
+            }
+        }
+        for (events, _) in &self.backlog {
+            for ev in events.as_slice() {
+                snap.queued.push(SerializedEvent::from_event(&**ev));
             }
         }
         for s in self.slots.iter().flatten() {
@@ -605,6 +688,28 @@ fn lock<T>(m: &std::sync::Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     // Poisoning only means a panic elsewhere while holding the lock; the data is a plain
     // list that stays consistent.
     m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+/// Spawns a step execution, inside its span when tracing is on.
+fn spawn_step<F>(span: tracing::Span, task: F) -> AbortHandle
+where
+    F: std::future::Future<Output = ()> + Send + 'static,
+{
+    if span.is_disabled() {
+        tokio::spawn(task).abort_handle()
+    } else {
+        tokio::spawn(task.instrument(span)).abort_handle()
+    }
+}
+
+type CaughtStep = Result<Result<StepOutput, WorkflowError>, Box<dyn std::any::Any + Send>>;
+
+fn step_result(caught: CaughtStep) -> Result<StepOutput, StepFailure> {
+    match caught {
+        Ok(Ok(output)) => Ok(output),
+        Ok(Err(err)) => Err(StepFailure::Error(Box::new(err))),
+        Err(payload) => Err(StepFailure::Panic(panic_message(&*payload))),
+    }
 }
 
 fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
