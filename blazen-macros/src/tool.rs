@@ -9,7 +9,7 @@
 //! Every problem is reported in one pass, each at the user's token; after an error the function
 //! is still emitted (with a stub module) so the rest of the crate keeps type-checking.
 
-use proc_macro2::{Span, TokenStream};
+use proc_macro2::TokenStream;
 use quote::{format_ident, quote, quote_spanned, ToTokens};
 use syn::parse::Parser;
 use syn::punctuated::Punctuated;
@@ -426,8 +426,7 @@ pub(crate) fn expand(attr: TokenStream, item: TokenStream) -> TokenStream {
         }
     };
     let tool_doc = format!("The `blazen::ToolDef` of the `{tool_name}` tool.");
-    let span = Span::call_site();
-    let handler = quote_spanned! {span=>
+    let handler = quote! {
         fn __blazen_handler(
             __args: #private::__serde_json::Value,
         ) -> ::blazen::__private::tool::ToolFuture {
