@@ -550,3 +550,42 @@ async fn cache_does_not_keep_errors_and_composes_with_retry() {
     assert_eq!(hits(&server).await, 2);
     assert_eq!(m.model_id(), "gpt-4.1-mini");
 }
+
+#[tokio::test]
+async fn cache_entries_expire_after_their_ttl() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(ok_body("fresh")))
+        .mount(&server)
+        .await;
+    let m = model(&server).with_cache(CacheConfig {
+        ttl: Duration::from_millis(200),
+        max_entries: 10,
+    });
+    m.complete(&msgs()).await.unwrap();
+    m.complete(&msgs()).await.unwrap();
+    assert_eq!(hits(&server).await, 1);
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    m.complete(&msgs()).await.unwrap();
+    assert_eq!(hits(&server).await, 2);
+}
+
+#[tokio::test]
+async fn with_model_and_with_base_url_reach_through_middleware() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(ok_body("through")))
+        .mount(&server)
+        .await;
+    let m = CompletionModel::openai(KEY)
+        .with_cache(CacheConfig::default())
+        .with_retry(fast_retry(1))
+        .with_model("gpt-4o")
+        .with_base_url(server.uri());
+    assert_eq!(m.model_id(), "gpt-4o");
+    let r = m.complete(&msgs()).await.unwrap();
+    assert_eq!(r.content.as_deref(), Some("through"));
+    let body: serde_json::Value =
+        serde_json::from_slice(&server.received_requests().await.unwrap()[0].body).unwrap();
+    assert_eq!(body["model"], "gpt-4o");
+}
