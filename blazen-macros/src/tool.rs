@@ -106,6 +106,14 @@ fn parse_options(attr: TokenStream, errors: &mut Errors) -> Options {
         }
         *slot = Some(value);
     }
+    if let Some(description) = &options.description {
+        if description.value().trim().is_empty() {
+            errors.at(
+                description,
+                "a tool's description tells the model what it does: it cannot be empty",
+            );
+        }
+    }
     if let Some(name) = &options.name {
         let text = name.value();
         let valid = !text.is_empty()

@@ -6,5 +6,10 @@ fn no_doc(city: String) -> String {
 }
 
 fn main() {
-    let _ = no_doc::tool();
+    let _ = (no_doc::tool(), blank::tool());
+}
+
+#[tool(description = " ")]
+fn blank(x: u32) -> u32 {
+    x
 }
