@@ -222,6 +222,32 @@ impl CompletionModel {
 mod tests {
     use super::*;
 
+    fn rate_limited(retry_after: &str) -> BlazenError {
+        let mut headers = reqwest::header::HeaderMap::new();
+        headers.insert("retry-after", retry_after.parse().unwrap());
+        BlazenError::from_response(
+            "test",
+            429,
+            &headers,
+            br#"{"error":{"code":"rate_limit_exceeded","message":"slow down"}}"#,
+        )
+    }
+
+    #[test]
+    fn server_delay_is_used_unless_longer_than_max_delay() {
+        let c = RetryConfig::default();
+        assert_eq!(c.delay(0, &rate_limited("7")), Some(Duration::from_secs(7)));
+        assert_eq!(c.delay(0, &rate_limited("31")), None);
+        assert_eq!(c.delay(3, &rate_limited("1")), None, "retries used up");
+        let quota = BlazenError::from_response(
+            "test",
+            429,
+            &reqwest::header::HeaderMap::new(),
+            br#"{"error":{"code":"insufficient_quota","message":"no credit"}}"#,
+        );
+        assert_eq!(c.delay(0, &quota), None);
+    }
+
     #[test]
     fn backoff_doubles_within_jitter_and_caps() {
         let c = RetryConfig::default();
