@@ -377,3 +377,83 @@ async fn resume_from_an_unknown_run_is_a_typed_error() {
         .unwrap_err();
     assert!(matches!(err, WorkflowError::Persist(_)), "{err:?}");
 }
+
+/// start → 1,000 × Num (a large fan-out: routed in chunks) → work (max 3) → Done → collect.
+fn wide(gate: Arc<Semaphore>) -> Workflow {
+    Workflow::builder("wide")
+        .step(
+            step("start", |_ctx, _s: StartEvent| async {
+                (0..1_000).map(|n| Num { n }).collect::<Vec<_>>()
+            })
+            .emits(ev::<Num>()),
+        )
+        .step(
+            step("work", move |_ctx, x: Num| {
+                let gate = Arc::clone(&gate);
+                async move {
+                    gate.acquire().await.map_err(WorkflowError::other)?.forget();
+                    Ok::<_, WorkflowError>(Done { n: x.n })
+                }
+            })
+            .max_concurrency(3)
+            .emits(ev::<Done>()),
+        )
+        .step(
+            step("collect", |ctx: Context, d: Done| async move {
+                ctx.collect_events(d, 1_000)
+                    .map(|all| StopEvent::new(json!(all.iter().map(|d| d.n).sum::<u64>())))
+            })
+            .emits(ev::<StopEvent>()),
+        )
+        .build()
+        .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pausing_during_a_large_fan_out_keeps_every_event() {
+    let gate = Arc::new(Semaphore::new(10));
+    let h = Arc::new(wide(Arc::clone(&gate)).run(json!({})).await.unwrap());
+    tokio::time::sleep(Duration::from_millis(20)).await;
+    let pausing = {
+        let h = Arc::clone(&h);
+        tokio::spawn(async move { h.pause().await })
+    };
+    tokio::time::sleep(Duration::from_millis(20)).await;
+    gate.add_permits(3);
+    let snap = pausing.await.unwrap().unwrap();
+    let buffered: usize = snap.fan_in.iter().map(|b| b.events.len()).sum();
+    let total = buffered + snap.queued.len() + snap.in_flight.len();
+    assert_eq!(
+        total,
+        1_000,
+        "events lost or duplicated: {buffered} buffered, {} queued",
+        snap.queued.len()
+    );
+    assert!(snap.queued.len() >= 900, "{}", snap.queued.len());
+    let resumed = wide(Arc::new(Semaphore::new(10_000)))
+        .resume(snap)
+        .await
+        .unwrap();
+    assert_eq!(resumed.result().await.unwrap().result, json!(499_500));
+}
+
+#[tokio::test]
+async fn a_run_waiting_for_input_can_be_paused_and_answered_after_resume() {
+    let wf = asking(None);
+    let h = wf.run(json!({"q": "later?"})).await.unwrap();
+    until("the request to be listed", || {
+        !h.input_requests().is_empty()
+    })
+    .await;
+    let snap = h.pause().await.unwrap();
+    assert_eq!(snap.status, SnapshotStatus::Paused);
+    assert_eq!(snap.input_requests.len(), 1);
+    let request_id = snap.input_requests[0].request_id;
+    let resumed = wf.resume(snap).await.unwrap();
+    assert_eq!(resumed.input_requests().len(), 1);
+    resumed.respond(request_id, json!("now")).await.unwrap();
+    assert_eq!(
+        resumed.result().await.unwrap().result,
+        json!({"q": "later?", "a": "now"})
+    );
+}
