@@ -18,6 +18,7 @@ pub use event::{
     downcast_event, DynamicEvent, Event, EventInfo, InputRequiredEvent, InputResponseEvent,
     StartEvent, StopEvent, TypedEvent,
 };
+pub use graph::{GraphCheck, GraphDefect};
 pub use persist::{CheckpointStore, EmbeddedStore, InMemoryStore, WorkflowSnapshot};
 pub use step::{IntoStepOutput, Step, StepFuture, StepHandler, StepOutput};
 pub use tool::{

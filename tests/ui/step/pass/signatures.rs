@@ -60,6 +60,19 @@ fn one_of_inferred(ev: AorB) -> AorB {
     ev
 }
 
+#[step]
+fn mut_ctx(ctx: &mut Context, ev: B) -> StopEvent {
+    let _ = (ctx, ev);
+    StopEvent::default()
+}
+
+// The generated module follows the function's `cfg`.
+#[step]
+#[cfg(any())]
+fn compiled_out(_ev: B) -> StopEvent {
+    StopEvent::default()
+}
+
 const LIMIT: usize = 2;
 
 #[step(max_concurrency = LIMIT)]
@@ -94,5 +107,6 @@ fn main() {
     assert_eq!(names(one_of_inferred::step().accepted()), ["A", "B"]);
     assert_eq!(names(one_of_inferred::step().emitted()), ["A", "B"]);
     assert_eq!(limited::step().concurrency_limit(), 2);
+    assert_eq!(names(mut_ctx::step().accepted()), ["B"]);
     assert!(A::EVENT_IDENTITY.contains("::A"));
 }
