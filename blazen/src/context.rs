@@ -166,6 +166,34 @@ impl Context {
         Context { shared, step }
     }
 
+    /// A context attached to no run, to call step functions directly (e.g. in unit tests).
+    ///
+    /// State works as in a run; events sent with [`send_event`](Self::send_event) or written
+    /// to the stream go nowhere.
+    ///
+    /// ```
+    /// use blazen::prelude::*;
+    ///
+    /// let ctx = Context::detached();
+    /// ctx.set("n", &3)?;
+    /// assert_eq!(ctx.get::<u32>("n")?, Some(3));
+    /// ctx.send_event(StopEvent::default()); // dropped
+    /// # Ok::<(), WorkflowError>(())
+    /// ```
+    pub fn detached() -> Self {
+        let (router, _) = mpsc::unbounded_channel();
+        let (stream, _) = mpsc::unbounded_channel();
+        let shared = RunShared {
+            run_id: Uuid::new_v4(),
+            state: Mutex::new(RunState::default()),
+            router,
+            stream,
+            stream_position: AtomicU64::new(0),
+            step_names: Arc::from(Vec::<Arc<str>>::new()),
+        };
+        Context::new(Arc::new(shared), u32::MAX)
+    }
+
     pub(crate) fn step_name(&self) -> &str {
         match self.shared.step_names.get(self.step as usize) {
             Some(name) => name,

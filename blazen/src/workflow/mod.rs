@@ -5,7 +5,7 @@
 //! One workflow may run many times at once.
 //!
 //! # How a run executes
-//! - Events are routed by [`Event::event_type`](crate::Event::event_type): an event goes to
+//! - Events are routed by [`Event::event_type`]: an event goes to
 //!   every step that accepts its name (copied with `clone_event` for all but the last). A
 //!   [`DynamicEvent`](crate::DynamicEvent) reaches steps that accept the typed event of the
 //!   same name.
@@ -33,7 +33,7 @@
 //!   [`WorkflowHandler::input_requests`]; once nothing else runs the run waits (saving a
 //!   snapshot when checkpointing) until [`WorkflowHandler::respond`] or
 //!   [`Workflow::respond_from`] answers it with an
-//!   [`InputResponseEvent`](crate::event::InputResponseEvent).
+//!   [`InputResponseEvent`].
 
 mod builder;
 mod handler;
@@ -197,7 +197,7 @@ impl Workflow {
     /// runtime ([`WorkflowError::NoRuntime`] otherwise).
     pub async fn run(&self, input: Value) -> Result<WorkflowHandler, WorkflowError> {
         self.start(
-            Uuid::new_v4(),
+            new_run_id(),
             RunState::default(),
             Some(Box::new(StartEvent::new(input))),
             Vec::new(),
@@ -355,6 +355,28 @@ impl Workflow {
             run_id, router_tx, stream_rx, outcome_rx, inputs, ctx,
         ))
     }
+}
+
+/// A random (version 4) run id without a system call per run: a per-thread SplitMix64
+/// generator seeded once from the operating system's randomness (`Uuid::new_v4`). Run ids
+/// need uniqueness, not secrecy.
+fn new_run_id() -> Uuid {
+    use std::cell::Cell;
+    thread_local! {
+        static STATE: Cell<u64> = Cell::new(Uuid::new_v4().as_u64_pair().0);
+    }
+    fn splitmix64(state: &Cell<u64>) -> u64 {
+        let mut z = state.get().wrapping_add(0x9e37_79b9_7f4a_7c15);
+        state.set(z);
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        z ^ (z >> 31)
+    }
+    let (hi, lo) = STATE.with(|s| (splitmix64(s), splitmix64(s)));
+    let mut bytes = [0u8; 16];
+    bytes[..8].copy_from_slice(&hi.to_le_bytes());
+    bytes[8..].copy_from_slice(&lo.to_le_bytes());
+    uuid::Builder::from_random_bytes(bytes).into_uuid()
 }
 
 /// A finished run's outcome as stored in a snapshot.
