@@ -343,7 +343,14 @@ async fn human_input_across_a_restart() {
     let waiting = waiting.expect("the waiting run was not persisted");
     assert_eq!(waiting.input_requests.len(), 1);
     assert_eq!(waiting.state.get("question"), Some(&json!("deploy?")));
+    // Dropping the handler ends this process's router (nobody here can answer); the stored
+    // snapshot stays the run's state.
     drop(h);
+    tokio::time::sleep(Duration::from_millis(20)).await;
+    assert_eq!(
+        store.load(run_id).await.unwrap().unwrap().status,
+        SnapshotStatus::WaitingForInput
+    );
 
     // A "new process": another workflow value on the same store.
     let wf2 = asking(Some(store.clone()));
@@ -456,4 +463,23 @@ async fn a_run_waiting_for_input_can_be_paused_and_answered_after_resume() {
         resumed.result().await.unwrap().result,
         json!({"q": "later?", "a": "now"})
     );
+}
+
+#[tokio::test]
+async fn dropping_the_handler_of_a_run_waiting_for_input_ends_its_task() {
+    let wf = asking(None);
+    let h = wf.run(json!({"q": "anyone?"})).await.unwrap();
+    until("the request to be listed", || {
+        !h.input_requests().is_empty()
+    })
+    .await;
+    let stream = h.stream_events();
+    drop(h);
+    // The router ends (the stream closes) instead of waiting forever for an answer nobody
+    // can give.
+    let events: Vec<_> = tokio::time::timeout(Duration::from_secs(5), stream.collect::<Vec<_>>())
+        .await
+        .expect("the run's task kept waiting after its handler was dropped");
+    assert_eq!(events.len(), 1);
+    assert!(events[0].is::<InputRequiredEvent>());
 }

@@ -29,7 +29,8 @@ enum Outcome {
 /// [`Workflow::resume`](super::Workflow::resume). All methods take `&self`; the handler is
 /// `Send + Sync`, so it can be shared between tasks (e.g. one awaits
 /// [`result`](Self::result) while another calls [`pause`](Self::pause)). Dropping the handler
-/// does not stop the run.
+/// does not stop the run, except one that waits for input (nobody could answer it here): its
+/// task ends, and with a checkpoint store `Workflow::respond_from` continues it.
 pub struct WorkflowHandler {
     run_id: Uuid,
     router: Option<mpsc::UnboundedSender<RouterMsg>>,
@@ -37,6 +38,8 @@ pub struct WorkflowHandler {
     outcome: tokio::sync::Mutex<Outcome>,
     inputs: PendingInputs,
     ctx: Option<Context>,
+    /// Dropped with the handler: tells a run that waits for input that nobody can answer.
+    _alive: Option<oneshot::Sender<()>>,
 }
 
 impl fmt::Debug for WorkflowHandler {
@@ -55,6 +58,7 @@ impl WorkflowHandler {
         outcome: oneshot::Receiver<RunOutcome>,
         inputs: PendingInputs,
         ctx: Context,
+        alive: oneshot::Sender<()>,
     ) -> Self {
         WorkflowHandler {
             run_id,
@@ -63,6 +67,7 @@ impl WorkflowHandler {
             outcome: tokio::sync::Mutex::new(Outcome::Waiting(outcome)),
             inputs,
             ctx: Some(ctx),
+            _alive: Some(alive),
         }
     }
 
@@ -78,6 +83,7 @@ impl WorkflowHandler {
             )),
             inputs: PendingInputs::default(),
             ctx: None,
+            _alive: None,
         }
     }
 

@@ -110,6 +110,10 @@ pub(crate) struct Router {
     inputs: PendingInputs,
     /// The idle-waiting-for-input snapshot was saved for the current idle period.
     input_checkpointed: bool,
+    /// Nothing runs or is queued and input requests are pending.
+    waiting_input: bool,
+    /// Resolves when the run's handler is dropped.
+    handler_gone: Option<oneshot::Receiver<()>>,
     started: Instant,
 }
 
@@ -120,6 +124,7 @@ impl Router {
         rx: mpsc::UnboundedReceiver<RouterMsg>,
         outcome: oneshot::Sender<RunOutcome>,
         inputs: PendingInputs,
+        handler_gone: oneshot::Receiver<()>,
     ) -> Self {
         let n = wf.steps.len();
         let durable = wf.checkpoint.is_some();
@@ -140,6 +145,8 @@ impl Router {
             pause_waiters: Vec::new(),
             inputs,
             input_checkpointed: false,
+            waiting_input: false,
+            handler_gone: Some(handler_gone),
             started: Instant::now(),
         }
     }
@@ -211,6 +218,44 @@ impl Router {
                     }
                 }
                 tokio::task::yield_now().await;
+                continue;
+            }
+            if self.waiting_input && self.handler_gone.is_some() {
+                // Only a person can move the run on. If the handler is gone, nobody can answer
+                // in this process (after a restart `respond_from` continues from the store):
+                // end the router quietly, leaving the saved snapshot as the run's state.
+                let rx = &mut self.rx;
+                let gone = &mut self.handler_gone;
+                let wake = tokio::select! {
+                    biased;
+                    msg = rx.recv() => Some(msg),
+                    _ = async {
+                        if let Some(g) = gone.as_mut() {
+                            let _ = g.await;
+                        }
+                    } => None,
+                    () = async {
+                        match deadline.as_mut() {
+                            Some(sleep) => sleep.as_mut().await,
+                            None => std::future::pending().await,
+                        }
+                    } => Some(None),
+                };
+                let Some(msg) = wake else {
+                    return self.detach();
+                };
+                let Some(msg) = msg else {
+                    let err = WorkflowError::Timeout {
+                        what: format!("workflow `{}`", self.wf.name),
+                        elapsed: self.started.elapsed(),
+                    };
+                    return self.finish(Err(err)).await;
+                };
+                match self.handle(msg).await {
+                    Ok(None) => {}
+                    Ok(Some(done)) => return self.finish(done).await,
+                    Err(err) => return self.finish(Err(err)).await,
+                }
                 continue;
             }
             let msg = match deadline.as_mut() {
@@ -343,6 +388,7 @@ impl Router {
     /// When nothing runs and nothing is queued: finish (stall), answer pausers, or wait for
     /// input. `Some` ends the run.
     async fn check_idle(&mut self) -> Option<RunOutcome> {
+        self.waiting_input = false;
         if self.live_total != 0 {
             return None;
         }
@@ -399,6 +445,7 @@ impl Router {
                     return Some(Err(err));
                 }
             }
+            self.waiting_input = true;
             return None;
         }
         Some(Err(WorkflowError::Stalled {
@@ -641,6 +688,13 @@ impl Router {
         let snap = self.image(status);
         store.save(&snap).await?;
         Ok(())
+    }
+
+    /// Ends the router of a run that waits for input and whose handler is gone: nothing
+    /// runs, and the run's state is its last snapshot (when it checkpoints).
+    fn detach(self) {
+        tracing::debug!(run_id = %self.shared.run_id, "handler dropped while the run waits for input");
+        let _ = self.shared.stream.send(StreamMsg::End);
     }
 
     async fn finish(mut self, outcome: RunOutcome) {
