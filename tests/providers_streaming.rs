@@ -370,3 +370,34 @@ fn from_env_reads_the_conventional_variable() {
         assert!(err.to_string().contains("XAI_API_KEY"), "{err}");
     }
 }
+
+#[tokio::test]
+async fn a_json_answer_to_a_stream_request_is_an_error_or_one_chunk() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+            "error": {"message": "No available channel", "type": "new_api_error",
+                      "code": "channel:no_available_key"}})))
+        .mount(&server)
+        .await;
+    let err = model(&server.uri())
+        .stream(&[ChatMessage::user("x")])
+        .await
+        .err()
+        .expect("an error envelope");
+    assert_eq!(err.code(), Some("channel:no_available_key"));
+    assert_eq!(err.error_type(), Some("new_api_error"));
+
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+            "model": "m", "choices": [{"index": 0, "finish_reason": "stop",
+            "message": {"role": "assistant", "content": "whole"}}]})))
+        .mount(&server)
+        .await;
+    let got = items(&model(&server.uri())).await;
+    assert_eq!(got.len(), 1);
+    let c = got[0].as_ref().unwrap();
+    assert_eq!(c.delta.as_deref(), Some("whole"));
+    assert_eq!(c.finish_reason.as_deref(), Some("stop"));
+}

@@ -457,6 +457,34 @@ impl Provider for OpenAiCompat {
 
     async fn stream(&self, request: CompletionRequest) -> Result<ChunkStream> {
         let response = self.post(&request, true).await?;
+        let is_json = response
+            .headers()
+            .get(reqwest::header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|ct| ct.starts_with("application/json"));
+        if is_json {
+            // Some gateways answer a stream request with one JSON body: an error envelope
+            // (with status 200) or a whole completion. Report the error, or hand the
+            // completion out as one final chunk.
+            let body = http::read_body(&self.provider_name, response).await?;
+            let wire: ChatResponse = serde_json::from_slice(&body).map_err(|e| {
+                BlazenError::invalid_response(
+                    &self.provider_name,
+                    format!("a JSON answer to a stream request is not a completion: {e}"),
+                    &body,
+                )
+            })?;
+            let fallback = request.model.as_deref().unwrap_or(&self.model);
+            let r = convert_response(&self.provider_name, wire, fallback)?;
+            let chunk = crate::types::StreamChunk {
+                delta: r.content,
+                finish_reason: Some(r.finish_reason.unwrap_or_else(|| "stop".to_owned())),
+                tool_calls: r.tool_calls,
+                usage: r.usage,
+                reasoning: r.reasoning,
+            };
+            return Ok(Box::pin(futures::stream::iter([Ok(chunk)])));
+        }
         let events = http::sse_events(&self.provider_name, response);
         Ok(Box::pin(stream::CompatStream::new(
             self.provider_name.clone(),
