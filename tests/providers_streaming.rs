@@ -401,3 +401,14 @@ async fn a_json_answer_to_a_stream_request_is_an_error_or_one_chunk() {
     assert_eq!(c.delta.as_deref(), Some("whole"));
     assert_eq!(c.finish_reason.as_deref(), Some("stop"));
 }
+
+#[test]
+fn from_env_knows_the_native_providers() {
+    // Whether or not a key is set here, the name must be known.
+    for name in ["anthropic", "gemini", "cohere", "bedrock", "fal"] {
+        match CompletionModel::from_env(name) {
+            Ok(model) => assert_eq!(model.provider_name(), name),
+            Err(err) => assert!(!err.to_string().contains("does not know"), "{name}: {err}"),
+        }
+    }
+}

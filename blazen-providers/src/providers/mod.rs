@@ -79,11 +79,13 @@ fn env_var(name: &str) -> Result<String> {
 }
 
 impl CompletionModel {
-    /// A model of the OpenAI-compatible family (`"openai"`, `"openrouter"`, `"groq"`,
+    /// A model of any provider by name, with its key read from the provider's conventional
+    /// variable: the OpenAI-compatible family (`"openai"`, `"openrouter"`, `"groq"`,
     /// `"together"`, `"mistral"`, `"deepseek"`, `"fireworks"`, `"perplexity"`, `"xai"`,
-    /// `"azure"`) with its key read from the provider's conventional variable
-    /// (`OPENAI_API_KEY`, `GROQ_API_KEY`, ...; Azure also reads `AZURE_OPENAI_RESOURCE` and
-    /// `AZURE_OPENAI_DEPLOYMENT`).
+    /// `"azure"`: `OPENAI_API_KEY`, `GROQ_API_KEY`, ...; Azure also reads
+    /// `AZURE_OPENAI_RESOURCE` and `AZURE_OPENAI_DEPLOYMENT`) and the native providers
+    /// (`"anthropic"`, `"gemini"`, `"cohere"`, `"bedrock"`, `"fal"`, as their `*_from_env`
+    /// constructors).
     ///
     /// ```
     /// use blazen_providers::CompletionModel;
@@ -91,6 +93,14 @@ impl CompletionModel {
     /// assert!(err.to_string().contains("no-such-provider"));
     /// ```
     pub fn from_env(provider: &str) -> Result<Self> {
+        match provider {
+            "anthropic" => return CompletionModel::anthropic_from_env(),
+            "gemini" => return CompletionModel::gemini_from_env(),
+            "cohere" => return CompletionModel::cohere_from_env(),
+            "bedrock" => return CompletionModel::bedrock_from_env(),
+            "fal" => return CompletionModel::fal_from_env(),
+            _ => {}
+        }
         if provider == "azure" {
             return Ok(CompletionModel::azure(
                 env_var(azure::PROFILE.env_var)?,
