@@ -118,3 +118,26 @@ async fn the_handler_context_reads_state_after_the_run() {
     assert!(ctx.remove("answer"));
     assert_eq!(ctx.get::<u32>("answer").unwrap(), None);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn update_is_atomic_across_concurrent_step_instances() {
+    let wf = Workflow::builder("counter")
+        .step(
+            step("start", |_ctx, _s: StartEvent| async {
+                (0..1_000).map(|n| Num { n }).collect::<Vec<_>>()
+            })
+            .emits(ev::<Num>()),
+        )
+        .step(
+            step("count", |ctx: Context, _x: Num| async move {
+                tokio::task::yield_now().await;
+                let seen = ctx.update("seen", |n: Option<u64>| n.unwrap_or(0) + 1)?;
+                Ok::<_, WorkflowError>((seen == 1_000).then(|| StopEvent::new(json!(seen))))
+            })
+            .emits(ev::<StopEvent>()),
+        )
+        .build()
+        .unwrap();
+    let stop = wf.run(json!({})).await.unwrap().result().await.unwrap();
+    assert_eq!(stop.result, json!(1_000));
+}

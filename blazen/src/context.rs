@@ -234,6 +234,45 @@ impl Context {
             })
     }
 
+    /// Reads, changes and stores the value under `key` in one step, so that concurrent
+    /// step instances do not lose each other's updates (a `get` then a `set` can interleave
+    /// with another instance's). `f` receives the current value (`None` if unset) and returns
+    /// the new one, which `update` also returns. `f` runs while the run's state is locked: it
+    /// must not use the context itself.
+    ///
+    /// ```
+    /// use blazen::prelude::*;
+    ///
+    /// let ctx = Context::detached();
+    /// let seen = ctx.update("seen", |n: Option<u32>| n.unwrap_or(0) + 1)?;
+    /// assert_eq!(seen, 1);
+    /// assert_eq!(ctx.update("seen", |n: Option<u32>| n.unwrap_or(0) + 1)?, 2);
+    /// # Ok::<(), WorkflowError>(())
+    /// ```
+    pub fn update<T, F>(&self, key: &str, f: F) -> Result<T, WorkflowError>
+    where
+        T: Serialize + DeserializeOwned,
+        F: FnOnce(Option<T>) -> T,
+    {
+        let state_err = |source| WorkflowError::State {
+            key: key.to_owned(),
+            source,
+        };
+        let mut state = self.shared.lock_state();
+        let current = match state.values.get(key) {
+            None => None,
+            Some(StateValue::Json(v)) => Some(T::deserialize(v).map_err(state_err)?),
+            Some(StateValue::Bytes(b)) => {
+                let json = Value::Array(b.iter().map(|&x| x.into()).collect());
+                Some(serde_json::from_value(json).map_err(state_err)?)
+            }
+        };
+        let new = f(current);
+        let json = serde_json::to_value(&new).map_err(state_err)?;
+        state.values.insert(key.to_owned(), StateValue::Json(json));
+        Ok(new)
+    }
+
     /// The raw JSON value stored under `key`.
     pub fn get_json(&self, key: &str) -> Option<Value> {
         match self.shared.lock_state().values.get(key) {

@@ -18,7 +18,9 @@ fn split(_ev: StartEvent) -> Vec<Item> {
     (1..=4).map(|n| Item { n }).collect()
 }
 
-#[step(emits = [Total])]
+// One instance at a time: the get-then-set below is not atomic across concurrent instances
+// (`ctx.update` is).
+#[step(emits = [Total], max_concurrency = 1)]
 fn gather(ctx: &Context, item: Item) -> Result<(), WorkflowError> {
     let sum: u64 = ctx.get("sum")?.unwrap_or(0) + item.n;
     let seen: u64 = ctx.get("seen")?.unwrap_or(0) + 1;
