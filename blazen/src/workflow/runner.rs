@@ -192,10 +192,11 @@ impl Router {
                 return self.finish(done).await;
             }
             if !self.backlog.is_empty() && !self.paused {
-                // First what already arrived (completions free concurrency permits), then the
-                // next chunk of the fan-out; then let the started steps run.
-                for _ in 0..FAN_OUT_CHUNK {
-                    let Ok(msg) = self.rx.try_recv() else { break };
+                // First everything that already arrived (completions free concurrency permits
+                // and their tasks' memory; a chunk's steps complete faster than the router
+                // routes, so handling only part would let completions pile up), then the next
+                // chunk of the fan-out; then let the started steps run.
+                while let Ok(msg) = self.rx.try_recv() {
                     match self.handle(msg).await {
                         Ok(None) => {}
                         Ok(Some(done)) => return self.finish(done).await,
