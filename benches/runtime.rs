@@ -4,7 +4,8 @@
 //!
 //! Run: `cargo bench --bench runtime`. Peak RSS of W2: run the bench binary with
 //! `BLAZEN_RSS=blazen` or `BLAZEN_RSS=floor` (and `BLAZEN_RSS_EVENTS=10000`) under
-//! `/usr/bin/time -v`: it runs that one workload once and exits (see BENCHMARKS.md).
+//! `/usr/bin/time -v`: it runs that one workload once and exits (see BENCHMARKS.md);
+//! `BLAZEN_RSS_REPEAT=k` runs it k times and prints the time of each run.
 
 use std::any::Any;
 use std::sync::{Arc, Mutex, OnceLock};
@@ -34,13 +35,22 @@ fn main() {
                 }
             })
         };
-        let out = match mode.as_str() {
-            "blazen" => {
-                let wf = w2_workflow(n);
-                rt.block_on(run_blazen(&wf)).to_string()
+        let repeat: u32 = std::env::var("BLAZEN_RSS_REPEAT")
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(1);
+        let wf = w2_workflow(n);
+        let mut out = String::new();
+        for i in 0..repeat {
+            let started = std::time::Instant::now();
+            out = match mode.as_str() {
+                "blazen" => rt.block_on(run_blazen(&wf)).to_string(),
+                _ => rt.block_on(floor_w2(n)).to_string(),
+            };
+            if repeat > 1 {
+                println!("run {i}: {:?}", started.elapsed());
             }
-            _ => rt.block_on(floor_w2(n)).to_string(),
-        };
+        }
         stop.store(true, std::sync::atomic::Ordering::Relaxed);
         let _ = sampler.join();
         println!(
