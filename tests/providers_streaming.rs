@@ -412,3 +412,38 @@ fn from_env_knows_the_native_providers() {
         }
     }
 }
+
+#[test]
+fn a_model_of_a_new_runtime_does_not_reuse_connections_of_a_dropped_one() {
+    // The server lives on its own runtime for the whole test.
+    let server_rt = tokio::runtime::Runtime::new().unwrap();
+    let server = server_rt.block_on(async {
+        let server = MockServer::start().await;
+        Mock::given(method("POST"))
+            .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+                "id": "x", "object": "chat.completion", "model": "m",
+                "choices": [{"index": 0, "finish_reason": "stop",
+                             "message": {"role": "assistant", "content": "hi"}}]})))
+            .mount(&server)
+            .await;
+        server
+    });
+    // Each client runtime is dropped after its request, as at the end of a #[tokio::test];
+    // a process-wide connection pool would hand the second one a dead connection.
+    for _ in 0..3 {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        let content = rt.block_on(async {
+            CompletionModel::openai_compatible(server.uri(), "k")
+                .complete(&[ChatMessage::user("x")])
+                .await
+                .unwrap()
+                .content
+        });
+        assert_eq!(content.as_deref(), Some("hi"));
+        drop(rt);
+    }
+    drop(server);
+}

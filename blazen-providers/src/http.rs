@@ -39,22 +39,43 @@ fn build_client(read_timeout: Option<Duration>) -> Client {
     builder.build().unwrap_or_default()
 }
 
-/// The process-wide HTTP client: pooled keep-alive connections shared by every model, rustls,
-/// HTTP/2 when the server offers it, and an idle-read limit ([`IDLE_TIMEOUT`]) so a silent
-/// connection fails instead of hanging.
-pub(crate) fn shared_client() -> Client {
-    static CLIENT: OnceLock<Client> = OnceLock::new();
-    CLIENT
-        .get_or_init(|| build_client(Some(IDLE_TIMEOUT)))
-        .clone()
+/// A model's HTTP clients: pooled keep-alive connections shared by the model and its clones,
+/// rustls, HTTP/2 when the server offers it, and an idle-read limit ([`IDLE_TIMEOUT`]) so a
+/// silent connection fails instead of hanging.
+///
+/// Each model owns its pool rather than sharing one per process: a pooled connection belongs
+/// to the tokio runtime that opened it, and a process-wide pool hands connections of a dropped
+/// runtime to the next one ("runtime dropped the dispatch task").
+///
+/// Dereferences to the plain [`Client`]; SSE requests go through [`HttpClient::streaming`].
+#[derive(Debug, Clone)]
+pub(crate) struct HttpClient {
+    plain: Client,
+    streaming: Arc<OnceLock<Client>>,
 }
 
-/// The client for SSE streams: the same, without reqwest's per-read timer (it re-arms a timer on
-/// every network read, measurable on streams of many small events); [`sse_events`] applies the
-/// same idle limit with a lazily re-armed deadline instead.
-fn streaming_client() -> Client {
-    static CLIENT: OnceLock<Client> = OnceLock::new();
-    CLIENT.get_or_init(|| build_client(None)).clone()
+impl HttpClient {
+    /// The client for SSE streams, built on first use: the same, without reqwest's per-read
+    /// timer (it re-arms a timer on every network read, measurable on streams of many small
+    /// events); [`sse_events`] applies the same idle limit with a lazily re-armed deadline.
+    pub(crate) fn streaming(&self) -> Client {
+        self.streaming.get_or_init(|| build_client(None)).clone()
+    }
+}
+
+impl std::ops::Deref for HttpClient {
+    type Target = Client;
+    fn deref(&self) -> &Client {
+        &self.plain
+    }
+}
+
+/// New clients for one model (see [`HttpClient`]).
+pub(crate) fn shared_client() -> HttpClient {
+    HttpClient {
+        plain: build_client(Some(IDLE_TIMEOUT)),
+        streaming: Arc::new(OnceLock::new()),
+    }
 }
 
 /// An API key; its `Debug` prints `[REDACTED]`.
@@ -132,7 +153,7 @@ pub(crate) fn request_id(headers: &HeaderMap) -> Option<String> {
 /// Sends a JSON POST with auth and returns the response when its status is a success; otherwise
 /// reads the error body and maps it to a [`BlazenError`].
 pub(crate) async fn post_json(
-    client: &Client,
+    client: &HttpClient,
     provider: &str,
     url: &str,
     auth: &Auth,
@@ -142,9 +163,9 @@ pub(crate) async fn post_json(
 ) -> Result<Response> {
     // Event streams go through the streaming client, whose idle limit `sse_events` enforces.
     let client = if accept_sse {
-        streaming_client()
+        client.streaming()
     } else {
-        client.clone()
+        Client::clone(client)
     };
     let mut builder = client
         .post(url)

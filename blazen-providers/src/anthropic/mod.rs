@@ -10,7 +10,6 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use async_trait::async_trait;
-use reqwest::Client;
 
 use crate::error::{BlazenError, Result};
 use crate::http::{self, ApiKey, Auth};
@@ -32,7 +31,7 @@ const DEFAULT_MAX_TOKENS: u32 = 4096;
 /// The Anthropic provider behind [`CompletionModel::anthropic`].
 #[derive(Debug, Clone)]
 pub(crate) struct AnthropicProvider {
-    client: Client,
+    client: http::HttpClient,
     auth: Auth,
     base_url: String,
     model: String,

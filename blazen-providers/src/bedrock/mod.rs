@@ -12,7 +12,6 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use async_trait::async_trait;
-use reqwest::Client;
 
 use crate::error::{BlazenError, Result};
 use crate::eventstream::{event_stream_messages, Message};
@@ -29,7 +28,7 @@ const ENV_REGIONS: [&str; 2] = ["AWS_REGION", "AWS_DEFAULT_REGION"];
 /// The Bedrock provider behind [`CompletionModel::bedrock`].
 #[derive(Debug, Clone)]
 pub(crate) struct BedrockProvider {
-    client: Client,
+    client: http::HttpClient,
     auth: Auth,
     base_url: String,
     model: String,

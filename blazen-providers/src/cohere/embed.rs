@@ -3,7 +3,6 @@
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use reqwest::Client;
 
 use super::wire::{EmbedRequest, EmbedResponse, Embeddings};
 use super::{DEFAULT_BASE_URL, PROVIDER};
@@ -18,7 +17,7 @@ const MAX_BATCH: usize = 96;
 
 #[derive(Debug, Clone)]
 pub(crate) struct CohereEmbeddings {
-    client: Client,
+    client: http::HttpClient,
     auth: Auth,
     base_url: String,
     model: String,

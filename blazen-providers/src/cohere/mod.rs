@@ -9,7 +9,6 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use async_trait::async_trait;
-use reqwest::Client;
 
 use crate::error::{BlazenError, Result};
 use crate::http::{self, ApiKey, Auth};
@@ -26,7 +25,7 @@ pub(crate) const ENV_KEYS: [&str; 2] = ["COHERE_API_KEY", "CO_API_KEY"];
 /// The Cohere chat provider behind [`CompletionModel::cohere`].
 #[derive(Debug, Clone)]
 pub(crate) struct CohereProvider {
-    client: Client,
+    client: http::HttpClient,
     auth: Auth,
     base_url: String,
     model: String,

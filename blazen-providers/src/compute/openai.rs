@@ -55,7 +55,7 @@ const XAI: MediaProfile = MediaProfile {
 #[derive(Debug, Clone)]
 pub(crate) struct OpenAiMedia {
     profile: MediaProfile,
-    client: Client,
+    client: http::HttpClient,
     auth: Auth,
     base_url: String,
 }

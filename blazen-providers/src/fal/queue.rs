@@ -27,7 +27,7 @@ pub(crate) const DEFAULT_QUEUE_URL: &str = "https://queue.fal.run";
 /// fal's queue, as a compute backend.
 #[derive(Debug, Clone)]
 pub(crate) struct FalQueue {
-    client: Client,
+    client: http::HttpClient,
     auth: Auth,
     base_url: String,
 }
@@ -191,7 +191,7 @@ async fn request_json(
 /// One request in fal's queue.
 #[derive(Debug)]
 struct FalJob {
-    client: Client,
+    client: http::HttpClient,
     auth: Auth,
     requests_url: String,
     request_id: String,

@@ -12,7 +12,6 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use async_trait::async_trait;
-use reqwest::Client;
 
 use crate::error::{BlazenError, Result};
 use crate::http::{self, ApiKey, Auth};
@@ -29,7 +28,7 @@ const ENV_KEYS: [&str; 2] = ["GEMINI_API_KEY", "GOOGLE_API_KEY"];
 /// The Gemini provider behind [`CompletionModel::gemini`].
 #[derive(Debug, Clone)]
 pub(crate) struct GeminiProvider {
-    client: Client,
+    client: http::HttpClient,
     auth: Auth,
     base_url: String,
     model: String,

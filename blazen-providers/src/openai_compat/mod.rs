@@ -11,7 +11,6 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use async_trait::async_trait;
-use reqwest::Client;
 use serde_json::{json, Value};
 
 use crate::error::{BlazenError, Result};
@@ -73,7 +72,7 @@ pub(crate) struct Profile {
 pub(crate) struct OpenAiCompat {
     pub(crate) profile: Profile,
     provider_name: Arc<str>,
-    client: Client,
+    client: http::HttpClient,
     key: ApiKey,
     base_url: String,
     model: String,
@@ -136,7 +135,7 @@ impl OpenAiCompat {
         &self.base_url
     }
 
-    pub(crate) fn client(&self) -> &Client {
+    pub(crate) fn client(&self) -> &http::HttpClient {
         &self.client
     }
 
