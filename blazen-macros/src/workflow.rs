@@ -167,6 +167,9 @@ pub(crate) fn expand(input: TokenStream) -> TokenStream {
     let errs = errors.into_tokens();
     quote! {{
         #errs
+        // A workflow of many hundreds of steps keeps the const evaluator busy for a while;
+        // that is the check working, not a loop.
+        #[allow(long_running_const_eval)]
         const _: () = ::blazen::__private::assert_graph::<#n>(#name, &[#(#nodes),*], #mask);
         ::blazen::__private::build_workflow(
             ::blazen::Workflow::builder(#name) #(#steps)* #timeout #checkpoint,

@@ -829,74 +829,6 @@ const fn emitted_anywhere(steps: &[StepNode<'_>], accepted: u64) -> bool {
     false
 }
 
-/// The slot after `at` in the order steps, accepts then emits, or `None` at the end.
-const fn next_slot(steps: &[StepNode<'_>], at: Slot) -> Option<Slot> {
-    let mut step = at.step;
-    let mut emits = at.emits;
-    let mut index = at.index + 1;
-    while step < steps.len() {
-        let len = if emits {
-            steps[step].emits.len()
-        } else {
-            steps[step].accepts.len()
-        };
-        if index < len {
-            return Some(Slot { step, emits, index });
-        }
-        if emits {
-            step += 1;
-            emits = false;
-        } else {
-            emits = true;
-        }
-        index = 0;
-    }
-    None
-}
-
-const fn first_slot(steps: &[StepNode<'_>]) -> Option<Slot> {
-    if steps.is_empty() {
-        return None;
-    }
-    let first = Slot::NONE;
-    if !steps[0].accepts.is_empty() {
-        return Some(first);
-    }
-    next_slot(steps, first)
-}
-
-const fn slot_eq(a: Slot, b: Slot) -> bool {
-    a.step == b.step && a.emits == b.emits && a.index == b.index
-}
-
-/// For the slot `o` (a typed event), the earlier slot of the same name but another type,
-/// provided `o` is the first slot of its own type.
-const fn clash_with(steps: &[StepNode<'_>], o: Slot) -> Option<Slot> {
-    let ev = o.event(steps);
-    if ev.id == 0 {
-        return None;
-    }
-    let mut found: Option<Slot> = None;
-    let mut cur = first_slot(steps);
-    while let Some(p) = cur {
-        if slot_eq(p, o) {
-            break;
-        }
-        let other = p.event(steps);
-        if other.name_id == ev.name_id && other.id != 0 {
-            if other.id == ev.id {
-                // An earlier slot already stands for this type.
-                return None;
-            }
-            if found.is_none() {
-                found = Some(p);
-            }
-        }
-        cur = next_slot(steps, p);
-    }
-    found
-}
-
 const fn push(out: &mut [RawDefect], count: usize, d: RawDefect) -> usize {
     if count < out.len() {
         out[count] = d;
@@ -975,18 +907,80 @@ pub const fn analyze(
         i += 1;
     }
 
-    // Two types with one routing name.
-    let mut cur = first_slot(steps);
-    while let Some(o) = cur {
-        if let Some(p) = clash_with(steps, o) {
-            let d = RawDefect {
-                kind: DefectKind::EventNameClash,
-                at: p,
-                other: o,
+    // Two types with one routing name: each typed slot looks back for an earlier slot of
+    // the same name and another type; only the first slot of each type reports. (Plain
+    // nested loops: const evaluation is slow, every operation counts.)
+    let mut i = 0;
+    while i < n {
+        let mut pass = 0;
+        while pass < 2 {
+            let list = if pass == 0 {
+                steps[i].accepts
+            } else {
+                steps[i].emits
             };
-            count = push(out, count, d);
+            let mut k = 0;
+            while k < list.len() {
+                let ev = list[k];
+                if ev.id != 0 {
+                    let mut found: Option<Slot> = None;
+                    let mut repeat = false;
+                    let mut j = 0;
+                    'scan: while j <= i {
+                        let mut q = 0;
+                        while q < 2 {
+                            let l2 = if q == 0 {
+                                steps[j].accepts
+                            } else {
+                                steps[j].emits
+                            };
+                            let end = if j < i || q < pass {
+                                l2.len()
+                            } else if q == pass {
+                                k
+                            } else {
+                                0
+                            };
+                            let mut m = 0;
+                            while m < end {
+                                let o = l2[m];
+                                if o.name_id == ev.name_id && o.id != 0 {
+                                    if o.id == ev.id {
+                                        repeat = true;
+                                        break 'scan;
+                                    }
+                                    if found.is_none() {
+                                        found = Some(Slot {
+                                            step: j,
+                                            emits: q == 1,
+                                            index: m,
+                                        });
+                                    }
+                                }
+                                m += 1;
+                            }
+                            q += 1;
+                        }
+                        j += 1;
+                    }
+                    if let (false, Some(p)) = (repeat, found) {
+                        let d = RawDefect {
+                            kind: DefectKind::EventNameClash,
+                            at: p,
+                            other: Slot {
+                                step: i,
+                                emits: pass == 1,
+                                index: k,
+                            },
+                        };
+                        count = push(out, count, d);
+                    }
+                }
+                k += 1;
+            }
+            pass += 1;
         }
-        cur = next_slot(steps, o);
+        i += 1;
     }
 
     // Emitted, accepted by nobody.
