@@ -153,9 +153,6 @@ async fn a_checkpoint_is_saved_after_every_step_completion() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "waiting for the runtime (issue 8): a checkpoint lists a collector's event as in \
-            flight although `collect_events` already buffered it (the step ran, the router \
-            had not handled its completion), so resuming collects it twice (55 becomes 19)"]
 async fn every_checkpoint_resumes_to_the_uninterrupted_result() {
     // Each checkpoint is a point a crash could leave behind: all of them must finish with
     // the same result (steps in flight run again; this workflow's steps are idempotent).
@@ -341,9 +338,6 @@ fn slow_summary(gate: Arc<Semaphore>, summarising: Arc<AtomicUsize>) -> Workflow
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "waiting for the runtime (issue 8): a checkpoint taken while a collector that \
-            already took its batch from `collect_events` is still running keeps that \
-            collector's event in flight but not the batch, so the resumed run stalls"]
 async fn a_collector_still_running_after_taking_its_batch_survives_a_crash() {
     let store = RecordingStore::default();
     let gate = Arc::new(Semaphore::new(0));

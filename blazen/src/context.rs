@@ -30,6 +30,10 @@ pub(crate) enum StateValue {
 /// The key of a fan-in buffer: the collecting step's index and the event type.
 pub(crate) type FanInKey = (u32, Cow<'static, str>);
 
+/// A fan-in batch handed to a running step execution: its buffer, and each event with the
+/// execution that buffered it.
+pub(crate) type TakenBatch = (FanInKey, Vec<(u64, SerializedEvent)>);
+
 /// Everything a run keeps in its context; it lives in the run, so snapshots serialise it.
 #[derive(Debug, Default)]
 pub(crate) struct RunState {
@@ -37,6 +41,12 @@ pub(crate) struct RunState {
     pub(crate) values: HashMap<String, StateValue>,
     /// Fan-in buffers of [`Context::collect_events`], keyed by (collecting step, event type).
     pub(crate) collect: HashMap<FanInKey, FanIn>,
+    /// Only when the run checkpoints: the batches `collect_events` handed to step executions
+    /// still running, by execution, each event with the execution that buffered it. A
+    /// checkpoint puts them back in their buffers (the execution is in flight: after a
+    /// crash it runs again and must find its batch); the router drops them when the
+    /// execution completes.
+    pub(crate) taken: HashMap<u64, Vec<TakenBatch>>,
 }
 
 /// One fan-in buffer.
@@ -49,6 +59,9 @@ pub(crate) enum FanIn {
         len: usize,
         /// Serializes the `Vec<E>` for a snapshot.
         store: fn(&(dyn Any + Send)) -> Vec<SerializedEvent>,
+        /// Only when the run checkpoints: the step execution that buffered each event (0:
+        /// restored from a snapshot).
+        execs: Vec<u64>,
     },
 }
 
@@ -66,14 +79,23 @@ impl FanIn {
         }
     }
 
-    /// The buffered events in their stored form.
-    pub(crate) fn stored(&self) -> Vec<SerializedEvent> {
+    /// The buffered events in their stored form, each with the step execution that buffered
+    /// it (0 when unknown: restored, or the run does not checkpoint).
+    pub(crate) fn stored(&self) -> Vec<(u64, SerializedEvent)> {
         match self {
             FanIn::Restored(evs) => evs
                 .iter()
-                .map(|e| SerializedEvent::from_event(&**e))
+                .map(|e| (0, SerializedEvent::from_event(&**e)))
                 .collect(),
-            FanIn::Typed { events, store, .. } => store(&**events),
+            FanIn::Typed {
+                events,
+                store,
+                execs,
+                ..
+            } => {
+                let execs = execs.iter().copied().chain(std::iter::repeat(0));
+                execs.zip(store(&**events)).collect()
+            }
         }
     }
 }
@@ -98,6 +120,9 @@ pub(crate) struct RunShared {
     pub(crate) stream_position: AtomicU64,
     /// The workflow's step names (for error messages).
     pub(crate) step_names: Arc<[Arc<str>]>,
+    /// The run saves checkpoints (fan-in buffers then remember which execution buffered
+    /// each event).
+    pub(crate) durable: bool,
 }
 
 impl fmt::Debug for RunShared {
@@ -150,6 +175,8 @@ pub struct Context {
     shared: Arc<RunShared>,
     /// The index of the step this context was handed to, or `SENDER_RUN`.
     step: u32,
+    /// The step execution this context was handed to (from 1; 0 for the run's own).
+    exec: u64,
 }
 
 impl fmt::Debug for Context {
@@ -163,7 +190,17 @@ impl fmt::Debug for Context {
 
 impl Context {
     pub(crate) fn new(shared: Arc<RunShared>, step: u32) -> Self {
-        Context { shared, step }
+        Context {
+            shared,
+            step,
+            exec: 0,
+        }
+    }
+
+    /// The context of step execution `exec`.
+    pub(crate) fn with_exec(mut self, exec: u64) -> Self {
+        self.exec = exec;
+        self
     }
 
     /// A context attached to no run, to call step functions directly (e.g. in unit tests).
@@ -190,6 +227,7 @@ impl Context {
             stream,
             stream_position: AtomicU64::new(0),
             step_names: Arc::from(Vec::<Arc<str>>::new()),
+            durable: false,
         };
         Context::new(Arc::new(shared), u32::MAX)
     }
@@ -362,11 +400,13 @@ impl Context {
     /// ```
     pub fn collect_events<E: TypedEvent>(&self, event: E, n: usize) -> Option<Vec<E>> {
         let mut state = self.shared.lock_state();
+        let durable = self.shared.durable;
         let key = (self.step, Cow::Borrowed(E::EVENT_TYPE));
         let buffer = state.collect.entry(key).or_insert_with(|| FanIn::Typed {
             events: Box::new(Vec::<E>::new()),
             len: 0,
             store: store_typed::<E>,
+            execs: Vec::new(),
         });
         if let FanIn::Restored(restored) = buffer {
             // Events restored from a snapshot come back as `DynamicEvent`s: decode them once.
@@ -378,11 +418,22 @@ impl Context {
                 .collect();
             *buffer = FanIn::Typed {
                 len: typed.len(),
+                execs: if durable {
+                    vec![0; typed.len()]
+                } else {
+                    Vec::new()
+                },
                 events: Box::new(typed),
                 store: store_typed::<E>,
             };
         }
-        let FanIn::Typed { events, len, .. } = buffer else {
+        let FanIn::Typed {
+            events,
+            len,
+            store,
+            execs,
+        } = buffer
+        else {
             return None;
         };
         let Some(vec) = events.downcast_mut::<Vec<E>>() else {
@@ -392,13 +443,25 @@ impl Context {
         };
         vec.push(event);
         *len = vec.len();
+        if durable {
+            execs.push(self.exec);
+        }
         if vec.len() < n {
             return None;
         }
         let batch = std::mem::take(vec);
-        state
-            .collect
-            .remove(&(self.step, Cow::Borrowed(E::EVENT_TYPE)));
+        let (store, execs) = (*store, std::mem::take(execs));
+        let key = (self.step, Cow::Borrowed(E::EVENT_TYPE));
+        state.collect.remove(&key);
+        if durable && self.exec != 0 {
+            // Kept until this execution completes, for checkpoints taken meanwhile.
+            let stored = execs.into_iter().zip(store(&batch)).collect();
+            state
+                .taken
+                .entry(self.exec)
+                .or_default()
+                .push((key, stored));
+        }
         Some(batch)
     }
 

@@ -338,6 +338,7 @@ impl Workflow {
             router: router_tx.clone(),
             stream: stream_tx,
             stream_position: AtomicU64::new(stream_position),
+            durable: self.inner.checkpoint.is_some(),
             step_names: Arc::clone(&self.inner.step_names),
         });
         let inputs = Arc::new(Mutex::new(inputs));

@@ -86,6 +86,8 @@ struct Slot {
     /// A copy of the input event, kept only when the run checkpoints (it must be re-queued
     /// after a crash: at-least-once).
     input: Option<Box<dyn Event>>,
+    /// The execution's number (its context's; see `RunState::taken`).
+    exec: u64,
 }
 
 /// Shared view of pending input requests (read by `WorkflowHandler::input_requests`).
@@ -105,6 +107,8 @@ pub(crate) struct Router {
     slots: Vec<Option<Slot>>,
     free_slots: Vec<u32>,
     durable: bool,
+    /// The number of the last step execution started (executions are numbered from 1).
+    next_exec: u64,
     paused: bool,
     pause_waiters: Vec<oneshot::Sender<Result<WorkflowSnapshot, WorkflowError>>>,
     inputs: PendingInputs,
@@ -141,6 +145,7 @@ impl Router {
             slots: Vec::new(),
             free_slots: Vec::new(),
             durable,
+            next_exec: 0,
             paused: false,
             pause_waiters: Vec::new(),
             inputs,
@@ -298,6 +303,10 @@ impl Router {
                     return Ok(None);
                 };
                 self.free_slots.push(slot);
+                if self.durable {
+                    // Complete: the fan-in batches it took are no longer needed to replay it.
+                    self.shared.lock_state().taken.remove(&s.exec);
+                }
                 self.live[s.step as usize] -= 1;
                 self.live_total -= 1;
                 let output = match result {
@@ -590,6 +599,8 @@ impl Router {
             None
         };
         let shared = Arc::clone(&self.shared);
+        self.next_exec += 1;
+        let exec = self.next_exec;
         let def = &self.wf.steps[step as usize];
         let handler = Arc::clone(def.handler());
         let step_timeout = def.step_timeout();
@@ -600,14 +611,14 @@ impl Router {
         );
         let abort = match step_timeout {
             None => spawn_step(span, async move {
-                let ctx = Context::new(Arc::clone(&shared), step);
+                let ctx = Context::new(Arc::clone(&shared), step).with_exec(exec);
                 let body = AssertUnwindSafe(async move { handler(ctx, ev).await });
                 let result = step_result(body.catch_unwind().await);
                 let _ = shared.router.send(RouterMsg::Done { slot, result });
             }),
             Some(limit) => spawn_step(span, async move {
                 let started = Instant::now();
-                let ctx = Context::new(Arc::clone(&shared), step);
+                let ctx = Context::new(Arc::clone(&shared), step).with_exec(exec);
                 let body = AssertUnwindSafe(async move { handler(ctx, ev).await });
                 let result = match tokio::time::timeout(limit, body.catch_unwind()).await {
                     Ok(r) => step_result(r),
@@ -621,6 +632,7 @@ impl Router {
             route,
             abort,
             input,
+            exec,
         });
         self.live[step as usize] += 1;
         self.live_total += 1;
@@ -646,12 +658,47 @@ impl Router {
                     }
                 }
             }
+            // Fan-in buffers as the completed executions left them: executions still running
+            // are in flight and run again after a crash, so the events they buffered are left
+            // out (they will be buffered again) and the batches they took are put back first
+            // (they arrived before the current buffer's events).
+            let live: std::collections::HashSet<u64> =
+                self.slots.iter().flatten().map(|s| s.exec).collect();
+            let mut takers: Vec<_> = state
+                .taken
+                .iter()
+                .filter(|(exec, _)| live.contains(exec))
+                .collect();
+            takers.sort_by_key(|(exec, _)| **exec);
+            let mut buffers: std::collections::BTreeMap<(u32, &str), Vec<SerializedEvent>> =
+                std::collections::BTreeMap::new();
+            for (_, batches) in takers {
+                for ((step, event), events) in batches {
+                    buffers.entry((*step, event)).or_default().extend(
+                        events
+                            .iter()
+                            .filter(|(exec, _)| !live.contains(exec))
+                            .map(|(_, e)| e.clone()),
+                    );
+                }
+            }
             for ((step, event), buffer) in &state.collect {
-                snap.fan_in.push(FanInBuffer::new(
-                    self.sender_name(*step),
-                    event.to_string(),
-                    buffer.stored(),
-                ));
+                buffers.entry((*step, event)).or_default().extend(
+                    buffer
+                        .stored()
+                        .into_iter()
+                        .filter(|(exec, _)| !live.contains(exec))
+                        .map(|(_, e)| e),
+                );
+            }
+            for ((step, event), events) in buffers {
+                if !events.is_empty() {
+                    snap.fan_in.push(FanInBuffer::new(
+                        self.sender_name(step),
+                        event.to_owned(),
+                        events,
+                    ));
+                }
             }
         }
         for (step, q) in self.queues.iter().enumerate() {
