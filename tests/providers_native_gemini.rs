@@ -145,6 +145,11 @@ async fn thought_signature_and_function_response_go_back_with_the_history() {
     let answer = json!({"candidates": [{"content": {"role": "model", "parts": [{"text": "18°C"}]}, "finishReason": "STOP"}]});
     let (server, model) = serve(GENERATE, 200, "application/json", answer.to_string()).await;
     let call = &first.tool_calls[0];
+    assert_eq!(
+        call.id, "gemini_call_0",
+        "the id is a plain id, not the signature"
+    );
+    assert_eq!(call.signature.as_deref(), Some("c2lnLTE="));
     let history = vec![
         ChatMessage::user("Weather?"),
         first.to_message(),
@@ -216,7 +221,8 @@ async fn stream_emits_text_calls_and_a_final_chunk_with_usage() {
     let last = chunks.last().unwrap();
     assert_eq!(last.finish_reason.as_deref(), Some("tool_calls"));
     assert_eq!(last.tool_calls[0].name, "get_weather");
-    assert!(last.tool_calls[0].id.starts_with("fc_1"));
+    assert_eq!(last.tool_calls[0].id, "fc_1");
+    assert_eq!(last.tool_calls[0].signature.as_deref(), Some("c2ln"));
     assert_eq!(last.usage.unwrap().total_tokens, 10);
 }
 
@@ -406,5 +412,151 @@ async fn tool_defs_are_sent_in_the_gemini_dialect() {
     assert!(
         decls[1].get("parameters").is_none(),
         "no schema for a function without arguments: {decls}"
+    );
+}
+
+#[tokio::test]
+async fn streamed_signature_goes_back_with_its_call_id() {
+    let body = sse(&[
+        json!({"candidates": [{"content": {"role": "model", "parts": [{"functionCall": {"id": "fc_1", "name": "get_weather", "args": {"city": "Oslo"}}, "thoughtSignature": "c2ln"}]}, "finishReason": "STOP"}]}),
+    ]);
+    let (_s, model) = serve(STREAM, 200, "text/event-stream", body).await;
+    let chunks: Vec<_> = model
+        .stream(&[ChatMessage::user("Weather?")])
+        .await
+        .unwrap()
+        .collect()
+        .await;
+    let calls: Vec<_> = chunks
+        .into_iter()
+        .flat_map(|c| c.unwrap().tool_calls)
+        .collect();
+    assert_eq!(calls.len(), 1);
+
+    let answer =
+        json!({"candidates": [{"content": {"parts": [{"text": "ok"}]}, "finishReason": "STOP"}]});
+    let (server, model) = serve(GENERATE, 200, "application/json", answer.to_string()).await;
+    let history = vec![
+        ChatMessage::user("Weather?"),
+        ChatMessage::assistant_tool_calls(calls.clone()),
+        ChatMessage::tool_result(calls[0].id.clone(), "sunny"),
+    ];
+    model
+        .complete_with(CompletionRequest::new(history).tools([weather_tool()]))
+        .await
+        .unwrap();
+    let body = sent_body(&server).await;
+    assert_eq!(
+        body["contents"][1]["parts"][0],
+        json!({"functionCall": {"id": "fc_1", "name": "get_weather", "args": {"city": "Oslo"}}, "thoughtSignature": "c2ln"})
+    );
+    assert_eq!(
+        body["contents"][2]["parts"][0],
+        json!({"functionResponse": {"id": "fc_1", "name": "get_weather", "response": {"result": "sunny"}}})
+    );
+}
+
+#[tokio::test]
+async fn a_signed_gemini_history_replayed_to_openai_carries_no_signature() {
+    let (_s, gemini) = serve(
+        GENERATE,
+        200,
+        "application/json",
+        call_response().to_string(),
+    )
+    .await;
+    let first = gemini
+        .complete_with(
+            CompletionRequest::new(vec![ChatMessage::user("Weather?")]).tools([weather_tool()]),
+        )
+        .await
+        .unwrap();
+    let call = first.tool_calls[0].clone();
+    assert!(call.signature.is_some());
+
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/v1/chat/completions"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+            "id": "c1", "object": "chat.completion", "model": "gpt-4.1-mini",
+            "choices": [{"index": 0, "message": {"role": "assistant", "content": "18°C"}, "finish_reason": "stop"}]
+        })))
+        .mount(&server)
+        .await;
+    let openai = CompletionModel::openai("sk-test").with_base_url(format!("{}/v1", server.uri()));
+    let history = vec![
+        ChatMessage::user("Weather?"),
+        first.to_message(),
+        ChatMessage::tool_result(call.id.clone(), r#"{"temp_c": 18}"#),
+    ];
+    let r = openai
+        .complete_with(CompletionRequest::new(history).tools([weather_tool()]))
+        .await
+        .unwrap();
+    assert_eq!(r.content.as_deref(), Some("18°C"));
+    let raw = server.received_requests().await.unwrap()[0].body.clone();
+    let text = String::from_utf8(raw).unwrap();
+    assert!(!text.contains("c2lnLTE="), "the signature leaked: {text}");
+    assert!(!text.contains("ignature"), "{text}");
+    let body: Value = serde_json::from_str(&text).unwrap();
+    let sent_call = &body["messages"][1]["tool_calls"][0];
+    assert_eq!(sent_call["id"], "gemini_call_0");
+    assert_eq!(sent_call["function"]["name"], "get_weather");
+    assert_eq!(body["messages"][2]["tool_call_id"], "gemini_call_0");
+}
+
+/// Adds up scores by name.
+#[blazen::tool]
+fn total_score(scores: std::collections::HashMap<String, i64>) -> i64 {
+    scores.values().sum()
+}
+
+#[tokio::test]
+async fn parameters_gemini_cannot_express_go_as_parameters_json_schema() {
+    let map_tool = total_score::tool();
+    assert!(
+        map_tool
+            .render(blazen::SchemaDialect::Gemini)
+            .limitation
+            .is_some(),
+        "a map is beyond Gemini's `parameters`"
+    );
+    let ordinary = blazen::ToolDef::new(
+        "get_weather",
+        "Current weather",
+        json!({"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]}),
+        |_args: Value| json!("sunny"),
+    );
+    let answer =
+        json!({"candidates": [{"content": {"parts": [{"text": "ok"}]}, "finishReason": "STOP"}]});
+    let (server, model) = serve(GENERATE, 200, "application/json", answer.to_string()).await;
+    model
+        .complete_with(
+            CompletionRequest::new(vec![ChatMessage::user("x")]).tools([&map_tool, &ordinary]),
+        )
+        .await
+        .unwrap();
+    let body = sent_body(&server).await;
+    let decls = &body["tools"][0]["functionDeclarations"];
+
+    assert_eq!(decls[0]["name"], "total_score");
+    assert!(decls[0].get("parameters").is_none(), "{decls}");
+    let schema = &decls[0]["parametersJsonSchema"];
+    assert_eq!(
+        schema,
+        &map_tool.parameters_for(blazen::SchemaDialect::Anthropic),
+        "the standard schema"
+    );
+    assert_eq!(schema["properties"]["scores"]["type"], "object", "{schema}");
+    assert_eq!(
+        schema["properties"]["scores"]["additionalProperties"]["type"], "integer",
+        "{schema}"
+    );
+
+    assert_eq!(decls[1]["name"], "get_weather");
+    assert!(decls[1].get("parametersJsonSchema").is_none(), "{decls}");
+    assert_eq!(
+        decls[1]["parameters"]["properties"]["city"]["type"], "string",
+        "{decls}"
     );
 }

@@ -394,6 +394,11 @@ pub struct ToolCall {
     /// Why the model's arguments are not valid JSON, when they are not.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub invalid_arguments: Option<String>,
+    /// An opaque provider token to echo back with this call (Gemini's thought signature).
+    /// Set by the provider that produced the call and sent back only to that provider family;
+    /// the others ignore it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub signature: Option<String>,
 }
 
 impl ToolCall {
@@ -404,6 +409,7 @@ impl ToolCall {
             name: name.into(),
             arguments,
             invalid_arguments: None,
+            signature: None,
         }
     }
 
@@ -424,7 +430,22 @@ impl ToolCall {
             name: name.into(),
             arguments,
             invalid_arguments,
+            signature: None,
         }
+    }
+
+    /// This call carrying the provider's opaque `signature` (see [`ToolCall::signature`]).
+    ///
+    /// ```
+    /// use blazen_providers::ToolCall;
+    /// use serde_json::json;
+    /// let call = ToolCall::new("fc_1", "weather", json!({})).with_signature("c2ln");
+    /// assert_eq!(call.signature.as_deref(), Some("c2ln"));
+    /// assert_eq!(call.id, "fc_1");
+    /// ```
+    pub fn with_signature(mut self, signature: impl Into<String>) -> Self {
+        self.signature = Some(signature.into());
+        self
     }
 
     /// The arguments as JSON text, as the OpenAI wire format carries them (the raw text when the
@@ -559,6 +580,11 @@ pub struct ToolSpec {
     /// The schema rewritten for Anthropic, when it differs.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub anthropic: Option<Value>,
+    /// What Gemini's `parameters` subset cannot express in this schema (open maps, arbitrary
+    /// JSON values, recursive types), when something: Gemini then receives the standard schema
+    /// ([`ToolDialect::Anthropic`]) as `parametersJsonSchema` instead of `parameters`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub gemini_limitation: Option<String>,
 }
 
 impl ToolSpec {
@@ -571,6 +597,7 @@ impl ToolSpec {
             openai_strict: None,
             gemini: None,
             anthropic: None,
+            gemini_limitation: None,
         }
     }
 
@@ -592,13 +619,15 @@ impl From<&blazen::tool::ToolDef> for ToolSpec {
     fn from(def: &blazen::tool::ToolDef) -> Self {
         use blazen::tool::SchemaDialect;
         let strict = def.render(SchemaDialect::OpenAiStrict);
+        let gemini = def.render(SchemaDialect::Gemini);
         ToolSpec {
             name: def.name.clone(),
             description: def.description.clone(),
             parameters: def.parameters_for(SchemaDialect::OpenAi),
             openai_strict: strict.strict.then_some(strict.schema),
-            gemini: Some(def.parameters_for(SchemaDialect::Gemini)),
+            gemini: Some(gemini.schema),
             anthropic: Some(def.parameters_for(SchemaDialect::Anthropic)),
+            gemini_limitation: gemini.limitation,
         }
     }
 }

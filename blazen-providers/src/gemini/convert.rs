@@ -1,9 +1,9 @@
 //! Conversion between blazen's types and the Gemini wire types, and the stream state machine.
 //!
 //! Gemini attaches a `thoughtSignature` to function-call parts of thinking models and wants it
-//! echoed back with the call in the next request. blazen carries it inside the [`ToolCall`] id
-//! (`<id>|sig:<signature>`), so a history replayed as-is (assistant tool calls, then tool results
-//! referring to the same id) keeps the signature without any extra field.
+//! echoed back with the call in the next request. blazen keeps it in [`ToolCall::signature`], so
+//! a history replayed as-is keeps the signature while the call id stays Gemini's plain id (which
+//! other providers accept when the history is replayed to them).
 
 use serde_json::{json, Map, Value};
 
@@ -19,27 +19,25 @@ use crate::types::{
     StreamChunk, TokenUsage, ToolCall, ToolChoice, ToolDialect,
 };
 
-/// Separates the call id from the thought signature inside a [`ToolCall`] id.
-const SIGNATURE_SEPARATOR: &str = "|sig:";
+/// Separates the call id from the thought signature in ids of earlier blazen versions, which
+/// carried the signature inside the id (`<id>|sig:<signature>`); still read, never written.
+const LEGACY_SIGNATURE_SEPARATOR: &str = "|sig:";
 /// Prefix of the ids blazen makes up for calls Gemini sent without one (never sent back).
 const LOCAL_ID_PREFIX: &str = "gemini_call_";
 
-/// Builds a [`ToolCall`] id from Gemini's id (or a local one) and the thought signature.
-pub(crate) fn encode_call_id(id: Option<&str>, ordinal: usize, signature: Option<&str>) -> String {
-    let base = match id {
+/// The [`ToolCall`] id of a Gemini call: Gemini's id, or a local one when it sent none.
+fn call_id(id: Option<&str>, ordinal: usize) -> String {
+    match id {
         Some(id) if !id.is_empty() => id.to_owned(),
         _ => format!("{LOCAL_ID_PREFIX}{ordinal}"),
-    };
-    match signature {
-        Some(sig) if !sig.is_empty() => format!("{base}{SIGNATURE_SEPARATOR}{sig}"),
-        _ => base,
     }
 }
 
-/// Splits a [`ToolCall`] id into the id to send (none for local ids) and the signature.
-pub(crate) fn decode_call_id(id: &str) -> (Option<&str>, Option<&str>) {
-    let (base, sig) = match id.split_once(SIGNATURE_SEPARATOR) {
-        Some((b, s)) => (b, Some(s)),
+/// Splits a [`ToolCall`] id into the id to send to Gemini (none for local ids) and the
+/// signature an id of an earlier blazen version carried.
+fn split_call_id(id: &str) -> (Option<&str>, Option<&str>) {
+    let (base, sig) = match id.split_once(LEGACY_SIGNATURE_SEPARATOR) {
+        Some((b, s)) => (b, Some(s).filter(|s| !s.is_empty())),
         None => (id, None),
     };
     let base = (!base.starts_with(LOCAL_ID_PREFIX) && !base.is_empty()).then_some(base);
@@ -81,11 +79,22 @@ pub(crate) fn to_wire(req: &CompletionRequest) -> Result<GenerateContentRequest>
             function_declarations: req
                 .tools
                 .iter()
-                .map(|t| FunctionDeclaration {
-                    name: t.name.clone(),
-                    description: (!t.description.is_empty()).then(|| t.description.clone()),
-                    parameters: Some(t.parameters_for(ToolDialect::Gemini).clone())
-                        .filter(has_properties),
+                .map(|t| {
+                    // What Gemini's `parameters` subset cannot express goes as standard JSON
+                    // Schema in `parametersJsonSchema` (the two are mutually exclusive).
+                    let (parameters, parameters_json_schema) = if t.gemini_limitation.is_some() {
+                        let schema = t.parameters_for(ToolDialect::Anthropic).clone();
+                        (None, Some(schema).filter(has_properties))
+                    } else {
+                        let schema = t.parameters_for(ToolDialect::Gemini).clone();
+                        (Some(schema).filter(has_properties), None)
+                    };
+                    FunctionDeclaration {
+                        name: t.name.clone(),
+                        description: (!t.description.is_empty()).then(|| t.description.clone()),
+                        parameters,
+                        parameters_json_schema,
+                    }
                 })
                 .collect(),
         }]
@@ -244,7 +253,8 @@ fn model_parts(msg: &ChatMessage) -> Vec<Part> {
         });
     }
     for call in &msg.tool_calls {
-        let (id, signature) = decode_call_id(&call.id);
+        let (id, legacy_signature) = split_call_id(&call.id);
+        let signature = call.signature.as_deref().or(legacy_signature);
         let args = if call.invalid_arguments.is_some() {
             json!({})
         } else {
@@ -289,7 +299,7 @@ fn function_response(history: &[ChatMessage], msg: &ChatMessage) -> Result<Part>
         Err(_) => json!({ "result": text }),
     };
     let id = call_id
-        .and_then(|id| decode_call_id(id).0)
+        .and_then(|id| split_call_id(id).0)
         .map(str::to_owned);
     Ok(Part {
         function_response: Some(FunctionResponse { id, name, response }),
@@ -344,17 +354,15 @@ fn extract(resp: &GenerateContentResponse, ordinal: &mut usize) -> Extracted {
     if let Some(content) = &candidate.content {
         for part in &content.parts {
             if let Some(call) = &part.function_call {
-                let id = encode_call_id(
-                    call.id.as_deref(),
-                    *ordinal,
-                    part.thought_signature.as_deref(),
-                );
+                let id = call_id(call.id.as_deref(), *ordinal);
                 *ordinal += 1;
                 let args = match &call.args {
                     Value::Null => Value::Object(Map::new()),
                     other => other.clone(),
                 };
-                out.calls.push(ToolCall::new(id, call.name.clone(), args));
+                let mut tool_call = ToolCall::new(id, call.name.clone(), args);
+                tool_call.signature = part.thought_signature.clone().filter(|sig| !sig.is_empty());
+                out.calls.push(tool_call);
             } else if let Some(text) = &part.text {
                 let target = if part.thought == Some(true) {
                     &mut out.reasoning
@@ -475,16 +483,59 @@ mod tests {
     use proptest::prelude::*;
 
     #[test]
-    fn call_ids_carry_the_signature_and_hide_local_ids() {
-        let id = encode_call_id(Some("fc_7"), 0, Some("c2ln"));
-        assert_eq!(decode_call_id(&id), (Some("fc_7"), Some("c2ln")));
-        let local = encode_call_id(None, 3, None);
-        assert_eq!(local, "gemini_call_3");
-        assert_eq!(decode_call_id(&local), (None, None));
+    fn call_ids_are_plain_and_local_ids_are_not_sent() {
+        assert_eq!(call_id(Some("fc_7"), 0), "fc_7");
+        assert_eq!(call_id(None, 3), "gemini_call_3");
+        assert_eq!(call_id(Some(""), 1), "gemini_call_1");
+        assert_eq!(split_call_id("fc_7"), (Some("fc_7"), None));
+        assert_eq!(split_call_id("gemini_call_3"), (None, None));
+        // Ids of earlier versions carried the signature: still read.
+        assert_eq!(split_call_id("fc_7|sig:c2ln"), (Some("fc_7"), Some("c2ln")));
+        assert_eq!(split_call_id("gemini_call_1|sig:s"), (None, Some("s")));
+    }
+
+    fn history_with(call: ToolCall) -> CompletionRequest {
+        CompletionRequest::new(vec![
+            ChatMessage::user("Weather?"),
+            ChatMessage::assistant_tool_calls(vec![call]),
+        ])
+    }
+
+    #[test]
+    fn the_signature_goes_back_on_its_function_call_part() {
+        let call = ToolCall::new("fc_1", "weather", json!({"city": "Oslo"})).with_signature("c2ln");
+        let body = serde_json::to_value(to_wire(&history_with(call)).unwrap()).unwrap();
         assert_eq!(
-            decode_call_id(&encode_call_id(None, 1, Some("s"))),
-            (None, Some("s"))
+            body["contents"][1]["parts"][0],
+            json!({"functionCall": {"id": "fc_1", "name": "weather", "args": {"city": "Oslo"}}, "thoughtSignature": "c2ln"})
         );
+        let legacy = ToolCall::new("fc_1|sig:b2xk", "weather", json!({}));
+        let body = serde_json::to_value(to_wire(&history_with(legacy)).unwrap()).unwrap();
+        assert_eq!(
+            body["contents"][1]["parts"][0],
+            json!({"functionCall": {"id": "fc_1", "name": "weather", "args": {}}, "thoughtSignature": "b2xk"})
+        );
+        let unsigned = ToolCall::new("call_abc", "weather", json!({}));
+        let body = serde_json::to_value(to_wire(&history_with(unsigned)).unwrap()).unwrap();
+        assert!(body["contents"][1]["parts"][0]
+            .get("thoughtSignature")
+            .is_none());
+    }
+
+    #[test]
+    fn decoded_calls_keep_the_signature_apart_from_the_id() {
+        let resp: GenerateContentResponse = serde_json::from_value(json!({"candidates": [{
+            "content": {"role": "model", "parts": [
+                {"functionCall": {"id": "fc_9", "name": "f", "args": {}}, "thoughtSignature": "c2ln"},
+                {"functionCall": {"name": "g"}}
+            ]},
+            "finishReason": "STOP"}]}))
+        .unwrap();
+        let out = from_wire(resp, "gemini-2.5-flash");
+        assert_eq!(out.tool_calls[0].id, "fc_9");
+        assert_eq!(out.tool_calls[0].signature.as_deref(), Some("c2ln"));
+        assert_eq!(out.tool_calls[1].id, "gemini_call_1");
+        assert_eq!(out.tool_calls[1].signature, None);
     }
 
     #[test]

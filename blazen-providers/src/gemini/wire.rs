@@ -92,14 +92,19 @@ pub(crate) struct Tool {
     pub(crate) function_declarations: Vec<FunctionDeclaration>,
 }
 
-/// One function offered to the model (parameters in the Gemini schema dialect).
+/// One function offered to the model: parameters in the Gemini schema dialect
+/// (`parameters`), or as standard JSON Schema (`parametersJsonSchema`) when that subset cannot
+/// express them. The two fields are mutually exclusive.
 #[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
 pub(crate) struct FunctionDeclaration {
     pub(crate) name: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub(crate) description: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub(crate) parameters: Option<Value>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) parameters_json_schema: Option<Value>,
 }
 
 /// `toolConfig`.
