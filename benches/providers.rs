@@ -373,6 +373,34 @@ fn blazen_stream_chunks(bencher: divan::Bencher, route: &str) {
     bencher.bench_local(|| rt.block_on(blazen_stream(&m)));
 }
 
+// Per-scenario copies of the three functions above, so that one scenario can be selected by
+// name (`--bench s1b_` runs only S1b), e.g. to count its instructions under callgrind.
+
+macro_rules! per_scenario {
+    ($($raw:ident, $parse:ident, $blazen:ident = $route:literal;)*) => {$(
+        #[divan::bench(sample_count = 20, sample_size = 1)]
+        fn $raw(bencher: divan::Bencher) {
+            floor_raw_bytes(bencher, $route);
+        }
+
+        #[divan::bench(sample_count = 20, sample_size = 1)]
+        fn $parse(bencher: divan::Bencher) {
+            floor_parse_minimal(bencher, $route);
+        }
+
+        #[divan::bench(sample_count = 20, sample_size = 1)]
+        fn $blazen(bencher: divan::Bencher) {
+            blazen_stream_chunks(bencher, $route);
+        }
+    )*};
+}
+
+per_scenario! {
+    s1_floor_raw, s1_floor_parse, s1_blazen = "s1";
+    s1b_floor_raw, s1b_floor_parse, s1b_blazen = "s1b";
+    s2_floor_raw, s2_floor_parse, s2_blazen = "s2";
+}
+
 // ---------- S3 ----------
 
 #[derive(Deserialize)]

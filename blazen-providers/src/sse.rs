@@ -10,8 +10,12 @@
 //!
 //! Decoding is linear in the input: each byte is scanned once (`memchr`), complete lines are
 //! parsed straight from the read when nothing is buffered, and only a trailing partial line is
-//! copied (once) into the buffer. Text is decoded per complete line, so a UTF-8 character split
-//! across reads arrives intact (invalid UTF-8 becomes U+FFFD, as the standard says).
+//! copied (once) into the buffer. An event whose data is one `data:` line read whole hands out
+//! that line as a slice of the read ([`SseData`], no copy); several data lines, or a line carried
+//! across reads, are joined into one buffer. The data's UTF-8 is not checked by the decoder: a
+//! JSON consumer validates it once while parsing ([`SseData::raw`] + `serde_json::from_slice`),
+//! and the text view ([`SseData`] derefs to `str`) decodes the whole data, so a UTF-8 character
+//! split across reads arrives intact and invalid UTF-8 reads as U+FFFD, as the standard says.
 //!
 //! Two documented choices:
 //! - **Unterminated final block.** The standard discards an event not followed by a blank line.
@@ -24,9 +28,10 @@
 //!   failed and repeats that error.
 
 use std::pin::Pin;
+use std::sync::OnceLock;
 
 use bytes::Bytes;
-use futures::{Stream, StreamExt};
+use futures::Stream;
 
 use crate::error::BlazenError;
 
@@ -41,12 +46,99 @@ pub(crate) struct SseEvent {
     /// The `event:` field of the block (`None`: the default type, "message").
     pub(crate) event: Option<String>,
     /// The `data:` lines of the block joined with `\n`.
-    pub(crate) data: String,
+    pub(crate) data: SseData,
     /// The last event id (`id:`) seen so far in the stream, as the standard defines it; it
     /// carries over to later events. `None` if never set or set to an empty value.
     pub(crate) id: Option<String>,
     /// The `retry:` value (milliseconds) given in this block, if any.
     pub(crate) retry: Option<u64>,
+}
+
+/// An event's data: the raw bytes of its `data:` lines joined with `\n` (often a slice of the
+/// network read, not a copy). Derefs to the text, with invalid UTF-8 as U+FFFD; a JSON
+/// consumer parses [`raw`](Self::raw) with `serde_json::from_slice` instead, which validates
+/// UTF-8 once, while parsing.
+#[derive(Clone, Default)]
+pub(crate) struct SseData {
+    bytes: Bytes,
+    /// The text with U+FFFD replacements, made on first use when the bytes are not UTF-8.
+    lossy: OnceLock<String>,
+}
+
+impl SseData {
+    /// The data's bytes as received (UTF-8 unchecked).
+    pub(crate) fn raw(&self) -> &[u8] {
+        &self.bytes
+    }
+
+    /// Whether the data is empty.
+    pub(crate) fn is_empty(&self) -> bool {
+        self.bytes.is_empty()
+    }
+
+    fn text(&self) -> &str {
+        match std::str::from_utf8(&self.bytes) {
+            Ok(text) => text,
+            Err(_) => self
+                .lossy
+                .get_or_init(|| String::from_utf8_lossy(&self.bytes).into_owned()),
+        }
+    }
+}
+
+impl std::ops::Deref for SseData {
+    type Target = str;
+
+    fn deref(&self) -> &str {
+        self.text()
+    }
+}
+
+impl From<Bytes> for SseData {
+    fn from(bytes: Bytes) -> Self {
+        SseData {
+            bytes,
+            lossy: OnceLock::new(),
+        }
+    }
+}
+
+impl From<&str> for SseData {
+    fn from(text: &str) -> Self {
+        Bytes::copy_from_slice(text.as_bytes()).into()
+    }
+}
+
+impl PartialEq for SseData {
+    fn eq(&self, other: &Self) -> bool {
+        self.bytes == other.bytes
+    }
+}
+
+impl Eq for SseData {}
+
+impl PartialEq<&str> for SseData {
+    fn eq(&self, other: &&str) -> bool {
+        self.text() == *other
+    }
+}
+
+impl std::fmt::Debug for SseData {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        std::fmt::Debug::fmt(self.text(), f)
+    }
+}
+
+/// The data of the block being read.
+#[derive(Debug, Default)]
+enum BlockData {
+    /// No `data` line yet.
+    #[default]
+    None,
+    /// One `data` line (a slice of the read, or a copy of a line carried across reads).
+    One(Bytes),
+    /// Several `data` lines joined with `\n`.
+    Joined(Vec<u8>),
 }
 
 /// An incremental, pull-based SSE decoder: [`push`](Self::push) a read, take events with
@@ -72,9 +164,7 @@ pub(crate) struct SseDecoder {
     /// [`finish`](Self::finish) was called: no more input.
     eof: bool,
     /// Data of the current block.
-    data: String,
-    /// Whether the current block has at least one `data` line.
-    has_data: bool,
+    data: BlockData,
     event: Option<String>,
     retry: Option<u64>,
     last_id: Option<String>,
@@ -118,8 +208,7 @@ impl SseDecoder {
             skip_lf: false,
             bom_done: false,
             eof: false,
-            data: String::new(),
-            has_data: false,
+            data: BlockData::None,
             event: None,
             retry: None,
             last_id: None,
@@ -142,6 +231,13 @@ impl SseDecoder {
         self.pos = 0;
         if self.bom_done {
             self.chunk = input;
+            return;
+        }
+        if self.head.is_empty() && (input.len() >= BOM.len() || !BOM.starts_with(&input)) {
+            // The whole BOM check is in this read: no copy of it.
+            self.bom_done = true;
+            let skip = if input.starts_with(BOM) { BOM.len() } else { 0 };
+            self.chunk = input.slice(skip..);
             return;
         }
         self.head.extend_from_slice(&input);
@@ -204,7 +300,7 @@ impl SseDecoder {
                             return Ok(None);
                         }
                         let line = std::mem::take(&mut self.buf);
-                        let ev = self.process_line(&line)?;
+                        let ev = self.process_line(&line, None)?;
                         return Ok(ev.or_else(|| self.dispatch()));
                     }
                     Some(i) => {
@@ -213,7 +309,7 @@ impl SseDecoder {
                         self.pos += next;
                         self.skip_lf = skip;
                         let mut line = std::mem::take(&mut self.buf);
-                        let ev = self.process_line(&line);
+                        let ev = self.process_line(&line, None);
                         line.clear();
                         self.buf = line; // keep the allocation
                         if let Some(ev) = ev? {
@@ -247,7 +343,7 @@ impl SseDecoder {
                     let (next, skip) = line_end(rest, i);
                     self.pos += next;
                     self.skip_lf = skip;
-                    if let Some(ev) = self.process_line(&rest[..i])? {
+                    if let Some(ev) = self.process_line(&rest[..i], Some(chunk))? {
                         return Ok(Some(ev));
                     }
                 }
@@ -267,8 +363,13 @@ impl SseDecoder {
         }
     }
 
-    /// Interprets one line; a blank line dispatches the block.
-    fn process_line(&mut self, line: &[u8]) -> Result<Option<SseEvent>, BlazenError> {
+    /// Interprets one line (a slice of `read` if given, so that data can be handed out without
+    /// a copy); a blank line dispatches the block.
+    fn process_line(
+        &mut self,
+        line: &[u8],
+        read: Option<&Bytes>,
+    ) -> Result<Option<SseEvent>, BlazenError> {
         self.check_line(line.len())?;
         if line.is_empty() {
             return Ok(self.dispatch());
@@ -285,15 +386,30 @@ impl SseDecoder {
         };
         match field {
             b"data" => {
-                if self.has_data {
-                    self.data.push('\n');
-                    self.data.push_str(&utf8_text(value));
-                } else {
-                    // The first line: one allocation of the right size.
-                    self.data = utf8_text(value).into_owned();
-                    self.has_data = true;
-                }
-                if self.data.len() > self.max_size {
+                let len = match &mut self.data {
+                    BlockData::None => {
+                        self.data = BlockData::One(match read {
+                            Some(read) => read.slice_ref(value),
+                            None => Bytes::copy_from_slice(value),
+                        });
+                        value.len()
+                    }
+                    BlockData::One(first) => {
+                        let mut joined = Vec::with_capacity(first.len() + 1 + value.len());
+                        joined.extend_from_slice(first);
+                        joined.push(b'\n');
+                        joined.extend_from_slice(value);
+                        let len = joined.len();
+                        self.data = BlockData::Joined(joined);
+                        len
+                    }
+                    BlockData::Joined(joined) => {
+                        joined.push(b'\n');
+                        joined.extend_from_slice(value);
+                        joined.len()
+                    }
+                };
+                if len > self.max_size {
                     return Err(BlazenError::invalid_response(
                         "",
                         format!("SSE event data longer than {} bytes", self.max_size),
@@ -320,14 +436,14 @@ impl SseDecoder {
     fn dispatch(&mut self) -> Option<SseEvent> {
         let event = self.event.take();
         let retry = self.retry.take();
-        if !self.has_data {
-            self.data.clear();
-            return None;
-        }
-        self.has_data = false;
+        let data = match std::mem::take(&mut self.data) {
+            BlockData::None => return None,
+            BlockData::One(bytes) => bytes,
+            BlockData::Joined(joined) => Bytes::from(joined),
+        };
         Some(SseEvent {
             event,
-            data: std::mem::take(&mut self.data),
+            data: data.into(),
             id: self.last_id.clone(),
             retry,
         })
@@ -337,60 +453,80 @@ impl SseDecoder {
 /// Decodes a body of SSE bytes into events: a decoder error or a read error ends the stream
 /// with that error (after the events decoded before it). Errors carry no provider name; add it
 /// with `BlazenError::with_provider`.
-pub(crate) fn sse_events<S>(byte_stream: S) -> impl Stream<Item = Result<SseEvent, BlazenError>>
+pub(crate) fn sse_events<S>(byte_stream: S) -> SseStream<S>
 where
     S: Stream<Item = Result<Bytes, reqwest::Error>>,
 {
-    struct State<S> {
-        inner: Pin<Box<S>>,
-        decoder: SseDecoder,
-        /// No more reads: the input ended or failed.
-        eof: bool,
-        /// An error was yielded: the stream is over.
-        over: bool,
-    }
-    let state = State {
+    SseStream {
         inner: Box::pin(byte_stream),
         decoder: SseDecoder::new(),
         eof: false,
         over: false,
-    };
-    futures::stream::unfold(state, |mut st| async move {
-        if st.over {
-            return None;
-        }
-        loop {
-            match st.decoder.next_event() {
-                Ok(Some(ev)) => return Some((Ok(ev), st)),
-                Ok(None) if st.eof => return None,
-                Ok(None) => {}
-                Err(err) => {
-                    st.over = true;
-                    return Some((Err(err), st));
-                }
-            }
-            match st.inner.next().await {
-                Some(Ok(bytes)) => st.decoder.push(bytes),
-                Some(Err(err)) => {
-                    st.over = true;
-                    return Some((Err(BlazenError::from_reqwest("", err)), st));
-                }
-                None => {
-                    st.decoder.finish();
-                    st.eof = true;
-                }
-            }
-        }
-    })
+    }
 }
 
-/// A line's text: borrowed when it is valid UTF-8 (`str::from_utf8` has an ASCII fast path;
-/// `from_utf8_lossy` walks `Utf8Chunks`, measurably slower per event), U+FFFD replacements
-/// otherwise, as the standard says.
-fn utf8_text(value: &[u8]) -> std::borrow::Cow<'_, str> {
-    match std::str::from_utf8(value) {
-        Ok(text) => std::borrow::Cow::Borrowed(text),
-        Err(_) => String::from_utf8_lossy(value),
+/// The stream of [`sse_events`]: a plain state machine (an `unfold` moved its state in and out
+/// of a new future for every event, two `memcpy`s per event).
+pub(crate) struct SseStream<S> {
+    inner: Pin<Box<S>>,
+    decoder: SseDecoder,
+    /// No more reads: the input ended or failed.
+    eof: bool,
+    /// The stream is over (ended, or an error was yielded).
+    over: bool,
+}
+
+impl<S> Stream for SseStream<S>
+where
+    S: Stream<Item = Result<Bytes, reqwest::Error>>,
+{
+    type Item = Result<SseEvent, BlazenError>;
+
+    fn poll_next(
+        mut self: Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Self::Item>> {
+        use std::task::Poll;
+        let this = &mut *self;
+        if this.over {
+            return Poll::Ready(None);
+        }
+        loop {
+            match this.decoder.next_event() {
+                Ok(Some(ev)) => return Poll::Ready(Some(Ok(ev))),
+                Ok(None) if this.eof => {
+                    this.over = true;
+                    return Poll::Ready(None);
+                }
+                Ok(None) => {}
+                Err(err) => {
+                    this.over = true;
+                    return Poll::Ready(Some(Err(err)));
+                }
+            }
+            match this.inner.as_mut().poll_next(cx) {
+                Poll::Pending => return Poll::Pending,
+                Poll::Ready(Some(Ok(bytes))) => this.decoder.push(bytes),
+                Poll::Ready(Some(Err(err))) => {
+                    this.over = true;
+                    return Poll::Ready(Some(Err(BlazenError::from_reqwest("", err))));
+                }
+                Poll::Ready(None) => {
+                    this.decoder.finish();
+                    this.eof = true;
+                }
+            }
+        }
+    }
+}
+
+impl<S> std::fmt::Debug for SseStream<S> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SseStream")
+            .field("decoder", &self.decoder)
+            .field("eof", &self.eof)
+            .field("over", &self.over)
+            .finish_non_exhaustive()
     }
 }
 

@@ -5,6 +5,7 @@
 //! input is cut into reads never changes the result.
 
 use super::*;
+use futures::StreamExt;
 use proptest::prelude::*;
 
 /// The outcome of decoding: the events, then the error that stopped decoding (as text).
@@ -64,7 +65,7 @@ fn events(input: &str) -> Vec<SseEvent> {
 
 fn data(d: &str) -> SseEvent {
     SseEvent {
-        data: d.to_owned(),
+        data: d.into(),
         ..SseEvent::default()
     }
 }
@@ -232,6 +233,39 @@ fn utf8_split_across_reads_arrives_intact() {
             vec![data("héllo 世界 🦀")]
         );
     }
+}
+
+#[test]
+fn invalid_utf8_reads_as_replacement_characters() {
+    // The text of the data is decoded as a whole: what per-line decoding gave, since `\n` is
+    // ASCII and ends any invalid sequence.
+    let (evs, err) = decode_every_way(b"data: a\xFFb\ndata: \xF0\x9F\ndata: \xA6\x80\n\n", 64);
+    assert_eq!(err, None);
+    assert_eq!(evs.len(), 1);
+    assert_eq!(evs[0].data.raw(), b"a\xFFb\n\xF0\x9F\n\xA6\x80");
+    assert_eq!(&*evs[0].data, "a\u{FFFD}b\n\u{FFFD}\n\u{FFFD}\u{FFFD}");
+    let per_line: Vec<String> = [&b"a\xFFb"[..], b"\xF0\x9F", b"\xA6\x80"]
+        .iter()
+        .map(|l| String::from_utf8_lossy(l).into_owned())
+        .collect();
+    assert_eq!(&*evs[0].data, per_line.join("\n"));
+}
+
+#[test]
+fn one_line_data_is_a_slice_of_the_read() {
+    let read = Bytes::from_static(b"data: {\"a\":1}\n\ndata: x\ndata: y\n\n");
+    let range = read.as_ptr_range();
+    let mut d = SseDecoder::new();
+    d.push(read.clone());
+    let one = d.next_event().unwrap().unwrap();
+    assert_eq!(one.data.raw(), b"{\"a\":1}");
+    assert!(range.contains(&one.data.raw().as_ptr()), "not copied");
+    let two = d.next_event().unwrap().unwrap();
+    assert_eq!(&*two.data, "x\ny");
+    assert!(
+        !range.contains(&two.data.raw().as_ptr()),
+        "joined lines are a new buffer"
+    );
 }
 
 #[test]
