@@ -128,6 +128,21 @@ impl Auth {
 }
 
 /// Milliseconds elapsed since `start`, saturating.
+/// What every provider's answer gets the same way: the measured total time (kept beside any
+/// queue/execution times the provider reported) and the cost from the pricing table, unless
+/// the provider reported one.
+pub(crate) fn finish_response(
+    mut out: crate::CompletionResponse,
+    started: Instant,
+) -> crate::CompletionResponse {
+    let timing = out.timing.get_or_insert_with(crate::RequestTiming::default);
+    timing.total_ms = Some(elapsed_ms(started));
+    if out.cost.is_none() {
+        out.cost = out.usage.and_then(|u| crate::pricing::cost(&out.model, &u));
+    }
+    out
+}
+
 pub(crate) fn elapsed_ms(start: Instant) -> u64 {
     u64::try_from(start.elapsed().as_millis()).unwrap_or(u64::MAX)
 }

@@ -124,11 +124,7 @@ impl Provider for BedrockProvider {
         })?;
         let mut out = convert::from_wire(wire, &model, convert::is_structured(&request));
         out.request_id = request_id;
-        out.cost = out.usage.and_then(|u| crate::pricing::cost(&out.model, &u));
-        if let Some(t) = &mut out.timing {
-            t.total_ms = Some(http::elapsed_ms(started));
-        }
-        Ok(out)
+        Ok(http::finish_response(out, started))
     }
 
     async fn stream(&self, request: CompletionRequest) -> Result<ChunkStream> {

@@ -18,7 +18,7 @@ use crate::http::{self, ApiKey, Auth};
 use crate::model::{ChunkStream, CompletionModel, Provider};
 use crate::native::{fold_events, EventFold};
 use crate::sse::SseEvent;
-use crate::types::{CompletionRequest, CompletionResponse, RequestTiming, StreamChunk};
+use crate::types::{CompletionRequest, CompletionResponse, StreamChunk};
 
 pub(crate) const PROVIDER: &str = "gemini";
 const DEFAULT_BASE_URL: &str = "https://generativelanguage.googleapis.com/v1beta";
@@ -123,12 +123,7 @@ impl Provider for GeminiProvider {
         })?;
         let mut out = convert::from_wire(wire, &model);
         out.request_id = request_id;
-        out.cost = out.usage.and_then(|u| crate::pricing::cost(&out.model, &u));
-        out.timing = Some(RequestTiming {
-            total_ms: Some(http::elapsed_ms(started)),
-            ..RequestTiming::default()
-        });
-        Ok(out)
+        Ok(http::finish_response(out, started))
     }
 
     async fn stream(&self, request: CompletionRequest) -> Result<ChunkStream> {

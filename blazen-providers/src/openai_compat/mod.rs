@@ -446,12 +446,7 @@ impl Provider for OpenAiCompat {
         let fallback = request.model.as_deref().unwrap_or(&self.model);
         let mut out = convert_response(&self.provider_name, wire, fallback)?;
         out.request_id = request_id;
-        let timing = out.timing.get_or_insert_with(RequestTiming::default);
-        timing.total_ms = Some(http::elapsed_ms(started));
-        if out.cost.is_none() {
-            out.cost = out.usage.and_then(|u| crate::pricing::cost(&out.model, &u));
-        }
-        Ok(out)
+        Ok(http::finish_response(out, started))
     }
 
     async fn stream(&self, request: CompletionRequest) -> Result<ChunkStream> {
