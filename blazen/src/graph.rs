@@ -836,6 +836,52 @@ const fn push(out: &mut [RawDefect], count: usize, d: RawDefect) -> usize {
     count + 1
 }
 
+/// Breadth-first search setting `bit` in `flags`: forward from the steps that accept
+/// StartEvent along "feeds", or backward from the steps that emit StopEvent against it.
+const fn mark(
+    steps: &[StepNode<'_>],
+    flags: &mut [u8],
+    queue: &mut [usize],
+    bit: u8,
+    forward: bool,
+) {
+    let n = steps.len();
+    let mut tail = 0;
+    let mut i = 0;
+    while i < n {
+        let seed = if forward {
+            lists_name(steps[i].accepts, START_ID)
+        } else {
+            lists_name(steps[i].emits, STOP_ID)
+        };
+        if seed {
+            flags[i] |= bit;
+            queue[tail] = i;
+            tail += 1;
+        }
+        i += 1;
+    }
+    let mut head = 0;
+    while head < tail {
+        let at = queue[head];
+        head += 1;
+        let mut other = 0;
+        while other < n {
+            let linked = if forward {
+                feeds(&steps[at], &steps[other])
+            } else {
+                feeds(&steps[other], &steps[at])
+            };
+            if flags[other] & bit == 0 && linked {
+                flags[other] |= bit;
+                queue[tail] = other;
+                tail += 1;
+            }
+            other += 1;
+        }
+    }
+}
+
 /// The analysis. Writes the defects it finds into `out` (as many as fit) and returns how
 /// many it found. `flags` and `queue` are scratch space of `steps.len()` entries each;
 /// `allow` is a mask of `ALLOW_*` bits.
@@ -1035,62 +1081,15 @@ pub const fn analyze(
         return count;
     }
 
-    // Forward: the steps a run reaches from StartEvent.
     let mut i = 0;
     while i < n {
         flags[i] = 0;
         i += 1;
     }
-    let mut tail = 0;
-    let mut i = 0;
-    while i < n {
-        if lists_name(steps[i].accepts, START_ID) {
-            flags[i] |= REACHED;
-            queue[tail] = i;
-            tail += 1;
-        }
-        i += 1;
-    }
-    let mut head = 0;
-    while head < tail {
-        let s = queue[head];
-        head += 1;
-        let mut t = 0;
-        while t < n {
-            if flags[t] & REACHED == 0 && feeds(&steps[s], &steps[t]) {
-                flags[t] |= REACHED;
-                queue[tail] = t;
-                tail += 1;
-            }
-            t += 1;
-        }
-    }
-
+    // Forward: the steps a run reaches from StartEvent.
+    mark(steps, flags, queue, REACHED, true);
     // Backward: the steps from which StopEvent can be reached.
-    let mut tail = 0;
-    let mut i = 0;
-    while i < n {
-        if lists_name(steps[i].emits, STOP_ID) {
-            flags[i] |= FINISHES;
-            queue[tail] = i;
-            tail += 1;
-        }
-        i += 1;
-    }
-    let mut head = 0;
-    while head < tail {
-        let t = queue[head];
-        head += 1;
-        let mut s = 0;
-        while s < n {
-            if flags[s] & FINISHES == 0 && feeds(&steps[s], &steps[t]) {
-                flags[s] |= FINISHES;
-                queue[tail] = s;
-                tail += 1;
-            }
-            s += 1;
-        }
-    }
+    mark(steps, flags, queue, FINISHES, false);
 
     if allow & ALLOW_UNREACHABLE == 0 {
         let mut i = 0;
