@@ -94,3 +94,24 @@ pub(crate) fn parse_data_url(url: &str) -> Option<(&str, &str)> {
     let mime = meta.strip_suffix(";base64")?;
     Some((mime, data))
 }
+
+/// `Provider::with_model` and `Provider::with_base_url` for a native provider struct with
+/// `model` and `base_url` string fields (a trailing `/` of the base URL is dropped).
+macro_rules! model_and_base_url_overrides {
+    () => {
+        fn with_model(&self, model: &str) -> ::std::sync::Arc<dyn $crate::model::Provider> {
+            ::std::sync::Arc::new(Self {
+                model: model.to_owned(),
+                ..self.clone()
+            })
+        }
+
+        fn with_base_url(&self, base_url: &str) -> ::std::sync::Arc<dyn $crate::model::Provider> {
+            ::std::sync::Arc::new(Self {
+                base_url: base_url.trim_end_matches('/').to_owned(),
+                ..self.clone()
+            })
+        }
+    };
+}
+pub(crate) use model_and_base_url_overrides;

@@ -6,7 +6,6 @@
 mod convert;
 mod wire;
 
-use std::sync::Arc;
 use std::time::Instant;
 
 use async_trait::async_trait;
@@ -136,19 +135,7 @@ impl Provider for AnthropicProvider {
         ))
     }
 
-    fn with_model(&self, model: &str) -> Arc<dyn Provider> {
-        Arc::new(Self {
-            model: model.to_owned(),
-            ..self.clone()
-        })
-    }
-
-    fn with_base_url(&self, base_url: &str) -> Arc<dyn Provider> {
-        Arc::new(Self {
-            base_url: base_url.trim_end_matches('/').to_owned(),
-            ..self.clone()
-        })
-    }
+    crate::native::model_and_base_url_overrides!();
 }
 
 impl CompletionModel {

@@ -5,7 +5,6 @@ mod convert;
 mod embed;
 mod wire;
 
-use std::sync::Arc;
 use std::time::Instant;
 
 use async_trait::async_trait;
@@ -109,19 +108,7 @@ impl Provider for CohereProvider {
         ))
     }
 
-    fn with_model(&self, model: &str) -> Arc<dyn Provider> {
-        Arc::new(Self {
-            model: model.to_owned(),
-            ..self.clone()
-        })
-    }
-
-    fn with_base_url(&self, base_url: &str) -> Arc<dyn Provider> {
-        Arc::new(Self {
-            base_url: base_url.trim_end_matches('/').to_owned(),
-            ..self.clone()
-        })
-    }
+    crate::native::model_and_base_url_overrides!();
 }
 
 impl CompletionModel {
