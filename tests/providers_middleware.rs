@@ -250,7 +250,10 @@ async fn backoff_grows_exponentially_on_paused_time() {
     for (i, base) in [1u64, 2, 4].into_iter().enumerate() {
         let gap = t[i + 1] - t[i];
         let base = Duration::from_secs(base);
-        assert!(gap >= base / 2 && gap <= base, "retry {i}: {gap:?}");
+        // tokio's timer wheel has millisecond resolution and rounds a deadline up, so a
+        // jittered delay of exactly `base` can be observed as `base + 1ms`.
+        let slack = Duration::from_millis(2);
+        assert!(gap >= base / 2 && gap <= base + slack, "retry {i}: {gap:?}");
     }
 }
 
