@@ -78,7 +78,9 @@ pub fn derive_event(input: TokenStream) -> TokenStream {
 ///
 /// Options: `accepts = [A, B]` (the event parameter is then `Box<dyn Event>`, which you
 /// downcast, or an `#[event(one_of)]` enum holding every listed type), `emits = [..]`,
-/// `max_concurrency = N` (0: unlimited), `name = "..."` (default: the function's name).
+/// `waits_for = [..]` (events the body waits for with `ctx.wait_for_event`; the graph check
+/// counts them as consumed), `max_concurrency = N` (0: unlimited), `name = "..."` (default:
+/// the function's name).
 ///
 /// Beside the function comes `mod <name>` with the function's visibility: `<name>::step()`
 /// builds the run-time step, and hidden constants describe it to `workflow!`. Define steps

@@ -17,11 +17,12 @@ use crate::ctxt::{key_value, split_options, type_list, Errors};
 struct Options {
     accepts: Option<(syn::Ident, Vec<Type>)>,
     emits: Vec<Type>,
+    waits_for: Vec<Type>,
     max_concurrency: Option<syn::Expr>,
     name: Option<LitStr>,
 }
 
-const KEYS: &str = "`accepts`, `emits`, `max_concurrency` or `name`";
+const KEYS: &str = "`accepts`, `emits`, `waits_for`, `max_concurrency` or `name`";
 
 fn parse_options(attr: TokenStream, errors: &mut Errors) -> Options {
     let mut opts = Options::default();
@@ -37,7 +38,7 @@ fn parse_options(attr: TokenStream, errors: &mut Errors) -> Options {
         let key = kv.key.to_string();
         if !matches!(
             key.as_str(),
-            "accepts" | "emits" | "max_concurrency" | "name"
+            "accepts" | "emits" | "waits_for" | "max_concurrency" | "name"
         ) {
             errors.spanned(
                 &kv.key,
@@ -55,16 +56,16 @@ fn parse_options(attr: TokenStream, errors: &mut Errors) -> Options {
             continue;
         };
         match key.as_str() {
-            "accepts" | "emits" => match type_list(value.clone()) {
+            "accepts" | "emits" | "waits_for" => match type_list(value.clone()) {
                 Ok(list) if list.is_empty() => errors.spanned(
                     value,
                     format!("`{key} = []` lists no event; list event types or drop the option"),
                 ),
                 Ok(list) => {
-                    if key == "accepts" {
-                        opts.accepts = Some((kv.key.clone(), list));
-                    } else {
-                        opts.emits = list;
+                    match key.as_str() {
+                        "accepts" => opts.accepts = Some((kv.key.clone(), list)),
+                        "emits" => opts.emits = list,
+                        _ => opts.waits_for = list,
                     }
                 }
                 Err(_) => errors.spanned(
@@ -416,6 +417,18 @@ fn expand_fn(func: &ItemFn, opts: Options, errors: &mut Errors) -> TokenStream {
         }
     };
 
+    // What it waits for inside its body (`ctx.wait_for_event`).
+    let waits_nodes = opts.waits_for.iter().map(|t| {
+        let span = t.span();
+        let t = reroot(t);
+        quote_spanned!(span=> <#t as #private::ListedEvent>::NODE)
+    });
+    let with_waits = if opts.waits_for.is_empty() {
+        TokenStream::new()
+    } else {
+        quote!(.with_waits(&[#(#waits_nodes),*]))
+    };
+
     // The handler: recover the parameter, call the function as written, convert the output.
     let ctx = format_ident!("__blazen_ctx", span = Span::mixed_site());
     let ev = format_ident!("__blazen_ev", span = Span::mixed_site());
@@ -474,7 +487,7 @@ fn expand_fn(func: &ItemFn, opts: Options, errors: &mut Errors) -> TokenStream {
             #emits_def
             #[doc(hidden)]
             pub const __BLAZEN_STEP: #private::StepNode<'static> =
-                #private::StepNode::new(#step_name, __BLAZEN_ACCEPTS, __BLAZEN_EMITS);
+                #private::StepNode::new(#step_name, __BLAZEN_ACCEPTS, __BLAZEN_EMITS)#with_waits;
             #param_check
 
             /// The run-time step, for `Workflow::builder(..).step(..)`.

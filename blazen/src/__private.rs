@@ -192,6 +192,9 @@ where
     for e in node.emits {
         step = step.emits(info(e));
     }
+    for e in node.waits {
+        step = step.waits_for(info(e));
+    }
     step
 }
 

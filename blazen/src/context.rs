@@ -10,11 +10,11 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 use serde_json::Value;
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, oneshot};
 use uuid::Uuid;
 
 use crate::error::WorkflowError;
-use crate::event::{downcast_event, Event, TypedEvent};
+use crate::event::{downcast_event, DynamicEvent, Event, TypedEvent};
 use crate::persist::SerializedEvent;
 use crate::workflow::runner::{RouterMsg, StreamMsg};
 
@@ -47,6 +47,69 @@ pub(crate) struct RunState {
     /// crash it runs again and must find its batch); the router drops them when the
     /// execution completes.
     pub(crate) taken: HashMap<u64, Vec<TakenBatch>>,
+    /// Step executions waiting in [`Context::wait_for_event`], oldest first.
+    pub(crate) waiters: Vec<Waiter>,
+    /// Waited-for events that arrived while no waiter took them, oldest first: the next
+    /// fitting wait takes them. Part of snapshots.
+    pub(crate) parked: std::collections::VecDeque<Box<dyn Event>>,
+}
+
+/// Which events a waiter takes, beyond their type.
+type WaitFilter = Box<dyn Fn(&dyn Event) -> bool + Send>;
+
+/// One step execution waiting for an event.
+pub(crate) struct Waiter {
+    /// The waiting execution.
+    pub(crate) exec: u64,
+    pub(crate) event_type: &'static str,
+    filter: Option<WaitFilter>,
+    tx: oneshot::Sender<Box<dyn Event>>,
+}
+
+impl fmt::Debug for Waiter {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Waiter")
+            .field("exec", &self.exec)
+            .field("event_type", &self.event_type)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Waiter {
+    fn takes(&self, ev: &dyn Event) -> bool {
+        self.event_type == ev.event_type() && self.filter.as_ref().is_none_or(|f| f(ev))
+    }
+
+    /// Whether the execution still waits (its wait was not dropped: the step did not time
+    /// out or get aborted).
+    pub(crate) fn is_waiting(&self) -> bool {
+        !self.tx.is_closed()
+    }
+}
+
+impl RunState {
+    /// Hands `ev` to the oldest waiter that takes it (the waiting execution), or gives it
+    /// back if none does.
+    pub(crate) fn deliver(&mut self, mut ev: Box<dyn Event>) -> Result<u64, Box<dyn Event>> {
+        let mut i = 0;
+        while i < self.waiters.len() {
+            if !self.waiters[i].is_waiting() {
+                self.waiters.remove(i);
+                continue;
+            }
+            if !self.waiters[i].takes(&*ev) {
+                i += 1;
+                continue;
+            }
+            let waiter = self.waiters.remove(i);
+            match waiter.tx.send(ev) {
+                Ok(()) => return Ok(waiter.exec),
+                // The wait ended meanwhile: the next waiter may take it.
+                Err(back) => ev = back,
+            }
+        }
+        Err(ev)
+    }
 }
 
 /// One fan-in buffer.
@@ -120,6 +183,8 @@ pub(crate) struct RunShared {
     pub(crate) stream_position: AtomicU64,
     /// The workflow's step names (for error messages).
     pub(crate) step_names: Arc<[Arc<str>]>,
+    /// Per step, the routing names of the events it declares it waits for.
+    pub(crate) step_waits: Arc<[Box<[Arc<str>]>]>,
     /// The run saves checkpoints (fan-in buffers then remember which execution buffered
     /// each event).
     pub(crate) durable: bool,
@@ -227,6 +292,7 @@ impl Context {
             stream,
             stream_position: AtomicU64::new(0),
             step_names: Arc::from(Vec::<Arc<str>>::new()),
+            step_waits: Arc::from(Vec::<Box<[Arc<str>]>>::new()),
             durable: false,
         };
         Context::new(Arc::new(shared), u32::MAX)
@@ -463,6 +529,121 @@ impl Context {
                 .push((key, stored));
         }
         Some(batch)
+    }
+
+    /// Waits, inside the step, for the next event of type `E` sent in the run (by another
+    /// step's [`send_event`](Self::send_event) or from outside with
+    /// [`WorkflowHandler::send_event`](crate::workflow::WorkflowHandler::send_event)).
+    ///
+    /// The step declares what it waits for (`#[step(waits_for = [E])]`, or
+    /// [`Step::waits_for`](crate::Step::waits_for)); an undeclared wait fails with
+    /// [`WorkflowError::UndeclaredWait`]. An event of a waited-for type goes to the oldest
+    /// waiting execution instead of being routed; one that arrives while nobody waits is
+    /// held for the next wait (so the order of send and wait does not matter), or routed
+    /// as usual if a step accepts it.
+    ///
+    /// Durability: a waiting step is in flight. [`pause`](crate::workflow::WorkflowHandler::pause)
+    /// does not wait for it: the snapshot holds its input event (and the held events), and
+    /// after resume the step runs again from its start and waits again — code before the
+    /// wait runs twice (at-least-once, as after a crash). The step's timeout bounds the
+    /// wait; a run whose steps all wait ends only by an event from outside, a pause or the
+    /// workflow timeout.
+    ///
+    /// ```
+    /// use blazen::prelude::*;
+    ///
+    /// #[derive(Debug, Clone, Serialize, Deserialize, Event)]
+    /// struct Approval {
+    ///     approved: bool,
+    /// }
+    ///
+    /// #[step(waits_for = [Approval])]
+    /// async fn publish(ctx: &Context, ev: StartEvent) -> Result<StopEvent, WorkflowError> {
+    ///     let approval: Approval = ctx.wait_for_event().await?;
+    ///     Ok(StopEvent::new(json!({ "published": approval.approved, "draft": ev.data })))
+    /// }
+    ///
+    /// # #[tokio::main]
+    /// # async fn main() -> Result<(), WorkflowError> {
+    /// let wf = workflow!("publish", [publish]);
+    /// let handler = wf.run(json!("post")).await?;
+    /// handler.send_event(Approval { approved: true })?;
+    /// let stop = handler.result().await?;
+    /// assert_eq!(stop.result, json!({ "published": true, "draft": "post" }));
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub async fn wait_for_event<E: TypedEvent>(&self) -> Result<E, WorkflowError> {
+        self.wait(None::<fn(&E) -> bool>).await
+    }
+
+    /// Like [`wait_for_event`](Self::wait_for_event), for the next event of type `E` that
+    /// `filter` accepts (e.g. the answer carrying this request's id). Events of type `E` it
+    /// rejects stay for other waits or steps.
+    pub async fn wait_for_event_matching<E, F>(&self, filter: F) -> Result<E, WorkflowError>
+    where
+        E: TypedEvent,
+        F: Fn(&E) -> bool + Send + Sync + 'static,
+    {
+        self.wait(Some(filter)).await
+    }
+
+    async fn wait<E, F>(&self, filter: Option<F>) -> Result<E, WorkflowError>
+    where
+        E: TypedEvent,
+        F: Fn(&E) -> bool + Send + Sync + 'static,
+    {
+        let declared = self
+            .shared
+            .step_waits
+            .get(self.step as usize)
+            .is_some_and(|waits| waits.iter().any(|w| **w == *E::EVENT_TYPE));
+        if !declared {
+            return Err(WorkflowError::UndeclaredWait {
+                step: self.step_name().to_owned(),
+                event: E::EVENT_TYPE.to_owned(),
+            });
+        }
+        let filter: Option<WaitFilter> = filter.map(|f| {
+            Box::new(move |ev: &dyn Event| match ev.downcast_ref::<E>() {
+                Some(e) => f(e),
+                // Sent from outside as JSON, or restored from a snapshot.
+                None if ev.is::<DynamicEvent>() => {
+                    serde_json::from_value::<E>(ev.to_json()).is_ok_and(|e| f(&e))
+                }
+                None => false,
+            }) as WaitFilter
+        });
+        let rx = {
+            let mut state = self.shared.lock_state();
+            let held = state.parked.iter().position(|ev| {
+                ev.event_type() == E::EVENT_TYPE && filter.as_ref().is_none_or(|f| f(&**ev))
+            });
+            if let Some(ev) = held.and_then(|i| state.parked.remove(i)) {
+                drop(state);
+                return downcast_event(ev);
+            }
+            let (tx, rx) = oneshot::channel();
+            state.waiters.push(Waiter {
+                exec: self.exec,
+                event_type: E::EVENT_TYPE,
+                filter,
+                tx,
+            });
+            rx
+        };
+        // Waking the router lets it see that every running step may now be waiting.
+        let _ = self
+            .shared
+            .router
+            .send(RouterMsg::Waiting { exec: self.exec });
+        match rx.await {
+            Ok(ev) => downcast_event(ev),
+            Err(_) => Err(WorkflowError::WaitAbandoned {
+                step: self.step_name().to_owned(),
+                event: E::EVENT_TYPE.to_owned(),
+            }),
+        }
     }
 
     /// How many events of type `E` this step has buffered with

@@ -90,6 +90,23 @@ pub enum WorkflowError {
         /// The request id given.
         request_id: uuid::Uuid,
     },
+    /// A step called [`Context::wait_for_event`](crate::Context::wait_for_event) for an
+    /// event it does not declare with `waits_for` (or outside a run).
+    #[error("step `{step}` waits for event `{event}` without declaring it: add `waits_for = [{event}]` to the step")]
+    UndeclaredWait {
+        /// The waiting step.
+        step: String,
+        /// The event type it waited for.
+        event: String,
+    },
+    /// A step was waiting for an event when its run ended.
+    #[error("step `{step}` was waiting for event `{event}` when the run ended")]
+    WaitAbandoned {
+        /// The waiting step.
+        step: String,
+        /// The event type it waited for.
+        event: String,
+    },
     /// A workflow was run outside a Tokio runtime.
     #[error("workflows run on a Tokio runtime; call `run` from within one")]
     NoRuntime,

@@ -218,14 +218,23 @@ pub fn check(steps: &[Step]) -> Vec<GraphDefect> {
 /// assert!(check_allowing(&steps, &allowed).is_empty());
 /// ```
 pub fn check_allowing(steps: &[Step], allow: &[GraphCheck]) -> Vec<GraphDefect> {
-    let owned: Vec<(Vec<EventNode<'_>>, Vec<EventNode<'_>>)> = steps
+    type Lists<'a> = (Vec<EventNode<'a>>, Vec<EventNode<'a>>, Vec<EventNode<'a>>);
+    let owned: Vec<Lists<'_>> = steps
         .iter()
-        .map(|s| (event_nodes(s.accepted()), event_nodes(s.emitted())))
+        .map(|s| {
+            (
+                event_nodes(s.accepted()),
+                event_nodes(s.emitted()),
+                event_nodes(s.awaited()),
+            )
+        })
         .collect();
     let nodes: Vec<StepNode<'_>> = steps
         .iter()
         .zip(&owned)
-        .map(|(s, (accepts, emits))| StepNode::new(s.name(), accepts, emits))
+        .map(|(s, (accepts, emits, waits))| {
+            StepNode::new(s.name(), accepts, emits).with_waits(waits)
+        })
         .collect();
     let mask = allow.iter().fold(0, |m, c| m | c.bit());
     let raw = analyze_all(&nodes, mask);
@@ -299,6 +308,15 @@ pub fn to_mermaid(name: &str, steps: &[Step]) -> String {
             for (t, acc) in accepts.iter().enumerate() {
                 if acc.iter().any(|(a, _)| emit_matches(e, *a)) {
                     let _ = writeln!(out, "    s{s} -->|\"{}\"| s{t}", escape_label(&label));
+                }
+            }
+            // A step that waits for the event inside its body: a dotted edge.
+            for (t, waiter) in steps.iter().enumerate() {
+                if ids(waiter.awaited())
+                    .iter()
+                    .any(|(a, _)| emit_matches(e, *a))
+                {
+                    let _ = writeln!(out, "    s{s} -.->|\"{}\"| s{t}", escape_label(&label));
                 }
             }
         }
@@ -407,6 +425,8 @@ pub struct StepNode<'a> {
     pub accepts: &'a [EventNode<'a>],
     /// The events it emits.
     pub emits: &'a [EventNode<'a>],
+    /// The events it waits for inside its body (`waits_for`).
+    pub waits: &'a [EventNode<'a>],
     /// False for the placeholder of a step whose definition did not compile; the
     /// compile-time check then stays silent instead of adding errors.
     pub valid: bool,
@@ -424,8 +444,15 @@ impl<'a> StepNode<'a> {
             name_id: fnv1a64(name),
             accepts,
             emits,
+            waits: &[],
             valid: true,
         }
+    }
+
+    /// The node with the events the step waits for inside its body.
+    pub const fn with_waits(mut self, waits: &'a [EventNode<'a>]) -> Self {
+        self.waits = waits;
+        self
     }
 
     /// The placeholder of a step whose definition did not compile.
@@ -435,6 +462,7 @@ impl<'a> StepNode<'a> {
             name_id: fnv1a64(name),
             accepts: &[],
             emits: &[],
+            waits: &[],
             valid: false,
         }
     }
@@ -795,19 +823,39 @@ const fn feeds(s: &StepNode<'_>, t: &StepNode<'_>) -> bool {
     false
 }
 
+/// Whether `s` emits something `t` waits for inside its body.
+const fn feeds_wait(s: &StepNode<'_>, t: &StepNode<'_>) -> bool {
+    let mut i = 0;
+    while i < s.emits.len() {
+        if lists_match(t.waits, s.emits[i].name_id) {
+            return true;
+        }
+        i += 1;
+    }
+    false
+}
+
 /// Whether some step accepts what `emitted` names.
 const fn accepted_anywhere(steps: &[StepNode<'_>], emitted: u64) -> bool {
     let mut t = 0;
     while t < steps.len() {
-        let acc = steps[t].accepts;
-        let mut j = 0;
-        while j < acc.len() {
-            if emit_matches(emitted, acc[j].name_id) {
-                return true;
-            }
-            j += 1;
+        // A step waiting for the event inside its body consumes it too.
+        if lists_match(steps[t].accepts, emitted) || lists_match(steps[t].waits, emitted) {
+            return true;
         }
         t += 1;
+    }
+    false
+}
+
+/// Whether `list` holds an event that `emitted` reaches.
+const fn lists_match(list: &[EventNode<'_>], emitted: u64) -> bool {
+    let mut j = 0;
+    while j < list.len() {
+        if emit_matches(emitted, list[j].name_id) {
+            return true;
+        }
+        j += 1;
     }
     false
 }
@@ -870,7 +918,9 @@ const fn mark(
             let linked = if forward {
                 feeds(&steps[at], &steps[other])
             } else {
-                feeds(&steps[other], &steps[at])
+                // What a step waits for inside its body feeds it too: its emitter finishes
+                // when the waiting step does.
+                feeds(&steps[other], &steps[at]) || feeds_wait(&steps[other], &steps[at])
             };
             if flags[other] & bit == 0 && linked {
                 flags[other] |= bit;

@@ -121,6 +121,7 @@ pub struct Step {
     name: Cow<'static, str>,
     accepts: Vec<EventInfo>,
     emits: Vec<EventInfo>,
+    waits: Vec<EventInfo>,
     max_concurrency: usize,
     timeout: Option<Duration>,
     handler: StepHandler,
@@ -132,6 +133,7 @@ impl fmt::Debug for Step {
             .field("name", &self.name)
             .field("accepts", &self.accepts)
             .field("emits", &self.emits)
+            .field("waits_for", &self.waits)
             .field("max_concurrency", &self.max_concurrency)
             .field("timeout", &self.timeout)
             .finish_non_exhaustive()
@@ -150,6 +152,7 @@ impl Step {
             name: name.into(),
             accepts: Vec::new(),
             emits: Vec::new(),
+            waits: Vec::new(),
             max_concurrency: 0,
             timeout: None,
             handler: Arc::new(move |ctx, ev| Box::pin(handler(ctx, ev))),
@@ -162,6 +165,7 @@ impl Step {
             name: name.into(),
             accepts: Vec::new(),
             emits: Vec::new(),
+            waits: Vec::new(),
             max_concurrency: 0,
             timeout: None,
             handler,
@@ -177,6 +181,18 @@ impl Step {
     /// Adds an emitted event.
     pub fn emits(mut self, event: EventInfo) -> Self {
         self.emits.push(event);
+        self
+    }
+
+    /// Declares that the step waits, inside its body, for an event of this type with
+    /// [`Context::wait_for_event`] (an undeclared wait is an error).
+    ///
+    /// A waited-for event is delivered to the waiting execution rather than routed; one
+    /// that arrives before anyone waits is held for the next wait. The graph check counts
+    /// the event as consumed, and the event may also come from outside the run
+    /// ([`WorkflowHandler::send_event`](crate::workflow::WorkflowHandler::send_event)).
+    pub fn waits_for(mut self, event: EventInfo) -> Self {
+        self.waits.push(event);
         self
     }
 
@@ -211,6 +227,11 @@ impl Step {
     /// The events the step emits.
     pub fn emitted(&self) -> &[EventInfo] {
         &self.emits
+    }
+
+    /// The events the step waits for inside its body (see [`waits_for`](Self::waits_for)).
+    pub fn awaited(&self) -> &[EventInfo] {
+        &self.waits
     }
 
     /// The concurrency limit (0: unlimited).

@@ -458,8 +458,8 @@ fn de_format_version<'de, D: serde::Deserializer<'de>>(d: D) -> Result<u32, D::E
 /// The fingerprint of a workflow graph: a stable hash over its steps with the events they
 /// accept and emit.
 ///
-/// It depends on each step's name and the routing names of its accepted and emitted
-/// events; not on the order of steps or events, on the Rust module an event type lives in,
+/// It depends on each step's name and the routing names of its accepted, emitted and
+/// waited-for events; not on the order of steps or events, on the Rust module an event type lives in,
 /// on concurrency limits or timeouts, nor on the process (no random hashing). The form is
 /// `v1:` followed by the 32 hex digits of a 128-bit FNV-1a hash of a canonical listing.
 ///
@@ -487,13 +487,19 @@ pub fn fingerprint<'a>(steps: impl IntoIterator<Item = &'a Step>) -> String {
                 names.join(",")
             };
             // Length-prefix the free-form step name so no name can imitate the separators.
-            format!(
+            let mut line = format!(
                 "{}:{}|accepts={}|emits={}",
                 step.name().len(),
                 step.name(),
                 names(step.accepted()),
                 names(step.emitted())
-            )
+            );
+            // Only when present, so fingerprints of workflows without waits stay as they were.
+            if !step.awaited().is_empty() {
+                line.push_str("|waits=");
+                line.push_str(&names(step.awaited()));
+            }
+            line
         })
         .collect();
     listing.sort_unstable();

@@ -15,7 +15,7 @@ use crate::error::WorkflowError;
 use crate::event::{Event, StopEvent};
 use crate::persist::{InputRequest, WorkflowSnapshot};
 
-use super::runner::{PendingInputs, Respond, RouterMsg, RunOutcome, StreamMsg};
+use super::runner::{PendingInputs, Respond, RouterMsg, RunOutcome, StreamMsg, SENDER_RUN};
 
 enum Outcome {
     Waiting(oneshot::Receiver<RunOutcome>),
@@ -180,6 +180,25 @@ impl WorkflowHandler {
             return Err(not_running);
         }
         rx.await.unwrap_or(Err(not_running))
+    }
+
+    /// Sends `event` into the run from outside, as a step's
+    /// [`Context::send_event`] would: a step waiting for it with
+    /// [`Context::wait_for_event`] receives it, else the steps that accept it (an event no
+    /// step accepts or waits for fails the run with [`WorkflowError::UnroutedEvent`]); a
+    /// `StopEvent` ends the run with it. Fails with [`WorkflowError::NotRunning`] if the run
+    /// is over.
+    pub fn send_event(&self, event: impl Event) -> Result<(), WorkflowError> {
+        let not_running = || WorkflowError::NotRunning {
+            run_id: self.run_id,
+        };
+        let router = self.router.as_ref().ok_or_else(not_running)?;
+        router
+            .send(RouterMsg::Send {
+                event: Box::new(event),
+                sender: SENDER_RUN,
+            })
+            .map_err(|_| not_running())
     }
 
     /// The run's context (to read its state from outside the steps), if the run is live.

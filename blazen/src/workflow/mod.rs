@@ -95,6 +95,11 @@ pub(crate) struct WorkflowInner {
     pub(crate) name: String,
     pub(crate) steps: Vec<Step>,
     pub(crate) step_names: Arc<[Arc<str>]>,
+    /// Per step, the routing names of the events it waits for inside its body.
+    pub(crate) step_waits: Arc<[Box<[Arc<str>]>]>,
+    /// The routing names some step waits for (empty for most workflows: the router then
+    /// skips waiter delivery entirely).
+    pub(crate) waited: std::collections::HashSet<Box<str>>,
     /// Routing name → index into `route_names` / `route_targets`.
     pub(crate) routes: HashMap<Box<str>, u32>,
     pub(crate) route_names: Vec<Arc<str>>,
@@ -128,6 +133,20 @@ impl Workflow {
         checkpoint: Option<Arc<dyn CheckpointStore>>,
     ) -> Self {
         let step_names: Arc<[Arc<str>]> = steps.iter().map(|s| Arc::from(s.name())).collect();
+        let step_waits: Arc<[Box<[Arc<str>]>]> = steps
+            .iter()
+            .map(|s| {
+                s.awaited()
+                    .iter()
+                    .map(|e| Arc::from(e.name.as_ref()))
+                    .collect()
+            })
+            .collect();
+        let waited = steps
+            .iter()
+            .flat_map(|s| s.awaited())
+            .map(|e| e.name.as_ref().into())
+            .collect();
         let mut routes: HashMap<Box<str>, u32> = HashMap::new();
         let mut route_names: Vec<Arc<str>> = Vec::new();
         let mut route_targets: Vec<Vec<u32>> = Vec::new();
@@ -152,6 +171,8 @@ impl Workflow {
                 name,
                 steps,
                 step_names,
+                step_waits,
+                waited,
                 routes,
                 route_names,
                 route_targets: route_targets
@@ -340,6 +361,7 @@ impl Workflow {
             stream_position: AtomicU64::new(stream_position),
             durable: self.inner.checkpoint.is_some(),
             step_names: Arc::clone(&self.inner.step_names),
+            step_waits: Arc::clone(&self.inner.step_waits),
         });
         let inputs = Arc::new(Mutex::new(inputs));
         let mut router = Router::new(

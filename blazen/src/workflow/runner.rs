@@ -54,6 +54,9 @@ pub(crate) enum RouterMsg {
     },
     /// `handler.respond()` (boxed: it is rare, and keeps the message small).
     Respond(Box<Respond>),
+    /// Step execution `exec` started waiting in `Context::wait_for_event` (sent after its
+    /// earlier sends, so the router has routed those when it counts the step as waiting).
+    Waiting { exec: u64 },
 }
 
 /// An answer to an input request.
@@ -119,6 +122,9 @@ pub(crate) struct Router {
     /// Resolves when the run's handler is dropped.
     handler_gone: Option<oneshot::Receiver<()>>,
     started: Instant,
+    /// Executions that announced a wait (`RouterMsg::Waiting`) and were not delivered to
+    /// nor completed since.
+    waiting: Vec<u64>,
 }
 
 impl Router {
@@ -153,6 +159,7 @@ impl Router {
             waiting_input: false,
             handler_gone: Some(handler_gone),
             started: Instant::now(),
+            waiting: Vec::new(),
         }
     }
 
@@ -227,9 +234,10 @@ impl Router {
                 continue;
             }
             if self.waiting_input && self.handler_gone.is_some() {
-                // Only a person can move the run on. If the handler is gone, nobody can answer
-                // in this process (after a restart `respond_from` continues from the store):
-                // end the router quietly, leaving the saved snapshot as the run's state.
+                // Only someone outside can move the run on (an answer, or an event for the
+                // waiting steps). If the handler is gone, nobody can in this process (after
+                // a restart `respond_from` or `resume_from` continues from the store): end
+                // the router quietly, leaving the saved snapshot as the run's state.
                 let rx = &mut self.rx;
                 let gone = &mut self.handler_gone;
                 let wake = tokio::select! {
@@ -303,6 +311,9 @@ impl Router {
                     return Ok(None);
                 };
                 self.free_slots.push(slot);
+                if !self.waiting.is_empty() {
+                    self.waiting.retain(|&e| e != s.exec);
+                }
                 if self.durable {
                     // Complete: the fan-in batches it took are no longer needed to replay it.
                     self.shared.lock_state().taken.remove(&s.exec);
@@ -341,6 +352,10 @@ impl Router {
                 if self.durable && !self.paused {
                     self.checkpoint(SnapshotStatus::Running).await?;
                 }
+                Ok(None)
+            }
+            RouterMsg::Waiting { exec } => {
+                self.waiting.push(exec);
                 Ok(None)
             }
             RouterMsg::Pause { reply } => {
@@ -399,7 +414,8 @@ impl Router {
     /// input. `Some` ends the run.
     async fn check_idle(&mut self) -> Option<RunOutcome> {
         self.waiting_input = false;
-        if self.live_total != 0 {
+        let waiting = self.waiting_live();
+        if self.live_total != waiting {
             return None;
         }
         if self.paused {
@@ -429,6 +445,19 @@ impl Router {
             }));
         }
         if self.queued_total != 0 || !self.backlog.is_empty() {
+            return None;
+        }
+        if waiting != 0 {
+            // Every running step waits for an event: only one from outside (or a pause, or
+            // the workflow timeout) moves the run on. Persist once (the waiting steps in
+            // flight), so that the run can be resumed elsewhere.
+            if self.durable && !self.input_checkpointed {
+                self.input_checkpointed = true;
+                if let Err(err) = self.checkpoint(SnapshotStatus::Running).await {
+                    return Some(Err(err));
+                }
+            }
+            self.waiting_input = true;
             return None;
         }
         // Sends made by steps that already finished are in the channel: handle them first.
@@ -461,6 +490,24 @@ impl Router {
         Some(Err(WorkflowError::Stalled {
             workflow: self.wf.name.clone(),
         }))
+    }
+
+    /// How many running executions wait in `Context::wait_for_event` (announced, still
+    /// waiting, nothing delivered yet).
+    fn waiting_live(&self) -> usize {
+        if self.waiting.is_empty() {
+            return 0;
+        }
+        let state = self.shared.lock_state();
+        let mut execs: Vec<u64> = state
+            .waiters
+            .iter()
+            .filter(|w| w.is_waiting() && self.waiting.contains(&w.exec))
+            .map(|w| w.exec)
+            .collect();
+        execs.sort_unstable();
+        execs.dedup();
+        execs.len()
     }
 
     fn step_error(&self, slot: &Slot, failure: StepFailure) -> WorkflowError {
@@ -507,6 +554,24 @@ impl Router {
     /// Sends an event to every step that accepts it.
     fn route(&mut self, ev: Box<dyn Event>, sender: u32) -> Result<(), WorkflowError> {
         let route = self.wf.routes.get(ev.event_type()).copied();
+        let ev = if !self.wf.waited.is_empty() && self.wf.waited.contains(ev.event_type()) {
+            // A waited-for event: to the oldest waiting execution; else to the steps that
+            // accept it; else held for the next wait.
+            let mut state = self.shared.lock_state();
+            match state.deliver(ev) {
+                Ok(exec) => {
+                    self.waiting.retain(|&e| e != exec);
+                    return Ok(());
+                }
+                Err(ev) if route.is_none() => {
+                    state.parked.push_back(ev);
+                    return Ok(());
+                }
+                Err(ev) => ev,
+            }
+        } else {
+            ev
+        };
         if ev.event_type() == InputRequiredEvent::EVENT_TYPE {
             let request = downcast_event::<InputRequiredEvent>(ev.clone_event())?;
             let mut pending =
@@ -593,7 +658,9 @@ impl Router {
                 (self.slots.len() - 1) as u32
             }
         };
-        let input = if self.durable {
+        // Steps that may wait keep their input too: a pause while they wait puts it in
+        // the snapshot (they run again after resume).
+        let input = if self.durable || !self.wf.step_waits[step as usize].is_empty() {
             Some(ev.clone_event())
         } else {
             None
@@ -713,6 +780,10 @@ impl Router {
                 snap.queued.push(SerializedEvent::from_event(&**ev));
             }
         }
+        // Events held for a wait: routed again after resume (and held again).
+        for ev in &self.shared.lock_state().parked {
+            snap.queued.push(SerializedEvent::from_event(&**ev));
+        }
         for s in self.slots.iter().flatten() {
             if let Some(ev) = &s.input {
                 let name = self.wf.steps[s.step as usize].name();
@@ -742,6 +813,10 @@ impl Router {
     /// runs, and the run's state is its last snapshot (when it checkpoints).
     fn detach(self) {
         tracing::debug!(run_id = %self.shared.run_id, "handler dropped while the run waits for input");
+        // Steps waiting for an event would wait forever.
+        for slot in self.slots.iter().flatten() {
+            slot.abort.abort();
+        }
         let _ = self.shared.stream.send(StreamMsg::End);
     }
 
