@@ -69,8 +69,8 @@ pub fn derive_event(input: TokenStream) -> TokenStream {
 ///
 /// The function stays callable as written (sync or async). Its parameters are the event and,
 /// optionally, the `Context` (`&Context`, `&mut Context` or `Context`, in either order):
-/// - the step accepts the event parameter's type; with no event parameter it accepts
-///   `StartEvent`;
+/// - the step accepts the event parameter's type; with no event parameter, or a
+///   `Box<dyn Event>` one without `accepts`, it accepts `StartEvent`;
 /// - it emits what its return type carries: an event `E`, `Option<E>`, `Vec<E>`, `()`, an
 ///   `#[event(one_of)]` enum, or one of these inside `Result<_, Err>` (`Err:
 ///   Into<WorkflowError>`), plus the events listed in `emits = [..]` (sent through

@@ -326,15 +326,6 @@ fn expand_fn(func: &ItemFn, opts: Options, errors: &mut Errors) -> TokenStream {
         );
         fatal = true;
     }
-    if let (None, Some((orig, _))) = (&opts.accepts, &event_param) {
-        if is_boxed_dyn_event(orig) {
-            errors.spanned(
-                orig,
-                "a `Box<dyn Event>` parameter accepts the events listed in `#[step(accepts = [..])]`; add that list",
-            );
-            fatal = true;
-        }
-    }
 
     // The module exists exactly when the function does.
     let cfgs: Vec<&syn::Attribute> = func
@@ -378,6 +369,10 @@ fn expand_fn(func: &ItemFn, opts: Options, errors: &mut Errors) -> TokenStream {
                 quote_spanned!(span=> <#t as #private::ListedEvent>::NODE)
             });
             quote!(&[#(#nodes),*])
+        }
+        // The base event type, as the seed's base `Event` annotation: StartEvent.
+        (None, Some((orig, _))) if is_boxed_dyn_event(orig) => {
+            quote!(&[#private::EventNode::of::<::blazen::StartEvent>()])
         }
         (None, Some((orig, ty))) => {
             quote_spanned!(orig.span()=> <#ty as #private::StepInput>::LIST)

@@ -11,10 +11,4 @@ fn nothing_to_receive(_ctx: &Context) -> StopEvent {
     StopEvent::default()
 }
 
-#[step]
-fn boxed_without_list(ev: Box<dyn Event>) -> StopEvent {
-    let _ = ev;
-    StopEvent::default()
-}
-
 fn main() {}

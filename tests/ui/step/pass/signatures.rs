@@ -82,6 +82,12 @@ fn names(list: &[blazen::EventInfo]) -> Vec<&str> {
     list.iter().map(|e| e.name.as_ref()).collect()
 }
 
+/// The base event type without `accepts`: StartEvent (as the seed's base `Event` annotation).
+#[step]
+fn boxed_base(ev: Box<dyn Event>) -> StopEvent {
+    StopEvent::new(json!(ev.event_type()))
+}
+
 fn main() {
     // The functions stay callable as written.
     assert_eq!(no_param().n, 1);
@@ -109,4 +115,8 @@ fn main() {
     assert_eq!(limited::step().concurrency_limit(), 2);
     assert_eq!(names(mut_ctx::step().accepted()), ["B"]);
     assert!(A::EVENT_IDENTITY.contains("::A"));
+    assert_eq!(
+        names(boxed_base::step().accepted()),
+        ["blazen::StartEvent"]
+    );
 }
