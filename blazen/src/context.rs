@@ -16,6 +16,7 @@ use uuid::Uuid;
 use crate::error::WorkflowError;
 use crate::event::{downcast_event, DynamicEvent, Event, TypedEvent};
 use crate::persist::SerializedEvent;
+use crate::resources::Resources;
 use crate::workflow::runner::{RouterMsg, StreamMsg};
 
 /// One value stored in the context.
@@ -185,6 +186,8 @@ pub(crate) struct RunShared {
     pub(crate) step_names: Arc<[Arc<str>]>,
     /// Per step, the routing names of the events it declares it waits for.
     pub(crate) step_waits: Arc<[Box<[Arc<str>]>]>,
+    /// The workflow's resources.
+    pub(crate) resources: Resources,
     /// The run saves checkpoints (fan-in buffers then remember which execution buffered
     /// each event).
     pub(crate) durable: bool,
@@ -283,6 +286,13 @@ impl Context {
     /// # Ok::<(), WorkflowError>(())
     /// ```
     pub fn detached() -> Self {
+        Self::detached_with(Resources::new())
+    }
+
+    /// A detached context (see [`detached`](Self::detached)) whose
+    /// [`resource`](Self::resource) calls find `resources`: to unit-test a step that uses a
+    /// model or a client.
+    pub fn detached_with(resources: Resources) -> Self {
         let (router, _) = mpsc::unbounded_channel();
         let (stream, _) = mpsc::unbounded_channel();
         let shared = RunShared {
@@ -293,6 +303,7 @@ impl Context {
             stream_position: AtomicU64::new(0),
             step_names: Arc::from(Vec::<Arc<str>>::new()),
             step_waits: Arc::from(Vec::<Box<[Arc<str>]>>::new()),
+            resources,
             durable: false,
         };
         Context::new(Arc::new(shared), u32::MAX)
@@ -404,6 +415,33 @@ impl Context {
     /// Removes the value stored under `key`; whether there was one.
     pub fn remove(&self, key: &str) -> bool {
         self.shared.lock_state().values.remove(key).is_some()
+    }
+
+    /// The workflow's resource of type `T` (a model, a client, a pool), given with
+    /// [`WorkflowBuilder::resource`](crate::WorkflowBuilder::resource) or
+    /// [`Workflow::with_resource`](crate::Workflow::with_resource); see
+    /// [`Resources`]. Fails with [`WorkflowError::MissingResource`] naming the step and the
+    /// type if the workflow holds none.
+    pub fn resource<T: Any + Send + Sync>(&self) -> Result<&T, WorkflowError> {
+        self.shared
+            .resources
+            .get::<T>()
+            .ok_or_else(|| WorkflowError::MissingResource {
+                step: self.step_name().to_owned(),
+                resource: std::any::type_name::<T>(),
+            })
+    }
+
+    /// The workflow's resource of type `T` as a shared pointer, to keep beyond the step
+    /// (e.g. in a spawned task); see [`resource`](Self::resource).
+    pub fn resource_arc<T: Any + Send + Sync>(&self) -> Result<Arc<T>, WorkflowError> {
+        self.shared
+            .resources
+            .get_arc::<T>()
+            .ok_or_else(|| WorkflowError::MissingResource {
+                step: self.step_name().to_owned(),
+                resource: std::any::type_name::<T>(),
+            })
     }
 
     /// The id of the run.

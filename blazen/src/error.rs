@@ -99,6 +99,14 @@ pub enum WorkflowError {
         /// The event type it waited for.
         event: String,
     },
+    /// A step asked for a resource the workflow does not hold.
+    #[error("step `{step}` needs a resource of type `{resource}`, which the workflow does not hold: add it with `.resource(..)` or `.with_resource(..)`")]
+    MissingResource {
+        /// The asking step.
+        step: String,
+        /// The resource's type name.
+        resource: &'static str,
+    },
     /// A step was waiting for an event when its run ended.
     #[error("step `{step}` was waiting for event `{event}` when the run ended")]
     WaitAbandoned {

@@ -7,6 +7,7 @@ pub mod error;
 pub mod event;
 pub mod graph;
 pub mod persist;
+mod resources;
 pub mod step;
 pub mod tool;
 pub mod workflow;
@@ -20,6 +21,7 @@ pub use event::{
 };
 pub use graph::{GraphCheck, GraphDefect};
 pub use persist::{CheckpointStore, EmbeddedStore, InMemoryStore, WorkflowSnapshot};
+pub use resources::Resources;
 pub use step::{IntoStepOutput, Step, StepFuture, StepHandler, StepOutput};
 pub use tool::{
     ArgumentError, ArgumentErrorKind, IntoToolResult, RenderedSchema, SchemaDialect,

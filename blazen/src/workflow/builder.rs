@@ -5,6 +5,7 @@ use std::time::Duration;
 
 use crate::error::WorkflowError;
 use crate::persist::CheckpointStore;
+use crate::resources::Resources;
 use crate::step::Step;
 
 use super::Workflow;
@@ -36,6 +37,7 @@ pub struct WorkflowBuilder {
     timeout: Option<Duration>,
     checkpoint: Option<Arc<dyn CheckpointStore>>,
     allow: Vec<crate::graph::GraphCheck>,
+    resources: Resources,
 }
 
 impl WorkflowBuilder {
@@ -46,6 +48,7 @@ impl WorkflowBuilder {
             timeout: None,
             checkpoint: None,
             allow: Vec::new(),
+            resources: Resources::new(),
         }
     }
 
@@ -75,6 +78,24 @@ impl WorkflowBuilder {
         self
     }
 
+    /// Holds `value` for the steps, which read it with
+    /// [`Context::resource`](crate::Context::resource) (one value per type; see
+    /// [`Resources`]).
+    pub fn resource<T: std::any::Any + Send + Sync>(mut self, value: T) -> Self {
+        self.resources.insert(value);
+        self
+    }
+
+    /// Holds all of `resources` for the steps (adding to those already given).
+    pub fn resources(mut self, resources: Resources) -> Self {
+        if self.resources.is_empty() {
+            self.resources = resources;
+        } else {
+            self.resources.extend(&resources);
+        }
+        self
+    }
+
     /// Switches off one graph check for a deliberate design (as `workflow!(…, allow = [..])`
     /// does at compile time); see [`crate::graph::GraphCheck`].
     pub fn allow(mut self, check: crate::graph::GraphCheck) -> Self {
@@ -88,11 +109,9 @@ impl WorkflowBuilder {
         if !defects.is_empty() {
             return Err(WorkflowError::Graph(defects));
         }
-        Ok(Workflow::from_parts(
-            self.name,
-            self.steps,
-            self.timeout,
-            self.checkpoint,
-        ))
+        Ok(
+            Workflow::from_parts(self.name, self.steps, self.timeout, self.checkpoint)
+                .with_resources(self.resources),
+        )
     }
 }

@@ -23,7 +23,9 @@
 //! - [`WorkflowHandler::pause`] stops starting steps, lets the running ones finish (their
 //!   events are queued, not started), and returns a [`WorkflowSnapshot`] with every queued
 //!   event, the context state, fan-in buffers, pending input requests and the stream
-//!   position. [`Workflow::resume`] continues it; nothing is run twice.
+//!   position. [`Workflow::resume`] continues it; nothing is run twice, except steps that
+//!   were waiting in [`Context::wait_for_event`]: the snapshot keeps them in flight, and
+//!   they run again from their start.
 //! - With [`WorkflowBuilder::checkpoint`] a snapshot is saved after every step completion,
 //!   and it also lists the events of steps still running (their input is kept for this, and
 //!   only when checkpointing). After a crash, [`Workflow::resume_from`] runs those steps
@@ -57,6 +59,7 @@ use crate::context::{Context, FanIn, RunShared, RunState, StateValue};
 use crate::error::WorkflowError;
 use crate::event::{Event, InputResponseEvent, StartEvent, StopEvent};
 use crate::persist::{CheckpointStore, SnapshotStatus, WorkflowSnapshot};
+use crate::resources::Resources;
 use crate::step::Step;
 use runner::{Router, RouterMsg, SENDER_RUN};
 
@@ -91,6 +94,7 @@ pub struct Workflow {
 }
 
 /// The immutable part of a workflow that its runs share.
+#[derive(Clone)]
 pub(crate) struct WorkflowInner {
     pub(crate) name: String,
     pub(crate) steps: Vec<Step>,
@@ -107,6 +111,8 @@ pub(crate) struct WorkflowInner {
     pub(crate) timeout: Option<Duration>,
     pub(crate) checkpoint: Option<Arc<dyn CheckpointStore>>,
     pub(crate) fingerprint: String,
+    /// Values held for the steps (`Context::resource`); not part of snapshots.
+    pub(crate) resources: Resources,
 }
 
 impl fmt::Debug for Workflow {
@@ -116,6 +122,7 @@ impl fmt::Debug for Workflow {
             .field("steps", &self.inner.steps)
             .field("timeout", &self.inner.timeout)
             .field("checkpoint", &self.inner.checkpoint)
+            .field("resources", &self.inner.resources)
             .finish()
     }
 }
@@ -182,8 +189,49 @@ impl Workflow {
                 timeout,
                 checkpoint,
                 fingerprint,
+                resources: Resources::new(),
             }),
         }
+    }
+
+    /// The workflow holding `value` for its steps too, which read it with
+    /// [`Context::resource`] (one value per type, replacing one of the same type; see
+    /// [`Resources`]). Runs started before keep the resources they started with.
+    ///
+    /// ```
+    /// use blazen::prelude::*;
+    ///
+    /// #[step]
+    /// fn answer(ctx: &Context, _ev: StartEvent) -> Result<StopEvent, WorkflowError> {
+    ///     Ok(StopEvent::new(json!(*ctx.resource::<u32>()?)))
+    /// }
+    ///
+    /// # #[tokio::main]
+    /// # async fn main() -> Result<(), WorkflowError> {
+    /// let wf = workflow!("answer", [answer]).with_resource(42u32);
+    /// assert_eq!(wf.run(json!({})).await?.result().await?.result, json!(42));
+    /// # Ok(())
+    /// # }
+    /// ```
+    #[must_use]
+    pub fn with_resource<T: std::any::Any + Send + Sync>(mut self, value: T) -> Self {
+        Arc::make_mut(&mut self.inner).resources.insert(value);
+        self
+    }
+
+    /// The workflow holding all of `resources` for its steps too (see
+    /// [`with_resource`](Self::with_resource)).
+    #[must_use]
+    pub fn with_resources(mut self, resources: Resources) -> Self {
+        if !resources.is_empty() {
+            Arc::make_mut(&mut self.inner).resources.extend(&resources);
+        }
+        self
+    }
+
+    /// The values this workflow holds for its steps.
+    pub fn resources(&self) -> &Resources {
+        &self.inner.resources
     }
 
     /// The workflow's name.
@@ -362,6 +410,7 @@ impl Workflow {
             durable: self.inner.checkpoint.is_some(),
             step_names: Arc::clone(&self.inner.step_names),
             step_waits: Arc::clone(&self.inner.step_waits),
+            resources: self.inner.resources.clone(),
         });
         let inputs = Arc::new(Mutex::new(inputs));
         let mut router = Router::new(
