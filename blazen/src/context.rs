@@ -426,10 +426,7 @@ impl Context {
         self.shared
             .resources
             .get::<T>()
-            .ok_or_else(|| WorkflowError::MissingResource {
-                step: self.step_name().to_owned(),
-                resource: std::any::type_name::<T>(),
-            })
+            .ok_or_else(|| self.missing_resource::<T>())
     }
 
     /// The workflow's resource of type `T` as a shared pointer, to keep beyond the step
@@ -438,10 +435,14 @@ impl Context {
         self.shared
             .resources
             .get_arc::<T>()
-            .ok_or_else(|| WorkflowError::MissingResource {
-                step: self.step_name().to_owned(),
-                resource: std::any::type_name::<T>(),
-            })
+            .ok_or_else(|| self.missing_resource::<T>())
+    }
+
+    fn missing_resource<T>(&self) -> WorkflowError {
+        WorkflowError::MissingResource {
+            step: self.step_name().to_owned(),
+            resource: std::any::type_name::<T>(),
+        }
     }
 
     /// The id of the run.
