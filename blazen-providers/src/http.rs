@@ -16,7 +16,7 @@ use reqwest::header::{HeaderMap, HeaderName, HeaderValue, AUTHORIZATION, CONTENT
 use reqwest::{Client, RequestBuilder, Response};
 
 use crate::error::{BlazenError, Result, SecretString};
-use crate::sse::SseEvent;
+use crate::sse::{SseEvent, SseEventRef, SseStream};
 
 /// Largest response body read into memory for a non-streaming answer (64 MiB).
 pub(crate) const MAX_BODY_BYTES: usize = 64 * 1024 * 1024;
@@ -263,11 +263,77 @@ pub(crate) async fn read_body(provider: &str, response: Response) -> Result<Byte
 pub(crate) fn sse_events(
     provider: &str,
     response: Response,
-) -> impl Stream<Item = Result<SseEvent>> + Send + 'static {
-    let provider: Arc<str> = Arc::from(provider);
-    let events = crate::sse::sse_events(response.bytes_stream())
-        .map(move |item| item.map_err(|e| e.with_provider(&provider)));
-    IdleGuard::new(events, IDLE_TIMEOUT)
+) -> SseEvents<impl Stream<Item = reqwest::Result<Bytes>> + Send + 'static> {
+    SseEvents::new(provider, response.bytes_stream(), IDLE_TIMEOUT)
+}
+
+/// The events of an SSE body, with the provider name on errors and an idle limit, in one layer.
+///
+/// A `Stream` of owned [`SseEvent`]s; a consumer that only looks at each event once reads them
+/// borrowed instead ([`poll_event`](Self::poll_event), then [`current`](Self::current)): no
+/// allocation, copy or reference count per event.
+pub(crate) struct SseEvents<B> {
+    events: SseStream<B>,
+    idle: IdleTimer,
+    provider: Arc<str>,
+}
+
+impl<B> SseEvents<B>
+where
+    B: Stream<Item = reqwest::Result<Bytes>>,
+{
+    /// The events of `body`; no event for `limit` is a [`BlazenError::Timeout`].
+    pub(crate) fn new(provider: &str, body: B, limit: Duration) -> Self {
+        SseEvents {
+            events: crate::sse::sse_events(body),
+            idle: IdleTimer::new(limit),
+            provider: Arc::from(provider),
+        }
+    }
+
+    /// Reads until the next event: `Ready(Some(Ok(())))` when there is one, to read with
+    /// [`current`](Self::current) before polling again; `Ready(None)` at the end; an error
+    /// (read, decoding, idle limit) ends the stream.
+    pub(crate) fn poll_event(&mut self, cx: &mut Context<'_>) -> Poll<Option<Result<()>>> {
+        if self.idle.done {
+            return Poll::Ready(None);
+        }
+        let provider = &self.provider;
+        let inner = self
+            .events
+            .poll_event(cx)
+            .map(|item| item.map(|r| r.map_err(|e| e.with_provider(provider))));
+        self.idle.guard(inner, cx)
+    }
+
+    /// The event found by the last [`poll_event`](Self::poll_event), borrowed.
+    pub(crate) fn current(&self) -> Option<SseEventRef<'_>> {
+        self.events.current()
+    }
+}
+
+impl<B> Stream for SseEvents<B>
+where
+    B: Stream<Item = reqwest::Result<Bytes>>,
+{
+    type Item = Result<SseEvent>;
+
+    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        let this = &mut *self;
+        this.poll_event(cx).map(|item| match item? {
+            Ok(()) => this.events.take_current().map(Ok),
+            Err(err) => Some(Err(err)),
+        })
+    }
+}
+
+impl<B> std::fmt::Debug for SseEvents<B> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SseEvents")
+            .field("provider", &self.provider)
+            .field("events", &self.events)
+            .finish_non_exhaustive()
+    }
 }
 
 /// Fails a stream that yields nothing for `limit`.
@@ -275,55 +341,50 @@ pub(crate) fn sse_events(
 /// Items only set a flag (no clock read per item); when the timer fires, a stream that yielded
 /// since the last check gets a new deadline, a silent one fails. So a stream silent from the
 /// start fails after `limit`, one that goes silent later after between `limit` and `2 × limit`.
-pub(crate) struct IdleGuard<S> {
-    inner: Pin<Box<S>>,
+#[derive(Debug)]
+struct IdleTimer {
     sleep: Pin<Box<tokio::time::Sleep>>,
     active: bool,
     limit: Duration,
+    /// The guarded stream is over (it ended, or timed out).
     done: bool,
 }
 
-impl<S> IdleGuard<S> {
-    pub(crate) fn new(inner: S, limit: Duration) -> Self {
-        IdleGuard {
-            inner: Box::pin(inner),
+impl IdleTimer {
+    fn new(limit: Duration) -> Self {
+        IdleTimer {
             sleep: Box::pin(tokio::time::sleep(limit)),
             active: false,
             limit,
             done: false,
         }
     }
-}
 
-impl<S, T> Stream for IdleGuard<S>
-where
-    S: Stream<Item = Result<T>>,
-{
-    type Item = Result<T>;
-
-    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
-        let this = &mut *self;
-        if this.done {
-            return Poll::Ready(None);
-        }
-        if let Poll::Ready(item) = this.inner.as_mut().poll_next(cx) {
-            this.active = true;
+    /// What the guarded stream yields, given what its inner stream gave: the item, or (when
+    /// the inner stream is pending) a timeout error once it has been silent too long.
+    fn guard<T>(
+        &mut self,
+        inner: Poll<Option<Result<T>>>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<T>>> {
+        if let Poll::Ready(item) = inner {
+            self.active = true;
             if item.is_none() {
-                this.done = true;
+                self.done = true;
             }
             return Poll::Ready(item);
         }
         loop {
-            match this.sleep.as_mut().poll(cx) {
+            match self.sleep.as_mut().poll(cx) {
                 Poll::Pending => return Poll::Pending,
-                Poll::Ready(()) if this.active => {
-                    this.active = false;
-                    let next = tokio::time::Instant::now() + this.limit;
-                    this.sleep.as_mut().reset(next);
+                Poll::Ready(()) if self.active => {
+                    self.active = false;
+                    let next = tokio::time::Instant::now() + self.limit;
+                    self.sleep.as_mut().reset(next);
                 }
                 Poll::Ready(()) => {
-                    this.done = true;
-                    return Poll::Ready(Some(Err(BlazenError::timeout(this.limit))));
+                    self.done = true;
+                    return Poll::Ready(Some(Err(BlazenError::timeout(self.limit))));
                 }
             }
         }
@@ -337,8 +398,8 @@ mod tests {
     #[tokio::test(start_paused = true)]
     async fn a_silent_stream_times_out_after_the_idle_limit() {
         let start = tokio::time::Instant::now();
-        let silent = futures::stream::pending::<Result<u8>>();
-        let mut guarded = IdleGuard::new(silent, Duration::from_secs(5));
+        let silent = futures::stream::pending::<reqwest::Result<Bytes>>();
+        let mut guarded = SseEvents::new("test", silent, Duration::from_secs(5));
         let err = guarded.next().await.unwrap().unwrap_err();
         assert!(matches!(err, BlazenError::Timeout { .. }), "{err:?}");
         assert_eq!(start.elapsed(), Duration::from_secs(5));
@@ -347,18 +408,59 @@ mod tests {
 
     #[tokio::test(start_paused = true)]
     async fn a_stream_that_keeps_sending_is_not_cut() {
-        // One item every 3 s for 30 s under a 5 s idle limit.
+        // One event every 3 s for 30 s under a 5 s idle limit.
         let ticks = futures::stream::unfold(0u8, |n| async move {
             if n == 10 {
                 return None;
             }
             tokio::time::sleep(Duration::from_secs(3)).await;
-            Some((Ok::<u8, BlazenError>(n), n + 1))
+            let event = Bytes::from(format!("data: {n}\n\n"));
+            Some((Ok::<Bytes, reqwest::Error>(event), n + 1))
         });
-        let got: Vec<_> = IdleGuard::new(ticks, Duration::from_secs(5))
+        let got: Vec<_> = SseEvents::new("test", ticks, Duration::from_secs(5))
             .collect()
             .await;
         assert_eq!(got.len(), 10);
         assert!(got.iter().all(std::result::Result::is_ok));
+        assert_eq!(&*got[9].as_ref().unwrap().data, "9");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_stream_that_goes_silent_later_times_out() {
+        let body = futures::stream::iter([Ok::<Bytes, reqwest::Error>(Bytes::from_static(
+            b"data: a\n\n",
+        ))])
+        .chain(futures::stream::pending());
+        let start = tokio::time::Instant::now();
+        let mut events = SseEvents::new("test", body, Duration::from_secs(5));
+        assert_eq!(&*events.next().await.unwrap().unwrap().data, "a");
+        let err = events.next().await.unwrap().unwrap_err();
+        assert!(matches!(err, BlazenError::Timeout { .. }), "{err:?}");
+        // Between the limit and twice the limit after the last event.
+        assert!(
+            start.elapsed() > Duration::from_secs(5),
+            "{:?}",
+            start.elapsed()
+        );
+        assert!(
+            start.elapsed() <= Duration::from_secs(10),
+            "{:?}",
+            start.elapsed()
+        );
+        assert!(events.next().await.is_none());
+    }
+
+    #[tokio::test]
+    async fn decoding_errors_carry_the_provider_name() {
+        let big = format!("data: {}\n\n", "z".repeat(crate::sse::DEFAULT_MAX_SIZE + 1));
+        let body = futures::stream::iter([Ok::<Bytes, reqwest::Error>(Bytes::from(big))]);
+        let mut events = SseEvents::new("acme", body, IDLE_TIMEOUT);
+        let err = events.next().await.unwrap().unwrap_err();
+        assert!(
+            matches!(err, BlazenError::InvalidResponse { .. }),
+            "{err:?}"
+        );
+        assert!(err.to_string().contains("acme"), "{err}");
+        assert!(events.next().await.is_none());
     }
 }

@@ -11,11 +11,13 @@
 //! Decoding is linear in the input: each byte is scanned once (`memchr`), complete lines are
 //! parsed straight from the read when nothing is buffered, and only a trailing partial line is
 //! copied (once) into the buffer. An event whose data is one `data:` line read whole hands out
-//! that line as a slice of the read ([`SseData`], no copy); several data lines, or a line carried
-//! across reads, are joined into one buffer. The data's UTF-8 is not checked by the decoder: a
-//! JSON consumer validates it once while parsing ([`SseData::raw`] + `serde_json::from_slice`),
-//! and the text view ([`SseData`] derefs to `str`) decodes the whole data, so a UTF-8 character
-//! split across reads arrives intact and invalid UTF-8 reads as U+FFFD, as the standard says.
+//! that line where it is in the read: borrowed ([`SseEventRef`], read with
+//! [`SseDecoder::advance`] and [`SseDecoder::current`]: no allocation, copy or reference count
+//! per event) or owned ([`SseEvent`], a slice of the read); several data lines, or a line
+//! carried across reads, are joined into one reused buffer. The data's UTF-8 is not checked by
+//! the decoder: a JSON consumer checks it once over the whole data, and the text view
+//! ([`SseData`] derefs to `str`) decodes the whole data, so a UTF-8 character split across
+//! reads arrives intact and invalid UTF-8 reads as U+FFFD, as the standard says.
 //!
 //! Two documented choices:
 //! - **Unterminated final block.** The standard discards an event not followed by a blank line.
@@ -55,9 +57,7 @@ pub(crate) struct SseEvent {
 }
 
 /// An event's data: the raw bytes of its `data:` lines joined with `\n` (often a slice of the
-/// network read, not a copy). Derefs to the text, with invalid UTF-8 as U+FFFD; a JSON
-/// consumer parses [`raw`](Self::raw) with `serde_json::from_slice` instead, which validates
-/// UTF-8 once, while parsing.
+/// network read, not a copy). Derefs to the text, with invalid UTF-8 as U+FFFD.
 #[derive(Clone, Default)]
 pub(crate) struct SseData {
     bytes: Bytes,
@@ -67,6 +67,7 @@ pub(crate) struct SseData {
 
 impl SseData {
     /// The data's bytes as received (UTF-8 unchecked).
+    #[cfg(test)]
     pub(crate) fn raw(&self) -> &[u8] {
         &self.bytes
     }
@@ -129,21 +130,49 @@ impl std::fmt::Debug for SseData {
     }
 }
 
-/// The data of the block being read.
+/// An event as the decoder holds it: borrowed from the decoder (no copy, no allocation, no
+/// reference count), valid until the decoder is used again. [`SseEvent`] is the owned form.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(crate) struct SseEventRef<'a> {
+    /// The `event:` field of the block (`None`: the default type, "message").
+    pub(crate) event: Option<&'a str>,
+    /// The `data:` lines of the block joined with `\n`, as received (UTF-8 unchecked).
+    pub(crate) data: &'a [u8],
+    /// The last event id seen so far in the stream (see [`SseEvent::id`]).
+    pub(crate) id: Option<&'a str>,
+    /// The `retry:` value (milliseconds) given in this block, if any.
+    pub(crate) retry: Option<u64>,
+}
+
+/// Where the data of a block (being read, or just dispatched) is.
 #[derive(Debug, Default)]
 enum BlockData {
     /// No `data` line yet.
     #[default]
     None,
-    /// One `data` line (a slice of the read, or a copy of a line carried across reads).
-    One(Bytes),
-    /// Several `data` lines joined with `\n`.
-    Joined(Vec<u8>),
+    /// One `data` line: `start..end` of the current read.
+    InRead(usize, usize),
+    /// One `data` line of an earlier read (kept without a copy when the read was replaced).
+    Kept(Bytes),
+    /// In [`SseDecoder::joined`]: several `data` lines joined with `\n`, or one line carried
+    /// across reads.
+    Joined,
 }
 
-/// An incremental, pull-based SSE decoder: [`push`](Self::push) a read, take events with
-/// [`next_event`](Self::next_event) until it returns `Ok(None)`, push the next read; after the
-/// last read call [`finish`](Self::finish) and take the remaining events.
+/// An event dispatched by [`SseDecoder::advance`], read with [`SseDecoder::current`].
+#[derive(Debug)]
+struct Dispatched {
+    data: BlockData,
+    /// The block had an `event` field (its value is in [`SseDecoder::event`]).
+    event: bool,
+    retry: Option<u64>,
+}
+
+/// An incremental, pull-based SSE decoder: [`push`](Self::push) a read, take events until
+/// there are no more, push the next read; after the last read call [`finish`](Self::finish)
+/// and take the remaining events. Events are taken either borrowed
+/// ([`advance`](Self::advance) then [`current`](Self::current): no allocation per event) or
+/// owned ([`take_current`](Self::take_current) instead of `current`).
 ///
 /// Events are parsed when they are taken, so a read holding thousands of events never
 /// materialises them all at once: memory stays at one read plus one event.
@@ -165,9 +194,18 @@ pub(crate) struct SseDecoder {
     eof: bool,
     /// Data of the current block.
     data: BlockData,
-    event: Option<String>,
+    /// The storage of [`BlockData::Joined`], reused from event to event.
+    joined: Vec<u8>,
+    /// The `event` field of the current (or just dispatched) block, reused; `event_set`: the
+    /// current block has one.
+    event: String,
+    event_set: bool,
     retry: Option<u64>,
-    last_id: Option<String>,
+    /// The last event id (meaningful when `has_id`: set and not empty), reused.
+    last_id: String,
+    has_id: bool,
+    /// The event dispatched by the last [`advance`](Self::advance), until the next call.
+    dispatched: Option<Dispatched>,
     max_size: usize,
     failed: Option<BlazenError>,
 }
@@ -209,17 +247,36 @@ impl SseDecoder {
             bom_done: false,
             eof: false,
             data: BlockData::None,
-            event: None,
+            joined: Vec::new(),
+            event: String::new(),
+            event_set: false,
             retry: None,
-            last_id: None,
+            last_id: String::new(),
+            has_id: false,
+            dispatched: None,
             max_size,
             failed: None,
+        }
+    }
+
+    /// Forgets the event handed out by the last [`advance`](Self::advance): its storage may be
+    /// reused from now on.
+    fn release(&mut self) {
+        if let Some(d) = self.dispatched.take() {
+            if matches!(d.data, BlockData::Joined) {
+                self.joined.clear();
+            }
         }
     }
 
     /// Feeds the next read (a `Bytes` from the HTTP body: not copied). Take the events of the
     /// previous read first: an unparsed remainder is joined with this read (one copy).
     pub(crate) fn push(&mut self, input: Bytes) {
+        self.release();
+        // The read is about to be replaced: keep the block's data line (no copy).
+        if let BlockData::InRead(start, end) = self.data {
+            self.data = BlockData::Kept(self.chunk.slice(start..end));
+        }
         let input = if self.pos < self.chunk.len() {
             let mut joined = Vec::with_capacity(self.chunk.len() - self.pos + input.len());
             joined.extend_from_slice(&self.chunk[self.pos..]);
@@ -258,24 +315,27 @@ impl SseDecoder {
     }
 
     /// Marks the end of the input. The remaining events, including an unterminated final
-    /// block (see the module docs), come out of [`next_event`](Self::next_event).
+    /// block (see the module docs), are still to be taken.
     pub(crate) fn finish(&mut self) {
+        self.release();
         if !self.bom_done {
             self.take_head();
         }
         self.eof = true;
     }
 
-    /// The next complete event: `Ok(None)` when the input pushed so far holds no more (push
-    /// the next read, or, after [`finish`](Self::finish), the stream is over). After an error
-    /// the decoder stays failed and repeats it.
-    pub(crate) fn next_event(&mut self) -> Result<Option<SseEvent>, BlazenError> {
+    /// Parses up to the next complete event: `Ok(true)` when there is one (read it with
+    /// [`current`](Self::current) before using the decoder again), `Ok(false)` when the input
+    /// pushed so far holds no more (push the next read, or, after [`finish`](Self::finish),
+    /// the stream is over). After an error the decoder stays failed and repeats it.
+    pub(crate) fn advance(&mut self) -> Result<bool, BlazenError> {
+        self.release();
         if let Some(err) = &self.failed {
             return Err(err.clone());
         }
         // Lend the current read to the parser (no reference-count traffic), then put it back.
         let chunk = std::mem::take(&mut self.chunk);
-        let result = self.next_event_inner(&chunk);
+        let result = self.advance_inner(&chunk);
         self.chunk = chunk;
         if let Err(err) = &result {
             self.failed = Some(err.clone());
@@ -283,10 +343,58 @@ impl SseDecoder {
         result
     }
 
-    fn next_event_inner(&mut self, chunk: &Bytes) -> Result<Option<SseEvent>, BlazenError> {
+    /// The event found by the last [`advance`](Self::advance) (`None` if it found none),
+    /// borrowed from the decoder.
+    pub(crate) fn current(&self) -> Option<SseEventRef<'_>> {
+        let d = self.dispatched.as_ref()?;
+        let data: &[u8] = match &d.data {
+            BlockData::None => b"",
+            BlockData::InRead(start, end) => &self.chunk[*start..*end],
+            BlockData::Kept(bytes) => bytes,
+            BlockData::Joined => &self.joined,
+        };
+        Some(SseEventRef {
+            event: d.event.then_some(self.event.as_str()),
+            data,
+            id: self.has_id.then_some(self.last_id.as_str()),
+            retry: d.retry,
+        })
+    }
+
+    /// The event found by the last [`advance`](Self::advance), owned (its data a slice of the
+    /// read when it is one line).
+    pub(crate) fn take_current(&mut self) -> Option<SseEvent> {
+        let d = self.dispatched.take()?;
+        let data = match d.data {
+            BlockData::None => Bytes::new(),
+            BlockData::InRead(start, end) => self.chunk.slice(start..end),
+            BlockData::Kept(bytes) => bytes,
+            BlockData::Joined => Bytes::from(std::mem::take(&mut self.joined)),
+        };
+        Some(SseEvent {
+            event: d.event.then(|| self.event.clone()),
+            data: data.into(),
+            id: self.has_id.then(|| self.last_id.clone()),
+            retry: d.retry,
+        })
+    }
+
+    /// The next complete event, owned: `Ok(None)` when the input pushed so far holds no more
+    /// (see [`advance`](Self::advance)). The streams use `advance` and `current` or
+    /// `take_current`; the decoder's tests use this.
+    #[cfg(test)]
+    pub(crate) fn next_event(&mut self) -> Result<Option<SseEvent>, BlazenError> {
+        Ok(if self.advance()? {
+            self.take_current()
+        } else {
+            None
+        })
+    }
+
+    fn advance_inner(&mut self, chunk: &Bytes) -> Result<bool, BlazenError> {
         loop {
             if !self.bom_done {
-                return Ok(None);
+                return Ok(false);
             }
             if !self.buf.is_empty() {
                 // Complete the carried line with the current read.
@@ -297,11 +405,13 @@ impl SseDecoder {
                         self.pos = chunk.len();
                         self.check_line(self.buf.len())?;
                         if !self.eof {
-                            return Ok(None);
+                            return Ok(false);
                         }
                         let line = std::mem::take(&mut self.buf);
-                        let ev = self.process_line(&line, None)?;
-                        return Ok(ev.or_else(|| self.dispatch()));
+                        if self.process_line(&line, None, chunk)? {
+                            return Ok(true);
+                        }
+                        return Ok(self.dispatch());
                     }
                     Some(i) => {
                         self.buf.extend_from_slice(&rest[..i]);
@@ -309,11 +419,11 @@ impl SseDecoder {
                         self.pos += next;
                         self.skip_lf = skip;
                         let mut line = std::mem::take(&mut self.buf);
-                        let ev = self.process_line(&line, None);
+                        let dispatched = self.process_line(&line, None, chunk);
                         line.clear();
                         self.buf = line; // keep the allocation
-                        if let Some(ev) = ev? {
-                            return Ok(Some(ev));
+                        if dispatched? {
+                            return Ok(true);
                         }
                         continue;
                     }
@@ -325,9 +435,10 @@ impl SseDecoder {
                     self.pos += 1;
                 }
             }
-            let rest = &chunk[self.pos..];
+            let start = self.pos;
+            let rest = &chunk[start..];
             if rest.is_empty() {
-                return Ok(if self.eof { self.dispatch() } else { None });
+                return Ok(self.eof && self.dispatch());
             }
             match memchr::memchr2(b'\n', b'\r', rest) {
                 None => {
@@ -336,15 +447,15 @@ impl SseDecoder {
                     self.buf.extend_from_slice(rest);
                     self.pos = chunk.len();
                     if !self.eof {
-                        return Ok(None);
+                        return Ok(false);
                     }
                 }
                 Some(i) => {
                     let (next, skip) = line_end(rest, i);
                     self.pos += next;
                     self.skip_lf = skip;
-                    if let Some(ev) = self.process_line(&rest[..i], Some(chunk))? {
-                        return Ok(Some(ev));
+                    if self.process_line(&rest[..i], Some(start), chunk)? {
+                        return Ok(true);
                     }
                 }
             }
@@ -363,50 +474,51 @@ impl SseDecoder {
         }
     }
 
-    /// Interprets one line (a slice of `read` if given, so that data can be handed out without
-    /// a copy); a blank line dispatches the block.
+    /// Interprets one line (`at`: where it starts in `read`, if it is a slice of it, so that
+    /// data can be handed out without a copy); a blank line dispatches the block (`true`: an
+    /// event was dispatched).
     fn process_line(
         &mut self,
         line: &[u8],
-        read: Option<&Bytes>,
-    ) -> Result<Option<SseEvent>, BlazenError> {
+        at: Option<usize>,
+        read: &[u8],
+    ) -> Result<bool, BlazenError> {
         self.check_line(line.len())?;
         if line.is_empty() {
             return Ok(self.dispatch());
         }
         if line[0] == b':' {
-            return Ok(None); // comment
+            return Ok(false); // comment
         }
-        let (field, value) = match memchr::memchr(b':', line) {
-            Some(i) => {
-                let v = &line[i + 1..];
-                (&line[..i], v.strip_prefix(b" ").unwrap_or(v))
-            }
-            None => (line, &b""[..]),
+        let (field, value_start) = match memchr::memchr(b':', line) {
+            Some(i) if line.get(i + 1) == Some(&b' ') => (&line[..i], i + 2),
+            Some(i) => (&line[..i], i + 1),
+            None => (line, line.len()),
         };
+        let value = &line[value_start..];
         match field {
             b"data" => {
-                let len = match &mut self.data {
+                let len = match std::mem::take(&mut self.data) {
                     BlockData::None => {
-                        self.data = BlockData::One(match read {
-                            Some(read) => read.slice_ref(value),
-                            None => Bytes::copy_from_slice(value),
-                        });
+                        match at {
+                            Some(at) => {
+                                self.data = BlockData::InRead(at + value_start, at + line.len());
+                            }
+                            None => {
+                                self.joined.clear();
+                                self.joined.extend_from_slice(value);
+                                self.data = BlockData::Joined;
+                            }
+                        }
                         value.len()
                     }
-                    BlockData::One(first) => {
-                        let mut joined = Vec::with_capacity(first.len() + 1 + value.len());
-                        joined.extend_from_slice(first);
-                        joined.push(b'\n');
-                        joined.extend_from_slice(value);
-                        let len = joined.len();
-                        self.data = BlockData::Joined(joined);
-                        len
-                    }
-                    BlockData::Joined(joined) => {
-                        joined.push(b'\n');
-                        joined.extend_from_slice(value);
-                        joined.len()
+                    BlockData::InRead(start, end) => self.join_first(&read[start..end], value),
+                    BlockData::Kept(first) => self.join_first(&first, value),
+                    BlockData::Joined => {
+                        self.joined.push(b'\n');
+                        self.joined.extend_from_slice(value);
+                        self.data = BlockData::Joined;
+                        self.joined.len()
                     }
                 };
                 if len > self.max_size {
@@ -417,11 +529,18 @@ impl SseDecoder {
                     ));
                 }
             }
-            b"event" => self.event = Some(String::from_utf8_lossy(value).into_owned()),
+            b"event" => {
+                self.event.clear();
+                self.event.push_str(&String::from_utf8_lossy(value));
+                self.event_set = true;
+            }
             // An id containing NUL is ignored; an empty id resets the last event id.
             b"id" if !value.contains(&0) => {
-                self.last_id =
-                    (!value.is_empty()).then(|| String::from_utf8_lossy(value).into_owned());
+                self.has_id = !value.is_empty();
+                if self.has_id {
+                    self.last_id.clear();
+                    self.last_id.push_str(&String::from_utf8_lossy(value));
+                }
             }
             // Digits only; a value too large for u64 is ignored like any invalid one.
             b"retry" if !value.is_empty() && value.iter().all(u8::is_ascii_digit) => {
@@ -429,24 +548,31 @@ impl SseDecoder {
             }
             _ => {} // unknown fields are ignored
         }
-        Ok(None)
+        Ok(false)
     }
 
-    /// Ends the current block: the event, unless the block had no `data` line.
-    fn dispatch(&mut self) -> Option<SseEvent> {
-        let event = self.event.take();
+    /// A second `data` line: the block's data becomes `first`, `\n`, `value` in `joined`.
+    fn join_first(&mut self, first: &[u8], value: &[u8]) -> usize {
+        self.joined.clear();
+        self.joined.reserve(first.len() + 1 + value.len());
+        self.joined.extend_from_slice(first);
+        self.joined.push(b'\n');
+        self.joined.extend_from_slice(value);
+        self.data = BlockData::Joined;
+        self.joined.len()
+    }
+
+    /// Ends the current block: an event (`true`) unless the block had no `data` line.
+    fn dispatch(&mut self) -> bool {
+        let event = std::mem::take(&mut self.event_set);
         let retry = self.retry.take();
-        let data = match std::mem::take(&mut self.data) {
-            BlockData::None => return None,
-            BlockData::One(bytes) => bytes,
-            BlockData::Joined(joined) => Bytes::from(joined),
-        };
-        Some(SseEvent {
-            event,
-            data: data.into(),
-            id: self.last_id.clone(),
-            retry,
-        })
+        match std::mem::take(&mut self.data) {
+            BlockData::None => false,
+            data => {
+                self.dispatched = Some(Dispatched { data, event, retry });
+                true
+            }
+        }
     }
 }
 
@@ -465,8 +591,9 @@ where
     }
 }
 
-/// The stream of [`sse_events`]: a plain state machine (an `unfold` moved its state in and out
-/// of a new future for every event, two `memcpy`s per event).
+/// The stream of [`sse_events`]: a plain state machine. Besides the owned events of its
+/// `Stream` impl, it hands out borrowed ones: [`poll_event`](Self::poll_event) then
+/// [`current`](Self::current), with no allocation, copy or reference count per event.
 pub(crate) struct SseStream<S> {
     inner: Pin<Box<S>>,
     decoder: SseDecoder,
@@ -474,6 +601,60 @@ pub(crate) struct SseStream<S> {
     eof: bool,
     /// The stream is over (ended, or an error was yielded).
     over: bool,
+}
+
+impl<S> SseStream<S>
+where
+    S: Stream<Item = Result<Bytes, reqwest::Error>>,
+{
+    /// Reads until the next event: `Ready(Some(Ok(())))` when there is one, to read with
+    /// [`current`](Self::current) (or [`take_current`](Self::take_current)) before polling
+    /// again; `Ready(None)` at the end; an error ends the stream.
+    pub(crate) fn poll_event(
+        &mut self,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Result<(), BlazenError>>> {
+        use std::task::Poll;
+        if self.over {
+            return Poll::Ready(None);
+        }
+        loop {
+            match self.decoder.advance() {
+                Ok(true) => return Poll::Ready(Some(Ok(()))),
+                Ok(false) if self.eof => {
+                    self.over = true;
+                    return Poll::Ready(None);
+                }
+                Ok(false) => {}
+                Err(err) => {
+                    self.over = true;
+                    return Poll::Ready(Some(Err(err)));
+                }
+            }
+            match self.inner.as_mut().poll_next(cx) {
+                Poll::Pending => return Poll::Pending,
+                Poll::Ready(Some(Ok(bytes))) => self.decoder.push(bytes),
+                Poll::Ready(Some(Err(err))) => {
+                    self.over = true;
+                    return Poll::Ready(Some(Err(BlazenError::from_reqwest("", err))));
+                }
+                Poll::Ready(None) => {
+                    self.decoder.finish();
+                    self.eof = true;
+                }
+            }
+        }
+    }
+
+    /// The event found by the last [`poll_event`](Self::poll_event), borrowed.
+    pub(crate) fn current(&self) -> Option<SseEventRef<'_>> {
+        self.decoder.current()
+    }
+
+    /// The event found by the last [`poll_event`](Self::poll_event), owned.
+    pub(crate) fn take_current(&mut self) -> Option<SseEvent> {
+        self.decoder.take_current()
+    }
 }
 
 impl<S> Stream for SseStream<S>
@@ -486,37 +667,11 @@ where
         mut self: Pin<&mut Self>,
         cx: &mut std::task::Context<'_>,
     ) -> std::task::Poll<Option<Self::Item>> {
-        use std::task::Poll;
         let this = &mut *self;
-        if this.over {
-            return Poll::Ready(None);
-        }
-        loop {
-            match this.decoder.next_event() {
-                Ok(Some(ev)) => return Poll::Ready(Some(Ok(ev))),
-                Ok(None) if this.eof => {
-                    this.over = true;
-                    return Poll::Ready(None);
-                }
-                Ok(None) => {}
-                Err(err) => {
-                    this.over = true;
-                    return Poll::Ready(Some(Err(err)));
-                }
-            }
-            match this.inner.as_mut().poll_next(cx) {
-                Poll::Pending => return Poll::Pending,
-                Poll::Ready(Some(Ok(bytes))) => this.decoder.push(bytes),
-                Poll::Ready(Some(Err(err))) => {
-                    this.over = true;
-                    return Poll::Ready(Some(Err(BlazenError::from_reqwest("", err))));
-                }
-                Poll::Ready(None) => {
-                    this.decoder.finish();
-                    this.eof = true;
-                }
-            }
-        }
+        this.poll_event(cx).map(|item| match item? {
+            Ok(()) => this.take_current().map(Ok),
+            Err(err) => Some(Err(err)),
+        })
     }
 }
 

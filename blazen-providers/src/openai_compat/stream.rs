@@ -7,12 +7,41 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
 
+use bytes::Bytes;
 use futures::Stream;
 
 use super::wire::{ChatChunk, WireToolCall};
 use crate::error::{BlazenError, Result};
-use crate::sse::SseEvent;
+use crate::http::SseEvents;
+use crate::sse::SseEventRef;
 use crate::types::{StreamChunk, TokenUsage, ToolCall};
+
+/// Chunks ready to hand out, in order. An event usually makes one (kept inline, not queued);
+/// the rare second one (a last text piece and the final chunk) waits in a queue.
+#[derive(Debug, Default)]
+pub(crate) struct Ready {
+    first: Option<StreamChunk>,
+    more: VecDeque<StreamChunk>,
+}
+
+impl Ready {
+    fn push(&mut self, chunk: StreamChunk) {
+        if self.first.is_none() && self.more.is_empty() {
+            self.first = Some(chunk);
+        } else {
+            self.more.push_back(chunk);
+        }
+    }
+
+    fn pop(&mut self) -> Option<StreamChunk> {
+        self.first.take().or_else(|| self.more.pop_front())
+    }
+
+    fn clear(&mut self) {
+        self.first = None;
+        self.more.clear();
+    }
+}
 
 #[derive(Debug, Default)]
 struct PartialCall {
@@ -26,6 +55,8 @@ struct PartialCall {
 #[derive(Debug)]
 pub(crate) struct ChunkAssembler {
     provider: Arc<str>,
+    /// The parsed chunk, storage reused from event to event.
+    chunk: ChatChunk,
     calls: Vec<PartialCall>,
     /// The final chunk, held back until usage arrives (or the stream ends).
     pending_finish: Option<StreamChunk>,
@@ -48,6 +79,7 @@ impl ChunkAssembler {
     pub(crate) fn new(provider: Arc<str>) -> Self {
         ChunkAssembler {
             provider,
+            chunk: ChatChunk::default(),
             calls: Vec::new(),
             pending_finish: None,
             finished: false,
@@ -64,13 +96,13 @@ impl ChunkAssembler {
             .collect()
     }
 
-    fn flush_pending(&mut self, out: &mut VecDeque<StreamChunk>) {
+    fn flush_pending(&mut self, out: &mut Ready) {
         if let Some(mut chunk) = self.pending_finish.take() {
             if chunk.usage.is_none() {
                 chunk.usage = self.usage;
             }
             self.emitted_finish = true;
-            out.push_back(chunk);
+            out.push(chunk);
         }
     }
 
@@ -122,11 +154,7 @@ impl ChunkAssembler {
     }
 
     /// Feeds one SSE event; chunks ready to hand out are pushed to `out`.
-    pub(crate) fn on_event(
-        &mut self,
-        event: &SseEvent,
-        out: &mut VecDeque<StreamChunk>,
-    ) -> Result<Step> {
+    pub(crate) fn on_event(&mut self, event: SseEventRef<'_>, out: &mut Ready) -> Result<Step> {
         if self.done {
             return Ok(Step::End);
         }
@@ -136,47 +164,55 @@ impl ChunkAssembler {
         // whitespace around a value, so when this succeeds the text path below would have
         // parsed the same text; when it fails, the text path gives the answer (and the error)
         // it always gave.
-        let raw = event.data.raw().trim_ascii();
+        let raw = event.data.trim_ascii();
         if raw == b"[DONE]" {
             return self.on_end(out, true);
         }
-        if !raw.is_empty() && event.event.as_deref() != Some("error") {
+        if !raw.is_empty() && event.event != Some("error") {
             if let Ok(text) = std::str::from_utf8(raw) {
-                if let Ok(chunk) = serde_json::from_str::<ChatChunk>(text) {
-                    return self.on_chunk(chunk, text, out);
+                let mut chunk = std::mem::take(&mut self.chunk);
+                let step = match chunk.parse(text) {
+                    Ok(()) => Some(self.on_chunk(&mut chunk, text, out)),
+                    Err(_) => None,
+                };
+                self.chunk = chunk;
+                if let Some(step) = step {
+                    return step;
                 }
             }
         }
-        let data = event.data.trim();
+        let text = String::from_utf8_lossy(event.data);
+        let data = text.trim();
         if data.is_empty() {
             return Ok(Step::Continue);
         }
         if data == "[DONE]" {
             return self.on_end(out, true);
         }
-        if event.event.as_deref() == Some("error") {
+        if event.event == Some("error") {
             self.done = true;
             return Err(error_frame(&self.provider, data));
         }
-        let chunk: ChatChunk = serde_json::from_str(data).map_err(|e| {
-            self.done = true;
-            BlazenError::invalid_response(
-                &self.provider,
-                format!("stream chunk is not valid JSON: {e}"),
-                data,
-            )
-        })?;
-        self.on_chunk(chunk, data, out)
+        let mut chunk = std::mem::take(&mut self.chunk);
+        let step = match chunk.parse(data) {
+            Ok(()) => self.on_chunk(&mut chunk, data, out),
+            Err(e) => {
+                self.done = true;
+                Err(BlazenError::invalid_response(
+                    &self.provider,
+                    format!("stream chunk is not valid JSON: {e}"),
+                    data,
+                ))
+            }
+        };
+        self.chunk = chunk;
+        step
     }
 
-    /// Applies one parsed chunk (`data`: its JSON text, for an error frame).
-    fn on_chunk(
-        &mut self,
-        chunk: ChatChunk,
-        data: &str,
-        out: &mut VecDeque<StreamChunk>,
-    ) -> Result<Step> {
-        if chunk.error.as_ref().is_some_and(|e| !e.is_null()) {
+    /// Applies one parsed chunk (`data`: its JSON text, for an error frame); takes what it
+    /// keeps out of `chunk`.
+    fn on_chunk(&mut self, chunk: &mut ChatChunk, data: &str, out: &mut Ready) -> Result<Step> {
+        if chunk.error {
             self.done = true;
             return Err(error_frame(&self.provider, data));
         }
@@ -186,31 +222,32 @@ impl ChunkAssembler {
                 self.flush_pending(out);
             }
         }
-        for choice in chunk.choices {
+        for choice in &mut chunk.choices {
             // Only the first candidate is answered (n > 1 is not supported by the stream).
             if choice.index != 0 || self.finished {
                 continue;
             }
             let mut piece = StreamChunk::default();
-            if let Some(delta) = choice.delta {
-                if let Some(text) = delta.content {
+            if let Some(delta) = &mut choice.delta {
+                if let Some(text) = delta.content.take() {
                     if !text.0.is_empty() {
                         piece.delta = Some(text.0);
                     }
                 }
-                if let Some(r) = delta.reasoning_content.or(delta.reasoning) {
+                let reasoning = delta.reasoning.take();
+                if let Some(r) = delta.reasoning_content.take().or(reasoning) {
                     if !r.is_empty() {
                         piece.reasoning = Some(r);
                     }
                 }
-                if let Some(calls) = delta.tool_calls {
+                if let Some(calls) = delta.tool_calls.take() {
                     self.add_tool_deltas(calls);
                 }
             }
             if piece.delta.is_some() || piece.reasoning.is_some() {
-                out.push_back(piece);
+                out.push(piece);
             }
-            if let Some(reason) = choice.finish_reason {
+            if let Some(reason) = choice.finish_reason.take() {
                 if reason.is_empty() {
                     continue;
                 }
@@ -232,11 +269,7 @@ impl ChunkAssembler {
     }
 
     /// The stream ended (`[DONE]` or end of body).
-    pub(crate) fn on_end(
-        &mut self,
-        out: &mut VecDeque<StreamChunk>,
-        saw_done: bool,
-    ) -> Result<Step> {
+    pub(crate) fn on_end(&mut self, out: &mut Ready, saw_done: bool) -> Result<Step> {
         if self.done {
             return Ok(Step::End);
         }
@@ -252,7 +285,7 @@ impl ChunkAssembler {
             // `[DONE]` without a finish reason: complete, but hand out any assembled calls.
             let calls = self.take_calls();
             if !calls.is_empty() || self.usage.is_some() {
-                out.push_back(StreamChunk {
+                out.push(StreamChunk {
                     finish_reason: (!calls.is_empty()).then(|| "tool_calls".to_owned()),
                     tool_calls: calls,
                     usage: self.usage,
@@ -279,44 +312,48 @@ pub(crate) fn error_frame(provider: &str, data: &str) -> BlazenError {
         .unwrap_or_else(|| BlazenError::stream(provider, "error frame in stream"))
 }
 
-/// The [`ChunkStream`](crate::ChunkStream) over an SSE event stream.
-pub(crate) struct CompatStream<S> {
-    events: Pin<Box<S>>,
+/// The [`ChunkStream`](crate::ChunkStream) over an SSE body: events are read borrowed from the
+/// decoder and turned into chunks in one layer.
+pub(crate) struct CompatStream<B> {
+    events: SseEvents<B>,
     assembler: ChunkAssembler,
-    ready: VecDeque<StreamChunk>,
+    ready: Ready,
     ended: bool,
 }
 
-impl<S> CompatStream<S> {
-    pub(crate) fn new(provider: Arc<str>, events: S) -> Self {
+impl<B> CompatStream<B> {
+    pub(crate) fn new(provider: Arc<str>, events: SseEvents<B>) -> Self {
         CompatStream {
-            events: Box::pin(events),
+            events,
             assembler: ChunkAssembler::new(provider),
-            ready: VecDeque::new(),
+            ready: Ready::default(),
             ended: false,
         }
     }
 }
 
-impl<S> Stream for CompatStream<S>
+impl<B> Stream for CompatStream<B>
 where
-    S: Stream<Item = Result<SseEvent>>,
+    B: Stream<Item = reqwest::Result<Bytes>>,
 {
     type Item = Result<StreamChunk>;
 
     fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
         let this = &mut *self;
         loop {
-            if let Some(chunk) = this.ready.pop_front() {
+            if let Some(chunk) = this.ready.pop() {
                 return Poll::Ready(Some(Ok(chunk)));
             }
             if this.ended {
                 return Poll::Ready(None);
             }
-            match this.events.as_mut().poll_next(cx) {
+            match this.events.poll_event(cx) {
                 Poll::Pending => return Poll::Pending,
-                Poll::Ready(Some(Ok(event))) => {
-                    match this.assembler.on_event(&event, &mut this.ready) {
+                Poll::Ready(Some(Ok(()))) => {
+                    let Some(event) = this.events.current() else {
+                        continue;
+                    };
+                    match this.assembler.on_event(event, &mut this.ready) {
                         Ok(Step::Continue) => {}
                         Ok(Step::End) => this.ended = true,
                         Err(e) => {
@@ -342,7 +379,7 @@ where
     }
 }
 
-impl<S> std::fmt::Debug for CompatStream<S> {
+impl<B> std::fmt::Debug for CompatStream<B> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("CompatStream")
             .field("assembler", &self.assembler)
@@ -357,25 +394,29 @@ mod tests {
     use proptest::prelude::*;
     use serde_json::json;
 
-    fn ev(data: &str) -> SseEvent {
-        SseEvent {
-            data: data.into(),
-            ..SseEvent::default()
+    fn ev(data: &str) -> SseEventRef<'_> {
+        SseEventRef {
+            data: data.as_bytes(),
+            ..SseEventRef::default()
         }
+    }
+
+    fn drain(out: &mut Ready) -> Vec<StreamChunk> {
+        std::iter::from_fn(|| out.pop()).collect()
     }
 
     fn run(datas: &[String]) -> (Vec<StreamChunk>, Option<BlazenError>) {
         let mut a = ChunkAssembler::new(Arc::from("test"));
-        let mut out = VecDeque::new();
+        let mut out = Ready::default();
         for d in datas {
-            match a.on_event(&ev(d), &mut out) {
+            match a.on_event(ev(d), &mut out) {
                 Ok(Step::Continue) => {}
-                Ok(Step::End) => return (out.into(), None),
-                Err(e) => return (out.into(), Some(e)),
+                Ok(Step::End) => return (drain(&mut out), None),
+                Err(e) => return (drain(&mut out), Some(e)),
             }
         }
         let end = a.on_end(&mut out, false).err();
-        (out.into(), end)
+        (drain(&mut out), end)
     }
 
     #[test]
@@ -420,17 +461,17 @@ mod tests {
     fn invalid_utf8_in_a_chunk_reads_as_replacement_characters() {
         // The fast path (`from_utf8` + `from_str`) fails; the text path parses the lossy text.
         let raw = b"{\"choices\":[{\"index\":0,\"delta\":{\"content\":\"a\xFFb\"}}]}";
-        let event = SseEvent {
-            data: bytes::Bytes::from_static(raw).into(),
-            ..SseEvent::default()
+        let event = SseEventRef {
+            data: raw,
+            ..SseEventRef::default()
         };
         let mut a = ChunkAssembler::new(Arc::from("test"));
-        let mut out = VecDeque::new();
-        assert_eq!(a.on_event(&event, &mut out).unwrap(), Step::Continue);
-        assert_eq!(out[0].delta.as_deref(), Some("a\u{FFFD}b"));
+        let mut out = Ready::default();
+        assert_eq!(a.on_event(event, &mut out).unwrap(), Step::Continue);
+        assert_eq!(drain(&mut out)[0].delta.as_deref(), Some("a\u{FFFD}b"));
         // Whitespace around `[DONE]`, ASCII or not, still ends the stream.
         assert_eq!(
-            a.on_event(&ev("\u{a0}[DONE] \n"), &mut out).unwrap(),
+            a.on_event(ev("\u{a0}[DONE] \n"), &mut out).unwrap(),
             Step::End
         );
     }

@@ -232,36 +232,304 @@ impl WireUsage {
 
 // ---------- streaming ----------
 
-#[derive(Debug, Deserialize)]
+/// One streamed chunk, parsed in place ([`ChatChunk::parse`]) into storage reused from chunk
+/// to chunk. One chunk is parsed per event, so this avoids what derived types cost there: an
+/// allocation for the `choices` array and moves of large values (a choice with its delta is
+/// ~100 bytes) through every level of the parse. It reads exactly what the derived
+/// `#[serde(default)]` structs read (maps or positional arrays, unknown keys ignored, a
+/// duplicate key an error); the tests check it against them.
+#[derive(Debug, Default)]
 pub(crate) struct ChatChunk {
-    #[serde(default)]
     pub(crate) choices: Vec<ChunkChoice>,
-    #[serde(default)]
-    pub(crate) usage: Option<WireUsage>,
-    #[serde(default)]
-    pub(crate) error: Option<Value>,
+    pub(crate) usage: Option<Box<WireUsage>>,
+    /// An `error` member that is not `null`: an error frame (its text is parsed again into an
+    /// error). Read as a `Value`, as before, so that the same texts are accepted.
+    pub(crate) error: bool,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Default)]
 pub(crate) struct ChunkChoice {
-    #[serde(default)]
     pub(crate) index: u32,
-    #[serde(default)]
     pub(crate) delta: Option<Delta>,
-    #[serde(default)]
     pub(crate) finish_reason: Option<String>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Default)]
 pub(crate) struct Delta {
-    #[serde(default)]
     pub(crate) content: Option<Text>,
-    #[serde(default)]
     pub(crate) reasoning_content: Option<String>,
-    #[serde(default)]
     pub(crate) reasoning: Option<String>,
-    #[serde(default)]
     pub(crate) tool_calls: Option<Vec<WireToolCall>>,
+}
+
+impl ChatChunk {
+    /// Parses one chunk's JSON text into `self` (its previous content is dropped; on error it
+    /// holds a partial parse). Accepts and rejects what `serde_json::from_str` does.
+    pub(crate) fn parse(&mut self, text: &str) -> serde_json::Result<()> {
+        self.choices.clear();
+        self.usage = None;
+        self.error = false;
+        let mut de = serde_json::Deserializer::from_str(text);
+        de::DeserializeSeed::deserialize(InPlace(self), &mut de)?;
+        de.end()
+    }
+}
+
+/// Parses into the value it points to (a `DeserializeSeed` for in-place parsing).
+struct InPlace<'a, T>(&'a mut T);
+
+/// The key of a struct member: its position among the field names, or `None` (ignored).
+struct Key(&'static [&'static str]);
+
+impl<'de> de::DeserializeSeed<'de> for Key {
+    type Value = Option<usize>;
+
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Option<usize>, D::Error> {
+        d.deserialize_identifier(self)
+    }
+}
+
+impl<'de> Visitor<'de> for Key {
+    type Value = Option<usize>;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("field identifier")
+    }
+
+    fn visit_u64<E: de::Error>(self, v: u64) -> Result<Option<usize>, E> {
+        Ok(usize::try_from(v).ok().filter(|&i| i < self.0.len()))
+    }
+
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<Option<usize>, E> {
+        Ok(self.0.iter().position(|name| *name == v))
+    }
+
+    fn visit_bytes<E: de::Error>(self, v: &[u8]) -> Result<Option<usize>, E> {
+        Ok(self.0.iter().position(|name| name.as_bytes() == v))
+    }
+}
+
+/// Reads the members of a map into a struct, field by field, as the derive does: `field(i,
+/// map)` reads the value of field `i`; unknown keys are skipped, a repeated one is an error.
+fn read_map<'de, A, const N: usize>(
+    mut map: A,
+    fields: &'static [&'static str; N],
+    mut field: impl FnMut(usize, &mut A) -> Result<(), A::Error>,
+) -> Result<(), A::Error>
+where
+    A: de::MapAccess<'de>,
+{
+    let mut seen = [false; N];
+    while let Some(key) = map.next_key_seed(Key(fields))? {
+        match key {
+            Some(i) if std::mem::replace(&mut seen[i], true) => {
+                return Err(de::Error::duplicate_field(fields[i]));
+            }
+            Some(i) => field(i, &mut map)?,
+            None => {
+                map.next_value::<de::IgnoredAny>()?;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Sets `slot` from the next element of a positional struct; `false` when there is none (the
+/// remaining fields keep their defaults).
+fn next_into<'de, A, T>(seq: &mut A, slot: &mut T) -> Result<bool, A::Error>
+where
+    A: SeqAccess<'de>,
+    T: Deserialize<'de>,
+{
+    Ok(match seq.next_element()? {
+        Some(v) => {
+            *slot = v;
+            true
+        }
+        None => false,
+    })
+}
+
+const CHUNK_FIELDS: &[&str; 3] = &["choices", "usage", "error"];
+
+impl<'de> de::DeserializeSeed<'de> for InPlace<'_, ChatChunk> {
+    type Value = ();
+
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+        d.deserialize_struct("ChatChunk", CHUNK_FIELDS, self)
+    }
+}
+
+impl<'de> Visitor<'de> for InPlace<'_, ChatChunk> {
+    type Value = ();
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("struct ChatChunk")
+    }
+
+    fn visit_map<A: de::MapAccess<'de>>(self, map: A) -> Result<(), A::Error> {
+        let chunk = self.0;
+        read_map(map, CHUNK_FIELDS, |i, map| {
+            match i {
+                0 => map.next_value_seed(InPlace(&mut chunk.choices))?,
+                1 => chunk.usage = map.next_value()?,
+                _ => {
+                    chunk.error = map
+                        .next_value::<Option<Value>>()?
+                        .is_some_and(|e| !e.is_null())
+                }
+            }
+            Ok(())
+        })
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
+        let chunk = self.0;
+        if seq
+            .next_element_seed(InPlace(&mut chunk.choices))?
+            .is_none()
+            || !next_into(&mut seq, &mut chunk.usage)?
+        {
+            return Ok(());
+        }
+        if let Some(error) = seq.next_element::<Option<Value>>()? {
+            chunk.error = error.is_some_and(|e| !e.is_null());
+        }
+        Ok(())
+    }
+}
+
+impl<'de> de::DeserializeSeed<'de> for InPlace<'_, Vec<ChunkChoice>> {
+    type Value = ();
+
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+        d.deserialize_seq(self)
+    }
+}
+
+impl<'de> Visitor<'de> for InPlace<'_, Vec<ChunkChoice>> {
+    type Value = ();
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a sequence")
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
+        // Each choice is parsed where it is stored; a `Vec` (not cleared of its capacity)
+        // reused from chunk to chunk.
+        self.0.clear();
+        loop {
+            let i = self.0.len();
+            self.0.push(ChunkChoice::default());
+            if seq.next_element_seed(InPlace(&mut self.0[i]))?.is_none() {
+                self.0.pop();
+                return Ok(());
+            }
+        }
+    }
+}
+
+const CHOICE_FIELDS: &[&str; 3] = &["index", "delta", "finish_reason"];
+
+impl<'de> de::DeserializeSeed<'de> for InPlace<'_, ChunkChoice> {
+    type Value = ();
+
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+        d.deserialize_struct("ChunkChoice", CHOICE_FIELDS, self)
+    }
+}
+
+impl<'de> Visitor<'de> for InPlace<'_, ChunkChoice> {
+    type Value = ();
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("struct ChunkChoice")
+    }
+
+    fn visit_map<A: de::MapAccess<'de>>(self, map: A) -> Result<(), A::Error> {
+        let choice = self.0;
+        read_map(map, CHOICE_FIELDS, |i, map| {
+            match i {
+                0 => choice.index = map.next_value()?,
+                1 => map.next_value_seed(InPlace(&mut choice.delta))?,
+                _ => choice.finish_reason = map.next_value()?,
+            }
+            Ok(())
+        })
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
+        let choice = self.0;
+        if next_into(&mut seq, &mut choice.index)?
+            && seq.next_element_seed(InPlace(&mut choice.delta))?.is_some()
+        {
+            next_into(&mut seq, &mut choice.finish_reason)?;
+        }
+        Ok(())
+    }
+}
+
+impl<'de> de::DeserializeSeed<'de> for InPlace<'_, Option<Delta>> {
+    type Value = ();
+
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+        d.deserialize_option(self)
+    }
+}
+
+impl<'de> Visitor<'de> for InPlace<'_, Option<Delta>> {
+    type Value = ();
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("option")
+    }
+
+    fn visit_none<E: de::Error>(self) -> Result<(), E> {
+        *self.0 = None;
+        Ok(())
+    }
+
+    fn visit_unit<E: de::Error>(self) -> Result<(), E> {
+        *self.0 = None;
+        Ok(())
+    }
+
+    fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+        let delta = self.0.insert(Delta::default());
+        d.deserialize_struct("Delta", DELTA_FIELDS, InPlace(delta))
+    }
+}
+
+const DELTA_FIELDS: &[&str; 4] = &["content", "reasoning_content", "reasoning", "tool_calls"];
+
+impl<'de> Visitor<'de> for InPlace<'_, Delta> {
+    type Value = ();
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("struct Delta")
+    }
+
+    fn visit_map<A: de::MapAccess<'de>>(self, map: A) -> Result<(), A::Error> {
+        let delta = self.0;
+        read_map(map, DELTA_FIELDS, |i, map| {
+            match i {
+                0 => delta.content = map.next_value()?,
+                1 => delta.reasoning_content = map.next_value()?,
+                2 => delta.reasoning = map.next_value()?,
+                _ => delta.tool_calls = map.next_value()?,
+            }
+            Ok(())
+        })
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
+        let delta = self.0;
+        let _ = next_into(&mut seq, &mut delta.content)?
+            && next_into(&mut seq, &mut delta.reasoning_content)?
+            && next_into(&mut seq, &mut delta.reasoning)?
+            && next_into(&mut seq, &mut delta.tool_calls)?;
+        Ok(())
+    }
 }
 
 /// Message text: a string, or (Mistral and others) an array of typed parts whose text parts are
@@ -320,4 +588,207 @@ pub(crate) struct EmbeddingData {
     #[serde(default)]
     pub(crate) index: Option<usize>,
     pub(crate) embedding: Vec<f32>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// The derived types `ChatChunk` replaced, kept as the reference it must agree with (same
+    /// names, so that error messages can be compared too).
+    mod reference {
+        use super::super::{Text, WireToolCall, WireUsage};
+        use serde::Deserialize;
+        use serde_json::Value;
+
+        #[derive(Debug, Deserialize)]
+        pub(super) struct ChatChunk {
+            #[serde(default)]
+            pub(super) choices: Vec<ChunkChoice>,
+            #[serde(default)]
+            pub(super) usage: Option<WireUsage>,
+            #[serde(default)]
+            pub(super) error: Option<Value>,
+        }
+
+        #[derive(Debug, Deserialize)]
+        pub(super) struct ChunkChoice {
+            #[serde(default)]
+            pub(super) index: u32,
+            #[serde(default)]
+            pub(super) delta: Option<Delta>,
+            #[serde(default)]
+            pub(super) finish_reason: Option<String>,
+        }
+
+        #[derive(Debug, Deserialize)]
+        pub(super) struct Delta {
+            #[serde(default)]
+            pub(super) content: Option<Text>,
+            #[serde(default)]
+            pub(super) reasoning_content: Option<String>,
+            #[serde(default)]
+            pub(super) reasoning: Option<String>,
+            #[serde(default)]
+            pub(super) tool_calls: Option<Vec<WireToolCall>>,
+        }
+    }
+
+    /// What a parse gave, in a comparable form.
+    fn summary_of_reference(text: &str) -> std::result::Result<String, String> {
+        let c: reference::ChatChunk = serde_json::from_str(text).map_err(|e| e.to_string())?;
+        let choices: Vec<String> = c
+            .choices
+            .iter()
+            .map(|ch| {
+                let d = ch.delta.as_ref().map(|d| {
+                    format!(
+                        "{:?}|{:?}|{:?}|{:?}",
+                        d.content.as_ref().map(|t| &t.0),
+                        d.reasoning_content,
+                        d.reasoning,
+                        d.tool_calls
+                    )
+                });
+                format!("{}:{d:?}:{:?}", ch.index, ch.finish_reason)
+            })
+            .collect();
+        let usage = c.usage.as_ref().map(|u| (u.to_usage(), u.reported_cost()));
+        let error = c.error.as_ref().is_some_and(|e| !e.is_null());
+        Ok(format!("{choices:?} {usage:?} {error}"))
+    }
+
+    fn summary_in_place(chunk: &mut ChatChunk, text: &str) -> std::result::Result<String, String> {
+        chunk.parse(text).map_err(|e| e.to_string())?;
+        let choices: Vec<String> = chunk
+            .choices
+            .iter()
+            .map(|ch| {
+                let d = ch.delta.as_ref().map(|d| {
+                    format!(
+                        "{:?}|{:?}|{:?}|{:?}",
+                        d.content.as_ref().map(|t| &t.0),
+                        d.reasoning_content,
+                        d.reasoning,
+                        d.tool_calls
+                    )
+                });
+                format!("{}:{d:?}:{:?}", ch.index, ch.finish_reason)
+            })
+            .collect();
+        let usage = chunk
+            .usage
+            .as_ref()
+            .map(|u| (u.to_usage(), u.reported_cost()));
+        Ok(format!("{choices:?} {usage:?} {}", chunk.error))
+    }
+
+    fn agree(chunk: &mut ChatChunk, text: &str) {
+        assert_eq!(
+            summary_in_place(chunk, text),
+            summary_of_reference(text),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn reads_what_the_derived_types_read() {
+        let mut chunk = ChatChunk::default();
+        for text in [
+            r#"{"id":"x","object":"chat.completion.chunk","choices":[{"index":0,"delta":{"content":"Hi"},"finish_reason":null}]}"#,
+            r#"{"choices":[{"index":0,"delta":{"content":[{"type":"text","text":"a"},"b"]}}]}"#,
+            r#"{"choices":[{"index":0,"delta":{"reasoning_content":"r","reasoning":"s","content":null}}]}"#,
+            r#"{"choices":[{"index":0,"delta":{"tool_calls":[{"index":0,"id":"c","function":{"name":"f","arguments":"{}"}}]}}]}"#,
+            r#"{"choices":[{"index":1,"delta":{}},{"index":0,"delta":null,"finish_reason":"stop"}],"usage":{"prompt_tokens":3,"completion_tokens":4,"cost":0.5}}"#,
+            r#"{"choices":[],"usage":null,"error":null}"#,
+            r#"{"error":{"message":"boom"}}"#,
+            r#"{"error":1e400}"#,
+            r#"{}"#,
+            r#"[[{"index":0,"delta":{"content":"pos"}}],{"prompt_tokens":1},null]"#,
+            r#"[[[0,["a",null,"r"],"stop"]]]"#,
+            r#"[]"#,
+            r#"{"choices":[{"index":0}],"choices":[]}"#,
+            r#"{"choices":[{"index":0,"index":1}]}"#,
+            r#"{"choices":[{"delta":{"content":"a","content":"b"}}]}"#,
+            r#"{"choices":null}"#,
+            r#"{"choices":[{"index":-1}]}"#,
+            r#"{"choices":[{"index":null}]}"#,
+            r#"{"choices":[{"delta":5}]}"#,
+            r#"{"choices":[{"delta":{"content":5}}]}"#,
+            r#"{"choices":[1]}"#,
+            r#"{"choices":[{"index":0,"delta":{"content":"x"}}]} trailing"#,
+            r#"{"choices":[{"index":0,"delta":{"content":"x"}}"#,
+            r#"{"choi\u0063es":[{"index":0,"delta":{"content":"esc\"aped\n"}}]}"#,
+            r#"null"#,
+            r#""text""#,
+            r#"[[],null,null,7]"#,
+        ] {
+            agree(&mut chunk, text);
+        }
+    }
+
+    /// JSON-like text built from the chunk's own keys (duplicates allowed), with every kind of
+    /// value, sometimes cut short.
+    fn json_text() -> impl Strategy<Value = String> {
+        let key = prop_oneof![
+            Just("choices"),
+            Just("usage"),
+            Just("error"),
+            Just("index"),
+            Just("delta"),
+            Just("finish_reason"),
+            Just("content"),
+            Just("reasoning_content"),
+            Just("reasoning"),
+            Just("tool_calls"),
+            Just("function"),
+            Just("arguments"),
+            Just("prompt_tokens"),
+            Just("other"),
+        ];
+        let leaf = prop_oneof![
+            Just("null".to_owned()),
+            Just("true".to_owned()),
+            Just("0".to_owned()),
+            Just("7".to_owned()),
+            Just("-1".to_owned()),
+            Just("1.5".to_owned()),
+            Just("99999999999".to_owned()),
+            Just("\"s\"".to_owned()),
+            Just("\"\"".to_owned()),
+            Just("\"stop\"".to_owned()),
+        ];
+        let value = leaf.prop_recursive(4, 48, 4, move |inner| {
+            prop_oneof![
+                prop::collection::vec(inner.clone(), 0..4)
+                    .prop_map(|v| format!("[{}]", v.join(","))),
+                prop::collection::vec((key.clone(), inner), 0..4).prop_map(|v| {
+                    let members: Vec<String> =
+                        v.into_iter().map(|(k, v)| format!("\"{k}\":{v}")).collect();
+                    format!("{{{}}}", members.join(","))
+                }),
+            ]
+        });
+        (value, any::<prop::sample::Index>(), any::<bool>()).prop_map(|(text, cut, cut_it)| {
+            if cut_it && !text.is_empty() {
+                text[..cut.index(text.len())].to_owned()
+            } else {
+                text
+            }
+        })
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(2048))]
+
+        #[test]
+        fn in_place_parse_agrees_with_the_derived_types(texts in prop::collection::vec(json_text(), 1..4)) {
+            // One `ChatChunk` reused across parses, as the stream does.
+            let mut chunk = ChatChunk::default();
+            for text in &texts {
+                prop_assert_eq!(summary_in_place(&mut chunk, text), summary_of_reference(text), "{}", text);
+            }
+        }
+    }
 }
