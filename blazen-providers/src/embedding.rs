@@ -2,7 +2,7 @@
 
 use std::fmt;
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
 use futures::{StreamExt, TryStreamExt};
@@ -47,6 +47,52 @@ pub trait EmbeddingProvider: Send + Sync + fmt::Debug {
     fn with_dimensions(&self, dimensions: u32) -> Arc<dyn EmbeddingProvider>;
     /// The same provider at another base URL.
     fn with_base_url(&self, base_url: &str) -> Arc<dyn EmbeddingProvider>;
+    /// The vector length this provider was configured to ask for
+    /// ([`with_dimensions`](Self::with_dimensions)), if any. The default, `None`, lets
+    /// [`EmbeddingModel::dimensions`] fall back on its table of known models.
+    fn dimensions(&self) -> Option<u32> {
+        None
+    }
+}
+
+/// The output dimensionality of well-known embedding models at their default size, as their
+/// providers document it (the default models of this crate's constructors among them).
+/// Matched on the model id, or the part after the last `/` (OpenRouter's `openai/...`).
+///
+/// | model | dimensions |
+/// |---|---|
+/// | `text-embedding-3-small`, `text-embedding-ada-002` (OpenAI) | 1536 |
+/// | `text-embedding-3-large` (OpenAI) | 3072 |
+/// | `embed-v4.0` (Cohere) | 1536 |
+/// | `embed-english-v3.0`, `embed-multilingual-v3.0` (Cohere) | 1024 |
+/// | `embed-english-light-v3.0`, `embed-multilingual-light-v3.0` (Cohere) | 384 |
+/// | `mistral-embed` (Mistral) | 1024 |
+/// | `bge-large-en-v1.5` (Together: `BAAI/bge-large-en-v1.5`) | 1024 |
+/// | `bge-base-en-v1.5` (BAAI) | 768 |
+/// | `nomic-embed-text-v1.5`, `nomic-embed-text-v1` (Fireworks: `nomic-ai/...`) | 768 |
+const KNOWN_DIMENSIONS: &[(&str, u32)] = &[
+    ("text-embedding-3-small", 1536),
+    ("text-embedding-3-large", 3072),
+    ("text-embedding-ada-002", 1536),
+    ("embed-v4.0", 1536),
+    ("embed-english-v3.0", 1024),
+    ("embed-multilingual-v3.0", 1024),
+    ("embed-english-light-v3.0", 384),
+    ("embed-multilingual-light-v3.0", 384),
+    ("mistral-embed", 1024),
+    ("bge-large-en-v1.5", 1024),
+    ("bge-base-en-v1.5", 768),
+    ("nomic-embed-text-v1.5", 768),
+    ("nomic-embed-text-v1", 768),
+];
+
+/// The default dimensionality of a known embedding model (see [`KNOWN_DIMENSIONS`]).
+fn known_dimensions(model: &str) -> Option<u32> {
+    let short = model.rsplit('/').next().unwrap_or(model);
+    KNOWN_DIMENSIONS
+        .iter()
+        .find(|(name, _)| name.eq_ignore_ascii_case(model) || name.eq_ignore_ascii_case(short))
+        .map(|&(_, dims)| dims)
 }
 
 /// An embedding model of any provider. Cheap to clone; `Debug` never shows the key.
@@ -64,6 +110,10 @@ pub trait EmbeddingProvider: Send + Sync + fmt::Debug {
 pub struct EmbeddingModel {
     inner: Arc<dyn EmbeddingProvider>,
     concurrency: usize,
+    /// The vector length asked for with [`EmbeddingModel::with_dimensions`].
+    dimensions: Option<u32>,
+    /// The deadline of one [`EmbeddingModel::embed`] call.
+    timeout: Option<Duration>,
 }
 
 impl fmt::Debug for EmbeddingModel {
@@ -78,6 +128,8 @@ impl EmbeddingModel {
         EmbeddingModel {
             inner: Arc::new(provider),
             concurrency: 4,
+            dimensions: None,
+            timeout: None,
         }
     }
 
@@ -148,6 +200,59 @@ impl EmbeddingModel {
     pub fn with_dimensions(self, dimensions: u32) -> Self {
         EmbeddingModel {
             inner: self.inner.with_dimensions(dimensions),
+            dimensions: Some(dimensions),
+            ..self
+        }
+    }
+
+    /// The length of the vectors this model returns (the seed's `.dimensions`): the value given
+    /// to [`with_dimensions`](Self::with_dimensions), else the one the provider reports
+    /// ([`EmbeddingProvider::dimensions`]), else the documented default of a well-known model:
+    ///
+    /// | model | dimensions |
+    /// |---|---|
+    /// | `text-embedding-3-small`, `text-embedding-ada-002` | 1536 |
+    /// | `text-embedding-3-large` | 3072 |
+    /// | `embed-v4.0` (Cohere) | 1536 |
+    /// | `embed-english-v3.0`, `embed-multilingual-v3.0` | 1024 |
+    /// | `embed-english-light-v3.0`, `embed-multilingual-light-v3.0` | 384 |
+    /// | `mistral-embed` | 1024 |
+    /// | `BAAI/bge-large-en-v1.5` | 1024 |
+    /// | `BAAI/bge-base-en-v1.5` | 768 |
+    /// | `nomic-ai/nomic-embed-text-v1.5`, `nomic-ai/nomic-embed-text-v1` | 768 |
+    ///
+    /// (a `vendor/` prefix such as OpenRouter's `openai/` is ignored). `None` for any other
+    /// model: the length is then known only from an answer (`embeddings[0].len()`).
+    ///
+    /// ```
+    /// use blazen_providers::EmbeddingModel;
+    /// assert_eq!(EmbeddingModel::openai("key").dimensions(), Some(1536));
+    /// let large = EmbeddingModel::openai("key").with_model("text-embedding-3-large");
+    /// assert_eq!(large.dimensions(), Some(3072));
+    /// assert_eq!(large.with_dimensions(256).dimensions(), Some(256));
+    /// assert_eq!(EmbeddingModel::openai_compatible("http://localhost:8080/v1", "").dimensions(), None);
+    /// ```
+    pub fn dimensions(&self) -> Option<u32> {
+        self.dimensions
+            .or_else(|| self.inner.dimensions())
+            .or_else(|| known_dimensions(self.inner.model_id()))
+    }
+
+    /// Puts a deadline of `limit` on each [`embed`](Self::embed) call: all its batches
+    /// together, from the first request sent to the last answer read. When it passes, the
+    /// requests in flight are dropped and the error is a retryable
+    /// [`BlazenError::Timeout`] with the provider's name and the limit as the time waited
+    /// (`"timed out after 30000ms"`).
+    ///
+    /// ```
+    /// use blazen_providers::EmbeddingModel;
+    /// use std::time::Duration;
+    /// let model = EmbeddingModel::openai("key").with_timeout(Duration::from_secs(30));
+    /// # let _ = model;
+    /// ```
+    pub fn with_timeout(self, limit: Duration) -> Self {
+        EmbeddingModel {
+            timeout: Some(limit),
             ..self
         }
     }
@@ -169,10 +274,20 @@ impl EmbeddingModel {
     }
 
     /// Embeds `inputs`: split into batches the provider accepts, sent concurrently, returned
-    /// in input order with usage summed.
+    /// in input order with usage summed. Bounded by [`with_timeout`](Self::with_timeout) when
+    /// set.
     pub async fn embed<S: AsRef<str>>(&self, inputs: &[S]) -> Result<EmbeddingResponse> {
-        let started = Instant::now();
         let inputs: Vec<String> = inputs.iter().map(|s| s.as_ref().to_owned()).collect();
+        match self.timeout {
+            None => self.embed_all(inputs).await,
+            Some(limit) => tokio::time::timeout(limit, self.embed_all(inputs))
+                .await
+                .map_err(|_| BlazenError::timeout(limit).with_provider(self.provider_name()))?,
+        }
+    }
+
+    async fn embed_all(&self, inputs: Vec<String>) -> Result<EmbeddingResponse> {
+        let started = Instant::now();
         let mut out = EmbeddingResponse {
             model: self.model_id().to_owned(),
             ..EmbeddingResponse::default()
@@ -336,5 +451,58 @@ impl EmbeddingProvider for CompatEmbeddings {
             client: self.client.clone().base_url_owned(base_url),
             ..self.clone()
         })
+    }
+
+    fn dimensions(&self) -> Option<u32> {
+        self.dimensions
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn known_dimensions_match_ids_with_and_without_vendor_prefix() {
+        assert_eq!(known_dimensions("text-embedding-3-small"), Some(1536));
+        assert_eq!(
+            known_dimensions("openai/text-embedding-3-large"),
+            Some(3072)
+        );
+        assert_eq!(known_dimensions("BAAI/bge-large-en-v1.5"), Some(1024));
+        assert_eq!(
+            known_dimensions("nomic-ai/nomic-embed-text-v1.5"),
+            Some(768)
+        );
+        assert_eq!(known_dimensions("my-local-embedder"), None);
+        assert_eq!(known_dimensions(""), None);
+    }
+
+    #[test]
+    fn every_default_embedding_model_has_known_dimensions() {
+        for model in [
+            EmbeddingModel::openai("k"),
+            EmbeddingModel::together("k"),
+            EmbeddingModel::fireworks("k"),
+            EmbeddingModel::mistral("k"),
+            EmbeddingModel::openrouter("k"),
+            EmbeddingModel::cohere("k"),
+        ] {
+            assert!(model.dimensions().is_some(), "{}", model.model_id());
+        }
+        assert_eq!(EmbeddingModel::mistral("k").dimensions(), Some(1024));
+        assert_eq!(EmbeddingModel::cohere("k").dimensions(), Some(1536));
+    }
+
+    #[test]
+    fn configured_dimensions_win_and_survive_with_model() {
+        let m = EmbeddingModel::openai("k").with_dimensions(512);
+        assert_eq!(m.dimensions(), Some(512));
+        assert_eq!(
+            m.with_model("text-embedding-3-large").dimensions(),
+            Some(512)
+        );
+        let cohere = EmbeddingModel::cohere("k").with_dimensions(256);
+        assert_eq!(cohere.dimensions(), Some(256));
     }
 }

@@ -5,6 +5,7 @@
 pub(crate) mod cache;
 pub(crate) mod fallback;
 pub(crate) mod retry;
+pub(crate) mod timeout;
 
 pub use cache::CacheConfig;
 pub use retry::RetryConfig;
