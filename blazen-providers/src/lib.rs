@@ -41,8 +41,9 @@
 //!   retry delay and raw body; [`BlazenError::is_retryable`]. Keys never appear in `Debug`,
 //!   `Display` or errors.
 //! - **Middleware.** [`CompletionModel::with_retry`], [`CompletionModel::with_cache`],
-//!   [`CompletionModel::with_fallback`]; they compose in any order and return a
-//!   `CompletionModel` again.
+//!   [`CompletionModel::with_fallback`], [`CompletionModel::with_timeout`]; they compose in any
+//!   order and return a `CompletionModel` again. Requests are checked before sending
+//!   ([`CompletionRequest::validate`]).
 //! - **Embeddings** ([`EmbeddingModel`]), **agents** ([`run_agent`]), **media compute**
 //!   ([`ComputeModel`]), token estimation and a [`pricing`] table for costs.
 

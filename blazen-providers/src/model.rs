@@ -1,6 +1,7 @@
 //! [`CompletionModel`]: one handle over every provider, and the [`Provider`] trait behind it.
 
 use std::fmt;
+use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
 
@@ -173,32 +174,63 @@ impl CompletionModel {
         }
     }
 
+    /// Checks `request` before it is sent ([`CompletionRequest::validate`]); the error names
+    /// this model's provider.
+    fn check(&self, request: &CompletionRequest) -> Result<()> {
+        request
+            .validate()
+            .map_err(|e| e.with_provider(self.provider_name()))
+    }
+
     /// Completes a conversation with the default options.
+    ///
+    /// The request is validated first ([`CompletionRequest::validate`]: an empty conversation
+    /// is an error before anything is sent).
     pub async fn complete(&self, messages: &[ChatMessage]) -> Result<CompletionResponse> {
-        self.inner
-            .complete(CompletionRequest::new(messages.to_vec()))
+        self.complete_with(CompletionRequest::new(messages.to_vec()))
             .await
     }
 
     /// Completes a request with options (temperature, tools, response format, ...).
+    ///
+    /// The request is validated first ([`CompletionRequest::validate`]): a negative or
+    /// non-finite temperature, `top_p` outside `[0, 1]`, `max_tokens == 0` or no messages is a
+    /// [`BlazenError::Validation`](crate::BlazenError::Validation) and nothing is sent.
+    ///
+    /// ```
+    /// use blazen_providers::{BlazenError, ChatMessage, CompletionModel, CompletionRequest};
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() {
+    /// let model = CompletionModel::openai("key").with_base_url("http://127.0.0.1:9");
+    /// let req = CompletionRequest::new(vec![ChatMessage::user("Hi")]).temperature(-1.0);
+    /// let err = model.complete_with(req).await.unwrap_err();
+    /// assert!(matches!(err, BlazenError::Validation { .. }));
+    /// assert!(err.to_string().starts_with("invalid input: temperature must be >= 0"));
+    /// # }
+    /// ```
     pub async fn complete_with(&self, request: CompletionRequest) -> Result<CompletionResponse> {
+        self.check(&request)?;
         self.inner.complete(request).await
     }
 
-    /// Streams the completion of a conversation.
+    /// Streams the completion of a conversation (validated first, like
+    /// [`complete_with`](Self::complete_with)).
     pub async fn stream(&self, messages: &[ChatMessage]) -> Result<ChunkStream> {
-        self.inner
-            .stream(CompletionRequest::new(messages.to_vec()))
+        self.stream_request(CompletionRequest::new(messages.to_vec()))
             .await
     }
 
-    /// Streams the completion of a request with options.
+    /// Streams the completion of a request with options (validated first, like
+    /// [`complete_with`](Self::complete_with)).
     pub async fn stream_request(&self, request: CompletionRequest) -> Result<ChunkStream> {
+        self.check(&request)?;
         self.inner.stream(request).await
     }
 
     /// Streams a completion, calling `on_chunk` for each chunk (the seed's callback form), and
     /// returns the whole answer assembled from the chunks.
+    ///
+    /// For a callback that must await (a bounded channel, a socket), use
+    /// [`stream_with_async`](Self::stream_with_async).
     pub async fn stream_with<F>(
         &self,
         messages: &[ChatMessage],
@@ -220,18 +252,80 @@ impl CompletionModel {
     where
         F: FnMut(StreamChunk) + Send,
     {
+        self.stream_request_with_async(request, move |chunk| {
+            on_chunk(chunk);
+            std::future::ready(())
+        })
+        .await
+    }
+
+    /// [`stream_with`](Self::stream_with) with an async callback (the seed's
+    /// `async def on_chunk(chunk)`): each call's future is awaited before the next chunk is
+    /// read, so the callback can apply backpressure (a bounded channel, a slow socket) and
+    /// sees the chunks one at a time, in order.
+    ///
+    /// Returns the whole answer assembled from the chunks, as `stream_with` does. The first
+    /// stream error ends the call with that error (the chunks before it were delivered).
+    ///
+    /// ```
+    /// use blazen_providers::{ChatMessage, CompletionModel, StreamChunk};
+    /// use tokio::sync::mpsc;
+    ///
+    /// # async fn run(model: CompletionModel) -> blazen_providers::Result<()> {
+    /// let (tx, mut rx) = mpsc::channel::<String>(1); // capacity 1: the stream waits for us
+    /// let printer = tokio::spawn(async move {
+    ///     while let Some(text) = rx.recv().await { print!("{text}"); }
+    /// });
+    /// let response = model
+    ///     .stream_with_async(&[ChatMessage::user("Tell me a story")], |chunk: StreamChunk| {
+    ///         let tx = tx.clone();
+    ///         async move {
+    ///             if let Some(text) = chunk.delta {
+    ///                 let _ = tx.send(text).await; // awaited: backpressure
+    ///             }
+    ///         }
+    ///     })
+    ///     .await?;
+    /// drop(tx);
+    /// let _ = printer.await;
+    /// println!("\n{:?} tokens", response.usage);
+    /// # Ok(()) }
+    /// ```
+    pub async fn stream_with_async<F, Fut>(
+        &self,
+        messages: &[ChatMessage],
+        on_chunk: F,
+    ) -> Result<CompletionResponse>
+    where
+        F: FnMut(StreamChunk) -> Fut + Send,
+        Fut: Future<Output = ()> + Send,
+    {
+        self.stream_request_with_async(CompletionRequest::new(messages.to_vec()), on_chunk)
+            .await
+    }
+
+    /// [`stream_with_async`](Self::stream_with_async) for a request with options.
+    pub async fn stream_request_with_async<F, Fut>(
+        &self,
+        request: CompletionRequest,
+        mut on_chunk: F,
+    ) -> Result<CompletionResponse>
+    where
+        F: FnMut(StreamChunk) -> Fut + Send,
+        Fut: Future<Output = ()> + Send,
+    {
         let started = std::time::Instant::now();
         let model = request
             .model
             .clone()
             .unwrap_or_else(|| self.model_id().to_owned());
-        let mut stream = self.inner.stream(request).await?;
+        let mut stream = self.stream_request(request).await?;
         let mut acc = StreamAccumulator::default();
         acc.response.model = model;
         while let Some(chunk) = stream.next().await {
             let chunk = chunk?;
             acc.push(&chunk);
-            on_chunk(chunk);
+            on_chunk(chunk).await;
         }
         let mut response = acc.response;
         response.timing = Some(crate::types::RequestTiming {

@@ -6,9 +6,12 @@
 
 use std::borrow::Cow;
 use std::fmt;
+use std::str::FromStr;
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
+
+use crate::error::BlazenError;
 
 /// The author of a [`ChatMessage`].
 ///
@@ -46,6 +49,46 @@ impl Role {
 impl fmt::Display for Role {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for Role {
+    type Err = BlazenError;
+
+    /// Reads a role from its name: `"system"`, `"user"`, `"assistant"` or `"tool"`, in any
+    /// ASCII case, surrounding whitespace ignored. Anything else is a
+    /// [`BlazenError::Validation`] (`invalid input: unknown role ...`).
+    ///
+    /// ```
+    /// use blazen_providers::Role;
+    /// assert_eq!("user".parse::<Role>().unwrap(), Role::User);
+    /// assert_eq!(" Assistant ".parse::<Role>().unwrap(), Role::Assistant);
+    /// assert_eq!(Role::try_from("tool").unwrap(), Role::Tool);
+    /// let err = "robot".parse::<Role>().unwrap_err();
+    /// assert!(err.to_string().starts_with("invalid input: unknown role \"robot\""));
+    /// // Round trip through the name.
+    /// assert_eq!(Role::System.as_str().parse::<Role>().unwrap(), Role::System);
+    /// ```
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let name = s.trim();
+        [Role::System, Role::User, Role::Assistant, Role::Tool]
+            .into_iter()
+            .find(|r| r.as_str().eq_ignore_ascii_case(name))
+            .ok_or_else(|| {
+                let shown: String = name.chars().take(64).collect();
+                BlazenError::validation(format!(
+                    "unknown role {shown:?} (expected system, user, assistant or tool)"
+                ))
+            })
+    }
+}
+
+impl TryFrom<&str> for Role {
+    type Error = BlazenError;
+
+    /// The same as `s.parse::<Role>()`.
+    fn try_from(s: &str) -> Result<Self, Self::Error> {
+        s.parse()
     }
 }
 
@@ -260,6 +303,27 @@ pub struct ChatMessage {
 }
 
 impl ChatMessage {
+    /// A text message from `role` (the seed's `ChatMessage(role=..., content=...)`).
+    ///
+    /// With a role read from a string (stored conversations, configuration), parse it first:
+    ///
+    /// ```
+    /// use blazen_providers::{ChatMessage, Role};
+    /// let m = ChatMessage::new(Role::User, "Hello, world!");
+    /// assert_eq!(m, ChatMessage::user("Hello, world!"));
+    ///
+    /// let stored = [("system", "Be brief."), ("user", "Hi")];
+    /// let history = stored
+    ///     .iter()
+    ///     .map(|(role, text)| Ok(ChatMessage::new(role.parse()?, *text)))
+    ///     .collect::<blazen_providers::Result<Vec<_>>>()?;
+    /// assert_eq!(history[0].role, Role::System);
+    /// # Ok::<(), blazen_providers::BlazenError>(())
+    /// ```
+    pub fn new(role: Role, content: impl Into<String>) -> Self {
+        Self::text(role, content)
+    }
+
     fn text(role: Role, content: impl Into<String>) -> Self {
         ChatMessage {
             role,
@@ -752,6 +816,62 @@ impl CompletionRequest {
     pub fn parallel_tool_calls(mut self, allowed: bool) -> Self {
         self.parallel_tool_calls = Some(allowed);
         self
+    }
+
+    /// Checks the request before anything is sent: at least one message, a finite
+    /// `temperature >= 0`, a finite `top_p` within `[0, 1]` and `max_tokens >= 1` (when set).
+    /// A violation is a [`BlazenError::Validation`] (not retryable) in the seed's wording,
+    /// e.g. `invalid input: temperature must be >= 0 (got -0.5)`.
+    ///
+    /// [`CompletionModel`](crate::CompletionModel) calls this before every `complete*` and
+    /// `stream*` call, so a bad value costs no round trip (and a NaN is not silently sent as
+    /// `null`). Upper bounds that differ between providers (OpenAI's temperature up to 2,
+    /// Anthropic's up to 1) are left to the provider.
+    ///
+    /// ```
+    /// use blazen_providers::{ChatMessage, CompletionRequest};
+    /// let ok = CompletionRequest::new(vec![ChatMessage::user("Hi")]).temperature(0.7);
+    /// assert!(ok.validate().is_ok());
+    ///
+    /// let bad = ok.clone().temperature(-0.5);
+    /// let err = bad.validate().unwrap_err();
+    /// assert!(err.to_string().starts_with("invalid input: temperature must be >= 0"));
+    /// assert!(!err.is_retryable());
+    ///
+    /// assert!(ok.clone().top_p(1.5).validate().is_err());
+    /// assert!(ok.clone().max_tokens(0).validate().is_err());
+    /// assert!(CompletionRequest::new(vec![]).validate().is_err());
+    /// ```
+    pub fn validate(&self) -> Result<(), BlazenError> {
+        if self.messages.is_empty() {
+            return Err(BlazenError::validation(
+                "messages must not be empty (send at least one message)",
+            ));
+        }
+        if let Some(t) = self.temperature {
+            if !t.is_finite() {
+                return Err(BlazenError::validation(format!(
+                    "temperature must be a finite number (got {t})"
+                )));
+            }
+            if t < 0.0 {
+                return Err(BlazenError::validation(format!(
+                    "temperature must be >= 0 (got {t})"
+                )));
+            }
+        }
+        if let Some(p) = self.top_p {
+            if !(0.0..=1.0).contains(&p) {
+                // NaN is not in the range either.
+                return Err(BlazenError::validation(format!(
+                    "top_p must be between 0 and 1 (got {p})"
+                )));
+            }
+        }
+        if self.max_tokens == Some(0) {
+            return Err(BlazenError::validation("max_tokens must be >= 1 (got 0)"));
+        }
+        Ok(())
     }
 }
 
