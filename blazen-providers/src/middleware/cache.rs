@@ -2,14 +2,14 @@
 
 use std::fmt;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
 use moka::future::Cache as MokaCache;
 
 use crate::error::{BlazenError, Result};
 use crate::model::{layer, ChunkStream, CompletionModel, Provider};
-use crate::types::{CompletionRequest, CompletionResponse};
+use crate::types::{CompletionRequest, CompletionResponse, RequestTiming};
 
 /// How [`CompletionModel::with_cache`] caches.
 ///
@@ -34,6 +34,19 @@ impl Default for CacheConfig {
             max_entries: 1000,
         }
     }
+}
+
+/// What a cache hit reports: no new call was made, so it cost nothing (`cost == Some(0.0)`),
+/// took only the lookup (`timing.total_ms` is the hit's own time, with no queue or execution
+/// time) and has no provider request id. Content, tool calls, usage (the tokens of the stored
+/// answer) and the rest are the stored answer's.
+fn mark_hit(response: &mut CompletionResponse, started: Instant) {
+    response.cost = Some(0.0);
+    response.timing = Some(RequestTiming {
+        total_ms: Some(crate::http::elapsed_ms(started)),
+        ..RequestTiming::default()
+    });
+    response.request_id = None;
 }
 
 /// The cache middleware. Clones share the same store.
@@ -95,19 +108,25 @@ impl Provider for Cache {
     }
 
     async fn complete(&self, request: CompletionRequest) -> Result<CompletionResponse> {
+        let started = Instant::now();
         let key = self.key(&request)?;
         let inner = self.inner.clone();
-        // `try_get_with` runs one upstream call for concurrent callers of the same key; its
-        // error is shared with them and not cached.
-        let hit = self
+        // `or_try_insert_with` runs one upstream call for concurrent callers of the same key;
+        // its error is shared with them and not cached. Only the caller whose call filled the
+        // entry gets a fresh entry: for everyone else (later callers and concurrent waiters)
+        // it is a hit.
+        let entry = self
             .store
-            .try_get_with(
-                key,
-                async move { inner.complete(request).await.map(Arc::new) },
-            )
+            .entry(key)
+            .or_try_insert_with(async move { inner.complete(request).await.map(Arc::new) })
             .await
             .map_err(|e: Arc<BlazenError>| (*e).clone())?;
-        Ok((*hit).clone())
+        let fresh = entry.is_fresh();
+        let mut response = (*entry.into_value()).clone();
+        if !fresh {
+            mark_hit(&mut response, started);
+        }
+        Ok(response)
     }
 
     /// Streams are not cached.
@@ -145,6 +164,12 @@ impl CompletionModel {
     /// The key covers everything that changes the answer: provider, model, messages, tools,
     /// tool choice, sampling, token limit, stop sequences and response format. Concurrent
     /// identical misses make one upstream call. Errors are not cached; streams are not cached.
+    ///
+    /// A hit is not a new call and does not report the stored call's spend as its own: its
+    /// `cost` is `Some(0.0)`, its `timing` holds only the hit's own `total_ms` (the lookup, or
+    /// the wait for a concurrent identical call) and its `request_id` is `None`. Everything
+    /// else (content, tool calls, usage, model, finish reason) is the stored answer. The call
+    /// that made the upstream request reports its real cost, timing and request id.
     ///
     /// ```
     /// use blazen_providers::{CacheConfig, CompletionModel};
