@@ -128,6 +128,10 @@ const SEED_002: &[(&str, u16, Kind, bool)] = &[
     ("context_exceeded", 400, Kind::Validation, false),
 ];
 
+/// Seed 002: the `error.type` of its mid-stream example (`engine_error`, listed by the page
+/// among "5xx Server error … Retry with exponential backoff"), here without a code.
+const SEED_002_TYPES: &[(&str, u16, Kind, bool)] = &[("engine_error", 500, Kind::Provider, true)];
+
 /// Seed 003: the `error.type` values it shows (status 400 and mid-stream 200).
 const SEED_003: &[(&str, u16, Kind, bool)] = &[
     ("invalid_request_error", 400, Kind::Validation, false),
@@ -176,6 +180,7 @@ fn every_seed_code_has_a_table_entry_with_the_expected_class() {
     for (seed, rows) in [
         ("001", SEED_001),
         ("002", SEED_002),
+        ("002 types", SEED_002_TYPES),
         ("003", SEED_003),
         ("004", SEED_004),
     ] {
@@ -187,7 +192,7 @@ fn every_seed_code_has_a_table_entry_with_the_expected_class() {
             );
             // Through a real response envelope, with the page's status. Seed 003's values are
             // error types, the others error codes.
-            let body = if seed == "003" {
+            let body = if seed == "003" || seed == "002 types" {
                 serde_json::json!({"error": {"type": code, "message": "m"}}).to_string()
             } else {
                 envelope(code)
@@ -208,7 +213,23 @@ fn every_seed_code_has_a_table_entry_with_the_expected_class() {
             checked += 1;
         }
     }
-    assert_eq!(checked, 57 + 4 + 2 + 26);
+    assert_eq!(checked, 57 + 4 + 1 + 2 + 26);
+}
+
+#[test]
+fn engine_error_frame_of_seed_002() {
+    // The page's example carries code "timeout" (the code wins: a timeout) ...
+    let frame = serde_json::json!({"error": {"message": "Upstream timeout", "type": "engine_error", "code": "timeout"}});
+    let e = BlazenError::from_stream_frame("g", &frame).unwrap();
+    assert_eq!(e.kind(), Kind::Timeout);
+    assert!(e.is_retryable());
+    assert_eq!(e.error_type(), Some("engine_error"));
+    // ... and without a code or status the type alone makes it a retryable provider failure.
+    let frame = serde_json::json!({"error": {"message": "engine crashed", "type": "engine_error"}});
+    let e = BlazenError::from_stream_frame("g", &frame).unwrap();
+    assert_eq!(e.kind(), Kind::Provider);
+    assert!(e.is_retryable());
+    assert_eq!(e.status(), None);
 }
 
 #[test]
@@ -265,7 +286,7 @@ fn retryability_by_status_when_no_code_is_known() {
         (401, Kind::Auth, false),
         (402, Kind::QuotaExceeded, false),
         (403, Kind::Auth, false),
-        (404, Kind::Provider, false),
+        (404, Kind::ModelNotFound, false),
         (408, Kind::Timeout, true),
         (409, Kind::Validation, false),
         (413, Kind::TooLarge, false),
@@ -1083,4 +1104,392 @@ proptest! {
         let out = redact(&joined, Some(&secret));
         prop_assert!(!out.contains(&secret));
     }
+}
+
+// ----- moderation refusals on 400 / 403 (content policy, not auth) ---------------------------
+
+/// OpenRouter's moderation refusal, in the shape its docs give.
+const OPENROUTER_MODERATION: &str = r#"{"error":{"code":403,"message":"openai/gpt-4o requires moderation on OpenRouter. Your input was flagged for \"violence/graphic\"","metadata":{"reasons":["violence/graphic","harassment"],"flagged_input":"how do I hurt...","provider_name":null,"model_slug":"openai/gpt-4o"}}}"#;
+
+#[test]
+fn openrouter_moderation_403_is_content_policy_with_reasons_and_input() {
+    let h = headers(&[("x-request-id", "req_mod")]);
+    let e = BlazenError::from_response("openrouter", 403, &h, OPENROUTER_MODERATION.as_bytes());
+    assert_eq!(e.kind(), Kind::ContentPolicy, "{e}");
+    assert!(!e.is_retryable());
+    assert_eq!(e.status(), Some(403));
+    assert_eq!(e.code(), Some("403"));
+    assert_eq!(e.request_id(), Some("req_mod"));
+    assert!(e.message().contains("requires moderation"), "{e}");
+    assert!(
+        e.message()
+            .contains("reasons: violence/graphic, harassment"),
+        "{e}"
+    );
+    assert!(
+        e.message().contains(r#"flagged input: "how do I hurt...""#),
+        "{e}"
+    );
+    assert!(e.raw_body().unwrap().contains("flagged_input"));
+    assert!(
+        e.to_string().starts_with("content policy violation: "),
+        "{e}"
+    );
+    // The same object as a mid-stream frame (status from the numeric code).
+    let frame: Value = serde_json::from_str(OPENROUTER_MODERATION).unwrap();
+    let e = BlazenError::from_stream_frame("openrouter", &frame).unwrap();
+    assert_eq!(e.kind(), Kind::ContentPolicy);
+    assert_eq!(e.status(), Some(403));
+}
+
+#[test]
+fn moderation_metadata_alone_is_enough() {
+    // No telling words in the message: the metadata decides.
+    let body = r#"{"error":{"code":403,"message":"Request refused","metadata":{"reasons":["self-harm"]}}}"#;
+    let e = resp("openrouter", 403, body);
+    assert_eq!(e.kind(), Kind::ContentPolicy);
+    assert_eq!(e.message(), "Request refused (reasons: self-harm)");
+    let body = r#"{"error":{"code":400,"message":"","metadata":{"flagged_input":"xyz"}}}"#;
+    let e = resp("openrouter", 400, body);
+    assert_eq!(e.kind(), Kind::ContentPolicy);
+    assert_eq!(e.message(), r#"flagged input: "xyz""#);
+}
+
+#[test]
+fn blocked_or_filtered_wording_on_400_and_403_is_content_policy() {
+    for (status, message) in [
+        (403, "Access blocked: your prompt was filtered"),
+        (403, "The request was blocked by the content filter"),
+        (400, "The response was filtered due to the prompt triggering Azure OpenAI's content management policy."),
+        (400, "Input flagged by moderation"),
+        (403, "Prompt blocked by the safety system"),
+    ] {
+        let body = serde_json::json!({"error": {"message": message}}).to_string();
+        let e = resp("p", status, &body);
+        assert_eq!(e.kind(), Kind::ContentPolicy, "{status} {message}");
+        assert!(!e.is_retryable());
+        // A generic request-error type does not hide it either.
+        let body = serde_json::json!({"error": {"message": message, "type": "invalid_request_error"}})
+            .to_string();
+        assert_eq!(resp("p", status, &body).kind(), Kind::ContentPolicy, "{message}");
+    }
+}
+
+#[test]
+fn plain_forbidden_and_bad_keys_stay_auth() {
+    for message in [
+        "Forbidden",
+        "invalid key",
+        "Your API key does not have access to this model",
+        "Access denied",
+        "Your IP address is blocked",
+        "Account flagged for unusual activity; contact support",
+        "model not in your org's allowed list",
+    ] {
+        let body = serde_json::json!({"error": {"message": message}}).to_string();
+        let e = resp("p", 403, &body);
+        assert_eq!(e.kind(), Kind::Auth, "{message}");
+    }
+    // A specific machine code wins over the wording.
+    let body = serde_json::json!({"error": {"message": "key flagged as leaked in a public repo: content removed", "code": "invalid_api_key"}}).to_string();
+    assert_eq!(resp("p", 403, &body).kind(), Kind::Auth);
+    // Other statuses keep their category.
+    let body = r#"{"error":{"message":"prompt flagged"}}"#;
+    assert_eq!(resp("p", 401, body).kind(), Kind::Auth);
+    assert_eq!(resp("p", 500, body).kind(), Kind::Provider);
+    // And a plain 400 stays a validation error.
+    let body = r#"{"error":{"message":"max_tokens must be positive"}}"#;
+    assert_eq!(resp("p", 400, body).kind(), Kind::Validation);
+}
+
+// ----- 404: model or endpoint not found ------------------------------------------------------
+
+#[test]
+fn every_404_without_a_more_specific_code_is_model_not_found() {
+    for body in [
+        // OpenRouter: no provider serves this model (no word "model" in it).
+        r#"{"error":{"message":"No endpoints found for mistralai/mixtral-8x7b-instruct.","code":404}}"#,
+        r#"{"error":{"message":"The model `gpt-5-turbo` does not exist"}}"#,
+        // A wrong base URL: a server's plain 404 page.
+        "<html><head><title>404 Not Found</title></head></html>",
+        "404 page not found",
+        "",
+        r#"{"detail":"Not Found"}"#,
+    ] {
+        let e = resp("p", 404, body);
+        assert_eq!(e.kind(), Kind::ModelNotFound, "{body}");
+        assert!(!e.is_retryable());
+        assert_eq!(e.status(), Some(404));
+        assert!(e.to_string().starts_with("model not found: "), "{e}");
+    }
+    // Seed 001's resource_not_found names a non-model resource: it keeps its table entry.
+    assert_eq!(
+        resp("g", 404, &envelope("resource_not_found")).kind(),
+        Kind::Validation
+    );
+}
+
+// ----- public constructors and setters ----------------------------------------------------
+
+#[test]
+fn public_constructors_give_each_category_and_its_default_retryability() {
+    let cases: Vec<(BlazenError, Kind, bool, &str)> = vec![
+        (
+            BlazenError::auth("c", "bad key"),
+            Kind::Auth,
+            false,
+            "authentication failed: bad key [c]",
+        ),
+        (
+            BlazenError::rate_limit("c", "slow"),
+            Kind::RateLimit,
+            true,
+            "rate limited: slow [c]",
+        ),
+        (
+            BlazenError::timeout(Duration::from_millis(5)),
+            Kind::Timeout,
+            true,
+            "timed out after 5ms",
+        ),
+        (
+            BlazenError::provider_error("c", "boom"),
+            Kind::Provider,
+            false,
+            "c error: boom",
+        ),
+        (
+            BlazenError::validation("bad"),
+            Kind::Validation,
+            false,
+            "invalid input: bad",
+        ),
+        (
+            BlazenError::content_policy("c", "no"),
+            Kind::ContentPolicy,
+            false,
+            "content policy violation: no [c]",
+        ),
+        (
+            BlazenError::unsupported("tools"),
+            Kind::Unsupported,
+            false,
+            "unsupported: tools",
+        ),
+        (
+            BlazenError::no_content("c"),
+            Kind::NoContent,
+            false,
+            "model returned no content [c]",
+        ),
+        (
+            BlazenError::model_not_found("c", "m"),
+            Kind::ModelNotFound,
+            false,
+            "model not found: m [c]",
+        ),
+        (
+            BlazenError::invalid_response("c", "junk", b"x"),
+            Kind::InvalidResponse,
+            false,
+            "invalid response: junk [c]",
+        ),
+        (
+            BlazenError::stream("c", "cut"),
+            Kind::Stream,
+            true,
+            "stream error: cut [c]",
+        ),
+        (
+            BlazenError::job_failed("c", "oom"),
+            Kind::JobFailed,
+            false,
+            "job failed: oom [c]",
+        ),
+        (
+            BlazenError::cancelled("c", "stop"),
+            Kind::Cancelled,
+            false,
+            "job cancelled: stop [c]",
+        ),
+        (
+            BlazenError::quota_exceeded("c", "spent"),
+            Kind::QuotaExceeded,
+            false,
+            "quota exceeded: spent [c]",
+        ),
+        (
+            BlazenError::invalid_media("png?"),
+            Kind::InvalidMedia,
+            false,
+            "invalid media: png?",
+        ),
+        (
+            BlazenError::too_large(2, 1),
+            Kind::TooLarge,
+            false,
+            "media too large: 2 bytes (max 1)",
+        ),
+        (
+            BlazenError::connection("c", "refused"),
+            Kind::Connection,
+            true,
+            "connection error: refused [c]",
+        ),
+    ];
+    assert_eq!(cases.len(), 17, "one case per category");
+    for (err, kind, retryable, text) in cases {
+        assert_eq!(err.kind(), kind, "{err}");
+        assert_eq!(err.is_retryable(), retryable, "{err}");
+        assert_eq!(err.to_string(), text);
+    }
+}
+
+#[test]
+fn setters_fill_every_detail_and_display_shows_them() {
+    let e = BlazenError::rate_limit("custom", "slow down")
+        .with_status(429)
+        .with_code("rpm_exceeded")
+        .with_error_type("requests")
+        .with_param("model")
+        .with_request_id("req_9")
+        .with_retry_after(Duration::from_millis(1500))
+        .with_raw_body(r#"{"error":"slow down"}"#);
+    assert_eq!(e.status(), Some(429));
+    assert_eq!(e.code(), Some("rpm_exceeded"));
+    assert_eq!(e.error_type(), Some("requests"));
+    assert_eq!(e.param(), Some("model"));
+    assert_eq!(e.request_id(), Some("req_9"));
+    assert_eq!(e.retry_after(), Some(Duration::from_millis(1500)));
+    assert_eq!(e.raw_body(), Some(r#"{"error":"slow down"}"#));
+    assert_eq!(e.provider(), Some("custom"));
+    assert_eq!(
+        e.to_string(),
+        "rate limited: retry after 1500ms: slow down [custom, HTTP 429, code rpm_exceeded, request id req_9]"
+    );
+    // Empty strings clear rather than record an empty detail.
+    let e = e.with_code("").with_request_id("");
+    assert_eq!(e.code(), None);
+    assert_eq!(e.request_id(), None);
+}
+
+#[test]
+fn with_status_follows_the_http_rule_and_with_retryable_overrides() {
+    for (status, retryable) in [
+        (400, false),
+        (404, false),
+        (408, true),
+        (429, true),
+        (500, true),
+        (503, true),
+        (599, true),
+        (600, false),
+    ] {
+        assert_eq!(
+            BlazenError::provider_error("p", "x")
+                .with_status(status)
+                .is_retryable(),
+            retryable,
+            "{status}"
+        );
+    }
+    // A status never makes a transient category permanent...
+    assert!(BlazenError::rate_limit("p", "x")
+        .with_status(400)
+        .is_retryable());
+    // ... nor quota exhaustion retryable.
+    assert!(!BlazenError::quota_exceeded("p", "x")
+        .with_status(429)
+        .is_retryable());
+    assert!(!BlazenError::quota_exceeded("p", "x")
+        .with_status(503)
+        .is_retryable());
+    // The explicit setter decides, in either direction, when called last.
+    assert!(!BlazenError::provider_error("p", "x")
+        .with_status(503)
+        .with_retryable(false)
+        .is_retryable());
+    assert!(BlazenError::validation("x")
+        .with_retryable(true)
+        .is_retryable());
+    // The category does not change.
+    assert_eq!(
+        BlazenError::auth("p", "x").with_status(500).kind(),
+        Kind::Auth
+    );
+}
+
+#[test]
+fn with_raw_body_caps_on_a_char_boundary_and_redacts() {
+    let body = "é".repeat(RAW_BODY_LIMIT); // 2 bytes each: twice the limit
+    let e = BlazenError::provider_error("p", "x").with_raw_body(&body);
+    let kept = e.raw_body().unwrap();
+    assert!(kept.len() <= RAW_BODY_LIMIT && kept.len() >= RAW_BODY_LIMIT - 1);
+    assert!(kept.chars().all(|c| c == 'é'));
+    let e = BlazenError::provider_error("p", "x")
+        .with_raw_body(b"\xff\xfe key sk-abcdefghijklmnopqrstuvwxyz");
+    let kept = e.raw_body().unwrap();
+    assert!(!kept.contains("abcdefghijklmnop"), "{kept}");
+    assert!(kept.contains("[REDACTED]"));
+}
+
+#[test]
+fn public_constructors_never_leak_keys() {
+    let key = "sk-proj-0123456789abcdefghij";
+    let errs = [
+        BlazenError::auth("c", format!("invalid key {key}")),
+        BlazenError::rate_limit("c", format!("key {key} throttled")),
+        BlazenError::provider_error("c", format!("Authorization: Bearer {key}")),
+        BlazenError::validation(format!("bad {key}")),
+        BlazenError::stream("c", key).with_raw_body(format!("echo {key}")),
+        BlazenError::invalid_response("c", "junk", format!("{{\"k\":\"{key}\"}}")),
+    ];
+    for e in errs {
+        let shown = format!("{e} {e:?} {:?}", e.raw_body());
+        assert!(!shown.contains("0123456789abcdef"), "{shown}");
+    }
+}
+
+#[test]
+fn from_http_is_the_envelope_parser_of_the_built_in_providers() {
+    let h = headers(&[("retry-after-ms", "250"), ("openrouter-request-id", "or_1")]);
+    let body = br#"{"error":{"code":429,"message":"Provider returned error","metadata":{"raw":"upstream busy","provider_name":"Groq"}}}"#;
+    let a = BlazenError::from_http("custom", 429, &h, body);
+    let b = BlazenError::from_response("custom", 429, &h, body);
+    assert_eq!(a.to_string(), b.to_string());
+    assert_eq!(a.kind(), Kind::RateLimit);
+    assert_eq!(a.retry_after(), Some(Duration::from_millis(250)));
+    assert_eq!(a.request_id(), Some("or_1"));
+    assert_eq!(a.upstream_provider(), Some("Groq"));
+    assert!(a.is_retryable());
+}
+
+#[test]
+fn into_kind_keeps_every_detail() {
+    let h = headers(&[("x-request-id", "req_k"), ("retry-after", "3")]);
+    let body = br#"{"error":{"message":"slow","code":"some_code","type":"t","param":"p"}}"#;
+    let before = BlazenError::from_response("p", 503, &h, body);
+    assert!(before.is_retryable());
+    let after = before.clone().into_kind(Kind::QuotaExceeded);
+    assert_eq!(after.kind(), Kind::QuotaExceeded);
+    assert!(!after.is_retryable(), "quota is never retryable");
+    assert_eq!(after.status(), Some(503));
+    assert_eq!(after.code(), Some("some_code"));
+    assert_eq!(after.error_type(), Some("t"));
+    assert_eq!(after.param(), Some("p"));
+    assert_eq!(after.request_id(), Some("req_k"));
+    assert_eq!(after.retry_after(), Some(Duration::from_secs(3)));
+    assert_eq!(after.raw_body(), before.raw_body());
+    assert_eq!(after.message(), "slow");
+    assert_eq!(after.provider(), Some("p"));
+    // A transient category keeps the error's retryability; the same kind is a no-op.
+    assert!(before.clone().into_kind(Kind::Timeout).is_retryable());
+    assert_eq!(
+        before.clone().into_kind(Kind::Provider).to_string(),
+        before.to_string()
+    );
+    // A timeout keeps its elapsed time through a round trip of the same kind.
+    let t = BlazenError::timeout(Duration::from_millis(7)).into_kind(Kind::Timeout);
+    assert_eq!(t.to_string(), "timed out after 7ms");
+    assert_eq!(t.into_kind(Kind::JobFailed).kind(), Kind::JobFailed);
 }
