@@ -18,7 +18,7 @@ use crate::compute::{
     ComputeBackend, ComputeJob, ComputeOutput, ComputeRequest, JobInfo, JobStatus, PollConfig,
     RemoteJob, RemoteStatus,
 };
-use crate::error::{BlazenError, Result};
+use crate::error::{BlazenError, Kind, Result};
 use crate::http::{self, Auth};
 use crate::types::RequestTiming;
 
@@ -90,14 +90,19 @@ async fn check(response: Response) -> Result<Response> {
     let body = http::read_capped(PROVIDER, response, 64 * 1024)
         .await
         .unwrap_or_default();
-    let err = BlazenError::from_response(PROVIDER, status.as_u16(), &headers, &body);
-    if is_quota_message(&body) {
-        return Err(BlazenError::quota_exceeded(
-            PROVIDER,
-            err.message().to_owned(),
-        ));
+    Err(classify(status.as_u16(), &headers, &body))
+}
+
+/// The error of a failed fal response. fal reports an exhausted balance as a 403 "User is
+/// locked" (an auth status): it becomes QuotaExceeded, keeping status, code, request id and
+/// raw body.
+fn classify(status: u16, headers: &reqwest::header::HeaderMap, body: &[u8]) -> BlazenError {
+    let err = BlazenError::from_response(PROVIDER, status, headers, body);
+    if is_quota_message(body) {
+        err.into_kind(Kind::QuotaExceeded)
+    } else {
+        err
     }
-    Err(err)
 }
 
 async fn request(
@@ -233,8 +238,14 @@ fn seconds_to_ms(s: f64) -> Option<u64> {
 impl RemoteJob for FalJob {
     async fn status(&self) -> Result<RemoteStatus> {
         let url = format!("{}/status?logs=1", self.requests_url);
-        let value =
-            read_json(request(&self.client, &self.auth, Method::GET, &url, None).await?).await?;
+        let response = match request(&self.client, &self.auth, Method::GET, &url, None).await {
+            Ok(r) => r,
+            // The queue no longer knows this request (expired or never existed): the job is
+            // lost, not the model (a 404 is otherwise "model or endpoint not found").
+            Err(e) if e.status() == Some(404) => return Err(e.into_kind(Kind::JobFailed)),
+            Err(e) => return Err(e),
+        };
+        let value = read_json(response).await?;
         let s: StatusResponse = serde_json::from_value(value.clone()).map_err(|e| {
             BlazenError::invalid_response(
                 PROVIDER,
@@ -292,9 +303,7 @@ impl RemoteJob for FalJob {
             // category; anything else is the job failing.
             Err(e) if matches!(e.status(), Some(401 | 402 | 403 | 422 | 429)) => return Err(e),
             Err(e) if matches!(e, BlazenError::QuotaExceeded { .. }) => return Err(e),
-            Err(e) if e.status().is_some() => {
-                return Err(BlazenError::job_failed(PROVIDER, e.message().to_owned()));
-            }
+            Err(e) if e.status().is_some() => return Err(e.into_kind(Kind::JobFailed)),
             Err(e) => return Err(e),
         };
         let result = read_json(response).await?;
@@ -353,6 +362,35 @@ mod tests {
         ] {
             assert!(check_endpoint(bad).is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn exhausted_balance_becomes_quota_and_keeps_every_detail() {
+        let mut headers = reqwest::header::HeaderMap::new();
+        headers.insert(
+            "x-fal-request-id",
+            reqwest::header::HeaderValue::from_static("req_fal_1"),
+        );
+        let body = br#"{"detail":"User is locked. Reason: Exhausted balance. Top up your balance at fal.ai/dashboard/billing.","code":"user_locked"}"#;
+        let err = classify(403, &headers, body);
+        assert!(matches!(err, BlazenError::QuotaExceeded { .. }), "{err:?}");
+        assert!(!err.is_retryable());
+        assert_eq!(err.status(), Some(403));
+        assert_eq!(err.code(), Some("user_locked"));
+        assert_eq!(err.request_id(), Some("req_fal_1"));
+        assert_eq!(err.provider(), Some(PROVIDER));
+        assert_eq!(err.raw_body(), Some(std::str::from_utf8(body).unwrap()));
+        assert!(err.message().contains("Exhausted balance"));
+        assert!(err
+            .to_string()
+            .starts_with("quota exceeded: User is locked"));
+        // A plain bad key stays an auth error.
+        let err = classify(
+            401,
+            &headers,
+            br#"{"detail":"No user found for Key ID and Secret"}"#,
+        );
+        assert!(matches!(err, BlazenError::Auth { .. }), "{err:?}");
     }
 
     #[test]
