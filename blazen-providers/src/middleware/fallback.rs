@@ -9,11 +9,19 @@ use crate::error::{BlazenError, Kind, Result};
 use crate::model::{ChunkStream, CompletionModel, Provider};
 use crate::types::{CompletionRequest, CompletionResponse};
 
-/// Whether the next model may succeed where this one failed: the error is retryable (rate
-/// limit, timeout, 5xx, connection, broken stream) or says this model is unavailable to us
-/// (authentication, unknown model, exhausted quota, unsupported feature, unreadable answer).
-/// Errors of the request itself (validation, content policy, too large, invalid media) would
-/// fail on every model and are returned at once.
+/// Whether the next model may succeed where this one failed. The policy is documented on
+/// [`CompletionModel::with_fallback`]; keep the two in step.
+///
+/// Falls back on: anything retryable (rate limit, timeout, 5xx, broken stream, connection), and
+/// on what says *this model or provider* cannot serve us: authentication, unknown model or
+/// endpoint (any 404), exhausted quota, unsupported feature, unreadable answer, connection
+/// failure, and any other provider failure ([`Kind::Provider`], retryable or not: a gateway's
+/// `channel:invalid_key` or `model_price_error` is about its channel for this model, not
+/// about the request).
+///
+/// Returns at once on errors of the request itself, which every model would reject the same
+/// way (validation, content policy, too large, invalid media), and on outcomes that are not a
+/// failure to serve (no content, a failed or cancelled job, a client-side disconnect).
 fn should_fall_back(err: &BlazenError) -> bool {
     err.is_retryable()
         || matches!(
@@ -24,6 +32,7 @@ fn should_fall_back(err: &BlazenError) -> bool {
                 | Kind::Unsupported
                 | Kind::InvalidResponse
                 | Kind::Connection
+                | Kind::Provider
         )
 }
 
@@ -109,11 +118,35 @@ impl Provider for Fallback {
 }
 
 impl CompletionModel {
-    /// Tries `models` in order: the next one is called when a model fails with a retryable
-    /// error or is unavailable (authentication, unknown model, exhausted quota, unsupported
-    /// feature); an error of the request itself (validation, content policy, too large) is
-    /// returned at once. A stream falls back only before its first chunk. The last model's
-    /// error is returned when all fail.
+    /// Tries `models` in order and returns the first success; when all fail, the last
+    /// model's error.
+    ///
+    /// # Which errors fall back
+    ///
+    /// The seed says "falls back on transient errors"; this goes further, on purpose: the next
+    /// model is tried whenever the failure is about *this model or provider* rather than about
+    /// the request, because a different model (often of another provider, with its own key,
+    /// quota and catalogue) can then succeed.
+    ///
+    /// | Error | Falls back | Why |
+    /// |---|---|---|
+    /// | anything [`is_retryable`](crate::BlazenError::is_retryable): rate limit, timeout, HTTP 408/429/5xx, broken stream | yes | transient here, maybe fine elsewhere |
+    /// | [`Connection`](crate::BlazenError::Connection) | yes | this host is unreachable |
+    /// | [`Provider`](crate::BlazenError::Provider), even not retryable | yes | the provider failed (e.g. a gateway's `channel:invalid_key`) |
+    /// | [`Auth`](crate::BlazenError::Auth) | yes | this provider's key is wrong or lacks access; the next uses its own |
+    /// | [`ModelNotFound`](crate::BlazenError::ModelNotFound) (any 404) | yes | this model or endpoint does not exist here |
+    /// | [`QuotaExceeded`](crate::BlazenError::QuotaExceeded) | yes | this account's budget is spent |
+    /// | [`Unsupported`](crate::BlazenError::Unsupported) | yes | this model lacks the feature (tools, vision, …) |
+    /// | [`InvalidResponse`](crate::BlazenError::InvalidResponse) | yes | this provider answered garbage |
+    /// | [`Validation`](crate::BlazenError::Validation), [`ContentPolicy`](crate::BlazenError::ContentPolicy), [`TooLarge`](crate::BlazenError::TooLarge), [`InvalidMedia`](crate::BlazenError::InvalidMedia) | no | the request itself is at fault; every model would refuse it |
+    /// | [`NoContent`](crate::BlazenError::NoContent), [`JobFailed`](crate::BlazenError::JobFailed), [`Cancelled`](crate::BlazenError::Cancelled), a non-retryable [`Stream`](crate::BlazenError::Stream) (client disconnected) | no | not a failure to serve |
+    ///
+    /// Falling back on `Auth` means a wrong primary key is not fatal: watch the `tracing` debug
+    /// event "falling back" (it carries the error) or test each model alone to notice it.
+    ///
+    /// A stream falls back only before its first chunk; after that it is committed to its
+    /// model and an error mid-stream is returned as is. With no models at all, the call fails
+    /// with a validation error.
     ///
     /// ```
     /// use blazen_providers::CompletionModel;
