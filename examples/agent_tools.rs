@@ -11,14 +11,15 @@
 //! Each tool is a plain Rust function; `#[tool]` derives its JSON Schema from the signature
 //! (nested structs included) and its description from the doc comment, and decodes the model's
 //! arguments into the typed parameters. `run_agent` loops — model, tool calls, results back to
-//! the model — until the model answers. Without a key, the answers come from a recording of this
+//! the model — until the model answers; each round of tool calls is one iteration, and at most
+//! `max_iterations` rounds run before a last call without tools must answer. Without a key, the answers come from a recording of this
 //! very conversation with gpt-4o through OpenRouter, served by a local HTTP server.
 
 #[path = "support/replay.rs"]
 mod replay;
 
 use blazen::prelude::*;
-use blazen_providers::{run_agent, AgentOptions, ChatMessage};
+use blazen_providers::{run_agent, AgentOptions, ChatMessage, Role};
 
 /// Return EMPTY-OK. This tool takes no arguments.
 #[tool]
@@ -126,7 +127,7 @@ async fn run() -> Result<(), Box<dyn std::error::Error>> {
     println!("\ntool calls:");
     for run in &result.tool_runs {
         println!(
-            "  turn {}: {}({}) -> {}",
+            "  round {}: {}({}) -> {}",
             run.iteration,
             run.call.name,
             run.call.arguments,
@@ -137,8 +138,14 @@ async fn run() -> Result<(), Box<dyn std::error::Error>> {
     let cost = result
         .total_cost
         .map_or_else(|| "unknown".to_owned(), |c| format!("${c:.6}"));
+    // Iterations are tool-call rounds; the answer took one more model call.
+    let model_calls = result
+        .messages
+        .iter()
+        .filter(|m| m.role == Role::Assistant)
+        .count();
     println!(
-        "{} model calls, stopped: {:?}, {} tokens, cost {cost}",
+        "{} tool-call rounds ({model_calls} model calls), stopped: {:?}, {} tokens, cost {cost}",
         result.iterations, result.stop_reason, result.total_usage.total_tokens
     );
     if let Some(report) = mode.report() {

@@ -62,7 +62,10 @@ fn agent_tools_runs_offline() {
         out.contains("MANIFEST-OK project=rig-openrouter steps=2 retries=2"),
         "{out}"
     );
-    assert!(out.contains("5 model calls, stopped: Completed"), "{out}");
+    assert!(
+        out.contains("4 tool-call rounds (5 model calls), stopped: Completed"),
+        "{out}"
+    );
 }
 
 #[test]

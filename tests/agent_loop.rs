@@ -1,5 +1,8 @@
 //! `run_agent` against a scripted local OpenAI-compatible server: multi-turn tool use, parallel
 //! calls, bad arguments, unknown tools, tool errors, the finish tool, `max_iterations`, cost.
+//!
+//! Iterations are tool-call rounds (the seed's meaning): a direct answer is 0, and reaching
+//! `max_iterations` rounds ends with one last call that may not call tools.
 
 #[allow(dead_code)]
 mod support;
@@ -57,13 +60,13 @@ async fn run(
 }
 
 #[tokio::test]
-async fn answer_without_tools_takes_one_iteration() {
+async fn a_direct_answer_is_zero_iterations() {
     let server = ScriptedServer::start(vec![text("Hello!")]).await;
     let r = run(&server, &[weather()], AgentOptions::default())
         .await
         .unwrap();
     assert_eq!(r.answer(), Some("Hello!"));
-    assert_eq!(r.iterations, 1);
+    assert_eq!(r.iterations, 0, "no tool-call round ran");
     assert_eq!(r.stop_reason, StopReason::Completed);
     assert!(!r.hit_max_iterations());
     assert!(r.tool_runs.is_empty());
@@ -73,6 +76,11 @@ async fn answer_without_tools_takes_one_iteration() {
     let requests = server.requests().await;
     assert_eq!(requests.len(), 1);
     assert_eq!(requests[0].tool_names(), vec!["weather"]);
+    assert_eq!(
+        requests[0].body.get("tool_choice"),
+        None,
+        "the model may call tools"
+    );
 }
 
 #[tokio::test]
@@ -113,9 +121,11 @@ async fn multi_turn_tool_use_links_results_by_call_id() {
     let r = run(&server, &[weather()], AgentOptions::default())
         .await
         .unwrap();
-    assert_eq!(r.iterations, 3);
+    assert_eq!(r.iterations, 2, "two tool-call rounds, then the answer");
     assert_eq!(r.stop_reason, StopReason::Completed);
     assert_eq!(r.answer(), Some("Paris 5, Lyon 4."));
+    let rounds: Vec<usize> = r.tool_runs.iter().map(|t| t.iteration).collect();
+    assert_eq!(rounds, [1, 2]);
     // user, assistant(call_a), tool, assistant(call_b), tool, assistant
     let roles: Vec<Role> = r.messages.iter().map(|m| m.role).collect();
     assert_eq!(
@@ -132,6 +142,10 @@ async fn multi_turn_tool_use_links_results_by_call_id() {
 
     let requests = server.requests().await;
     assert_eq!(requests.len(), 3);
+    assert!(
+        requests.iter().all(|r| r.body.get("tool_choice").is_none()),
+        "below the limit every call may use tools"
+    );
     assert_eq!(
         requests[1].tool_results(),
         vec![(
@@ -266,7 +280,7 @@ async fn bad_arguments_go_back_to_the_model_and_the_loop_continues() {
         .await
         .unwrap();
     assert_eq!(r.answer(), Some("Paris is at 5."));
-    assert_eq!(r.iterations, 3);
+    assert_eq!(r.iterations, 2, "a round of failed calls is still a round");
 
     let results = server.requests().await[1].tool_results();
     assert_eq!(results[0].0, "call_json");
@@ -377,6 +391,7 @@ async fn finish_tool_ends_the_loop_with_its_answer() {
     .unwrap();
     assert_eq!(r.stop_reason, StopReason::FinishTool);
     assert_eq!(r.answer(), Some("It is 5 degrees in Paris."));
+    // The weather round and the finish round both ran tools; no answer call follows `finish`.
     assert_eq!(r.iterations, 2);
     assert_eq!(server.served(), 2);
     let requests = server.requests().await;
@@ -423,22 +438,123 @@ async fn without_add_finish_tool_finish_is_an_unknown_tool() {
 }
 
 #[tokio::test]
-async fn reaching_max_iterations_is_reported() {
-    let call = || tool_calls(&[("call_x", "weather", r#"{"city":"Paris"}"#)]);
-    let server = ScriptedServer::start(vec![call(), call(), call(), text("unreached")]).await;
-    let r = run(&server, &[weather()], AgentOptions::new().max_iterations(3))
+async fn reaching_max_iterations_ends_with_a_call_that_cannot_use_tools() {
+    let call = |id: &str| tool_calls(&[(id, "weather", r#"{"city":"Paris"}"#)]).usage(100, 10);
+    let server = ScriptedServer::start(vec![
+        call("call_1"),
+        call("call_2"),
+        text("Paris is at 5 degrees.").usage(400, 40),
+        text("unreached"),
+    ])
+    .await;
+    let r = run(&server, &[weather()], AgentOptions::new().max_iterations(2))
         .await
         .unwrap();
     assert_eq!(r.stop_reason, StopReason::MaxIterations);
     assert!(r.hit_max_iterations());
-    assert_eq!(r.iterations, 3);
-    assert_eq!(server.served(), 3);
-    assert_eq!(r.tool_runs.len(), 3);
-    assert!(
-        !r.response.tool_calls.is_empty(),
-        "the last turn still asked for tools"
+    assert_eq!(r.iterations, 2, "two tool-call rounds ran");
+    assert_eq!(r.tool_runs.len(), 2);
+    assert_eq!(server.served(), 3, "two rounds and the last call");
+    // The last call's answer is the response.
+    assert_eq!(r.answer(), Some("Paris is at 5 degrees."));
+    assert!(r.response.tool_calls.is_empty());
+    assert_eq!(r.messages.last().unwrap().role, Role::Assistant);
+    // Its usage and cost are in the totals.
+    assert_eq!(r.total_usage.prompt_tokens, 100 + 100 + 400);
+    assert_eq!(r.total_usage.completion_tokens, 10 + 10 + 40);
+    let last_cost = r.response.cost.expect("gpt-4o-mini is priced");
+    assert!(last_cost > 0.0);
+    assert!(r.total_cost.unwrap() > last_cost);
+
+    let requests = server.requests().await;
+    for req in &requests[..2] {
+        assert_eq!(req.body.get("tool_choice"), None, "{}", req.body);
+    }
+    // The last request may not call tools: `tool_choice: "none"`, the definitions still sent
+    // (providers want them beside a history of tool calls), both rounds' results included.
+    let last = &requests[2];
+    assert_eq!(last.body["tool_choice"], json!("none"), "{}", last.body);
+    assert_eq!(last.tool_names(), vec!["weather"]);
+    let ids: Vec<String> = last.tool_results().into_iter().map(|(id, _)| id).collect();
+    assert_eq!(ids, ["call_1", "call_2"]);
+}
+
+#[tokio::test]
+async fn a_model_ignoring_the_last_tool_choice_gets_its_calls_refused() {
+    let call = |id: &str| tool_calls(&[(id, "weather", r#"{"city":"Paris"}"#)]);
+    let server = ScriptedServer::start(vec![call("call_1"), call("call_2")]).await;
+    let r = run(&server, &[weather()], AgentOptions::new().max_iterations(1))
+        .await
+        .unwrap();
+    assert_eq!(r.stop_reason, StopReason::MaxIterations);
+    assert_eq!(r.iterations, 1);
+    assert_eq!(server.served(), 2);
+    assert_eq!(
+        r.tool_runs.len(),
+        1,
+        "the call made after the limit did not run"
     );
-    assert_eq!(r.messages.last().unwrap().role, Role::Tool);
+    assert_eq!(r.response.tool_calls[0].id, "call_2");
+    assert_eq!(r.answer(), None);
+    // The history stays valid: the refused call has a result that says why.
+    let last = r.messages.last().unwrap();
+    assert_eq!(last.role, Role::Tool);
+    assert_eq!(last.tool_call_id.as_deref(), Some("call_2"));
+    let text = last.content.as_deref().unwrap();
+    assert!(text.starts_with("Error: not run"), "{text}");
+    assert!(text.contains("max_iterations"), "{text}");
+}
+
+#[tokio::test]
+async fn without_tools_the_last_call_sends_no_tool_choice() {
+    // A model that calls a tool it was never offered: the round reports the unknown tool,
+    // and the last call has no tools to disable (OpenAI rejects tool_choice without tools).
+    let server = ScriptedServer::start(vec![
+        tool_calls(&[("call_1", "teleport", "{}")]),
+        text("I cannot."),
+    ])
+    .await;
+    let r = run(&server, &[], AgentOptions::new().max_iterations(1))
+        .await
+        .unwrap();
+    assert_eq!(r.stop_reason, StopReason::MaxIterations);
+    assert_eq!(r.iterations, 1);
+    assert_eq!(r.answer(), Some("I cannot."));
+    let last = &server.requests().await[1];
+    assert_eq!(last.body.get("tool_choice"), None, "{}", last.body);
+    assert!(last.tool_names().is_empty());
+}
+
+#[tokio::test]
+async fn finish_within_the_limit_ends_the_run_without_an_extra_call() {
+    let server = ScriptedServer::start(vec![
+        tool_calls(&[("call_f", "finish", r#"{"answer":"Done."}"#)]),
+        text("unreached"),
+    ])
+    .await;
+    let options = AgentOptions::new().add_finish_tool(true).max_iterations(1);
+    let r = run(&server, &[weather()], options).await.unwrap();
+    assert_eq!(r.stop_reason, StopReason::FinishTool);
+    assert_eq!(r.iterations, 1);
+    assert_eq!(r.answer(), Some("Done."));
+    assert_eq!(server.served(), 1);
+}
+
+#[tokio::test]
+async fn with_the_finish_tool_the_limit_still_ends_with_a_tool_less_answer() {
+    let server = ScriptedServer::start(vec![
+        tool_calls(&[("call_1", "weather", r#"{"city":"Paris"}"#)]),
+        text("Paris is at 5."),
+    ])
+    .await;
+    let options = AgentOptions::new().add_finish_tool(true).max_iterations(1);
+    let r = run(&server, &[weather()], options).await.unwrap();
+    assert_eq!(r.stop_reason, StopReason::MaxIterations);
+    assert_eq!(r.iterations, 1);
+    assert_eq!(r.answer(), Some("Paris is at 5."));
+    let last = &server.requests().await[1];
+    assert_eq!(last.body["tool_choice"], json!("none"));
+    assert_eq!(last.tool_names(), vec!["weather", "finish"]);
 }
 
 #[tokio::test]

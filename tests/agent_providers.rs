@@ -14,7 +14,7 @@ use blazen_providers::{
 };
 use futures::StreamExt;
 use serde_json::Value;
-use support::scripted_server::{recorded_requests, CapturedRequest, ScriptedServer};
+use support::scripted_server::{recorded_requests, CapturedRequest, Reply, ScriptedServer};
 
 /// A number as the recorded tools printed it: whole numbers without a fraction.
 fn number(v: f64) -> Value {
@@ -183,7 +183,7 @@ async fn anthropic_session_replays_turn_by_turn() {
     let (r, sent, json) = replay(path, model, &[add::tool(), divide::tool()]).await;
     assert_same_conversation(&sent, &json);
     assert_eq!(r.stop_reason, StopReason::Completed);
-    assert_eq!(r.iterations, 3);
+    assert_eq!(r.iterations, 2, "two tool-call rounds, then the answer");
     assert!(r.answer().unwrap().contains("The final result is **2**"));
     // Anthropic-native tool definitions: `input_schema`, not `parameters`.
     assert!(
@@ -233,7 +233,7 @@ async fn anthropic_streamed_session_replays_turn_by_turn() {
         panic!("ends with Done");
     };
     assert_eq!(result.answer(), Some("The final number is **2**."));
-    assert_eq!(result.iterations, 3);
+    assert_eq!(result.iterations, 2);
 }
 
 #[tokio::test]
@@ -246,7 +246,162 @@ async fn bedrock_session_replays_turn_by_turn() {
     };
     let (r, sent, json) = replay(path, model, &[add::tool(), subtract_object::tool()]).await;
     assert_same_conversation(&sent, &json);
-    assert_eq!(r.iterations, 2);
+    assert_eq!(r.iterations, 1);
     assert!(r.answer().unwrap().ends_with("The result of 2 - 5 is -3."));
     assert_eq!(r.total_usage.total_tokens, 584 + 659);
+}
+
+// ---- reaching max_iterations: the last call, in each provider's wire format -----------------
+
+/// A native provider at the scripted server, its "call `add`" and "answer" replies in its own
+/// wire format, and how its request says "no tool calls".
+struct Native {
+    model: fn(String) -> CompletionModel,
+    call: Value,
+    answer: Value,
+}
+
+/// Runs `add` once (max_iterations 1) against a model that asks for it twice; returns the
+/// result and the two requests.
+async fn hit_the_limit(native: &Native) -> (AgentResult, Vec<CapturedRequest>) {
+    let server =
+        ScriptedServer::start(vec![Reply::json(&native.call), Reply::json(&native.answer)]).await;
+    let model = (native.model)(server.base_url());
+    let r = run_agent(
+        &model,
+        vec![ChatMessage::user("What is 1 + 2?")],
+        &[add::tool()],
+        AgentOptions::new().max_iterations(1),
+    )
+    .await
+    .expect("run");
+    assert_eq!(r.stop_reason, StopReason::MaxIterations);
+    assert_eq!(r.iterations, 1);
+    assert_eq!(r.tool_runs.len(), 1);
+    assert_eq!(r.answer(), Some("1 + 2 = 3."));
+    assert_eq!(server.served(), 2);
+    (r, server.requests().await)
+}
+
+#[tokio::test]
+async fn anthropic_last_call_sends_tool_choice_none_with_the_tools() {
+    let native = Native {
+        model: |url| {
+            CompletionModel::anthropic("test-key")
+                .with_base_url(url)
+                .with_model("claude-sonnet-4-6")
+        },
+        call: json!({
+            "id": "msg_1", "type": "message", "role": "assistant", "model": "claude-sonnet-4-6",
+            "content": [{"type": "tool_use", "id": "toolu_1", "name": "add", "input": {"x": 1, "y": 2}}],
+            "stop_reason": "tool_use", "usage": {"input_tokens": 20, "output_tokens": 5}
+        }),
+        answer: json!({
+            "id": "msg_2", "type": "message", "role": "assistant", "model": "claude-sonnet-4-6",
+            "content": [{"type": "text", "text": "1 + 2 = 3."}],
+            "stop_reason": "end_turn", "usage": {"input_tokens": 30, "output_tokens": 7}
+        }),
+    };
+    let (r, sent) = hit_the_limit(&native).await;
+    assert_eq!(sent[0].body.get("tool_choice"), None);
+    assert_eq!(sent[1].body["tool_choice"], json!({"type": "none"}));
+    assert_eq!(sent[1].body["tools"][0]["name"], "add");
+    assert_eq!(
+        r.total_usage.prompt_tokens, 50,
+        "the last call's usage counts"
+    );
+}
+
+#[tokio::test]
+async fn gemini_last_call_sends_mode_none_with_the_tools() {
+    let native = Native {
+        model: |url| {
+            CompletionModel::gemini("test-key")
+                .with_base_url(url)
+                .with_model("gemini-2.5-flash")
+        },
+        call: json!({
+            "candidates": [{"content": {"role": "model", "parts": [
+                {"functionCall": {"name": "add", "args": {"x": 1, "y": 2}}}
+            ]}, "finishReason": "STOP"}],
+            "usageMetadata": {"promptTokenCount": 20, "candidatesTokenCount": 5, "totalTokenCount": 25}
+        }),
+        answer: json!({
+            "candidates": [{"content": {"role": "model", "parts": [{"text": "1 + 2 = 3."}]},
+                "finishReason": "STOP"}],
+            "usageMetadata": {"promptTokenCount": 30, "candidatesTokenCount": 7, "totalTokenCount": 37}
+        }),
+    };
+    let (r, sent) = hit_the_limit(&native).await;
+    assert_eq!(sent[0].body.get("toolConfig"), None);
+    assert_eq!(
+        sent[1].body["toolConfig"]["functionCallingConfig"]["mode"], "NONE",
+        "{}",
+        sent[1].body
+    );
+    assert_eq!(
+        sent[1].body["tools"][0]["functionDeclarations"][0]["name"],
+        "add"
+    );
+    assert_eq!(r.total_usage.total_tokens, 25 + 37);
+}
+
+#[tokio::test]
+async fn cohere_last_call_sends_tool_choice_none_with_the_tools() {
+    let native = Native {
+        model: |url| {
+            CompletionModel::cohere("test-key")
+                .with_base_url(url)
+                .with_model("command-a-03-2025")
+        },
+        call: json!({
+            "id": "c1", "finish_reason": "TOOL_CALL",
+            "message": {"role": "assistant", "tool_calls": [
+                {"id": "tc_1", "type": "function", "function": {"name": "add", "arguments": "{\"x\":1,\"y\":2}"}}
+            ]},
+            "usage": {"tokens": {"input_tokens": 20, "output_tokens": 5}}
+        }),
+        answer: json!({
+            "id": "c2", "finish_reason": "COMPLETE",
+            "message": {"role": "assistant", "content": [{"type": "text", "text": "1 + 2 = 3."}]},
+            "usage": {"tokens": {"input_tokens": 30, "output_tokens": 7}}
+        }),
+    };
+    let (_, sent) = hit_the_limit(&native).await;
+    assert_eq!(sent[0].body.get("tool_choice"), None);
+    assert_eq!(sent[1].body["tool_choice"], "NONE", "{}", sent[1].body);
+    assert_eq!(sent[1].body["tools"][0]["function"]["name"], "add");
+}
+
+/// Bedrock's Converse API has no "none" tool choice, and rejects a history of tool calls
+/// without `toolConfig`: the last call offers the tools with the default choice.
+#[tokio::test]
+async fn bedrock_last_call_keeps_the_tool_config_without_a_choice() {
+    let native = Native {
+        model: |url| {
+            CompletionModel::bedrock("test-key", "us-east-1")
+                .with_base_url(url)
+                .with_model("amazon.nova-lite-v1:0")
+        },
+        call: json!({
+            "output": {"message": {"role": "assistant", "content": [
+                {"toolUse": {"toolUseId": "tooluse_1", "name": "add", "input": {"x": 1, "y": 2}}}
+            ]}},
+            "stopReason": "tool_use",
+            "usage": {"inputTokens": 20, "outputTokens": 5, "totalTokens": 25}
+        }),
+        answer: json!({
+            "output": {"message": {"role": "assistant", "content": [{"text": "1 + 2 = 3."}]}},
+            "stopReason": "end_turn",
+            "usage": {"inputTokens": 30, "outputTokens": 7, "totalTokens": 37}
+        }),
+    };
+    let (_, sent) = hit_the_limit(&native).await;
+    let config = &sent[1].body["toolConfig"];
+    assert_eq!(
+        config["tools"][0]["toolSpec"]["name"], "add",
+        "{}",
+        sent[1].body
+    );
+    assert_eq!(config.get("toolChoice"), None);
 }

@@ -115,7 +115,7 @@ async fn streamed_tool_calls_report_start_and_finish_and_feed_the_next_turn() {
         ]
     );
     let result = done(&events);
-    assert_eq!(result.iterations, 2);
+    assert_eq!(result.iterations, 1, "one round of two calls");
     assert_eq!(result.answer(), Some("Both sunny."));
 }
 
@@ -153,7 +153,54 @@ async fn streamed_finish_tool_ends_the_run() {
     let result = done(&events);
     assert_eq!(result.stop_reason, StopReason::FinishTool);
     assert_eq!(result.answer(), Some("forty-two"));
+    assert_eq!(result.iterations, 1, "the finish round ran");
     assert_eq!(server.served(), 1);
+}
+
+#[tokio::test]
+async fn streamed_direct_answer_is_zero_iterations() {
+    let server = ScriptedServer::start(vec![sse_text(&["Hi."])]).await;
+    let events = collect(&server, &[weather()], AgentOptions::default()).await;
+    let result = done(&events);
+    assert_eq!(result.iterations, 0);
+    assert_eq!(result.stop_reason, StopReason::Completed);
+}
+
+#[tokio::test]
+async fn streamed_limit_ends_with_a_streamed_call_that_cannot_use_tools() {
+    let server = ScriptedServer::start(vec![
+        sse_tool_calls(&[("call_1", "weather", &[r#"{"city":"Oslo"}"#])]),
+        sse_text(&["Sunny ", "in Oslo."]),
+    ])
+    .await;
+    let events = collect(&server, &[weather()], AgentOptions::new().max_iterations(1)).await;
+    let result = done(&events);
+    assert_eq!(result.stop_reason, StopReason::MaxIterations);
+    assert_eq!(result.iterations, 1);
+    assert_eq!(result.answer(), Some("Sunny in Oslo."));
+    // The last call is model call 2: its deltas and its turn carry that number.
+    let deltas: Vec<&str> = events
+        .iter()
+        .filter_map(|e| match e {
+            Ok(AgentEvent::TextDelta { text, iteration: 2 }) => Some(text.as_str()),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(deltas, ["Sunny ", "in Oslo."]);
+    let turns: Vec<usize> = events
+        .iter()
+        .filter_map(|e| match e {
+            Ok(AgentEvent::TurnCompleted { iteration, .. }) => Some(*iteration),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(turns, [1, 2]);
+    let requests = server.requests().await;
+    assert_eq!(requests.len(), 2);
+    assert_eq!(requests[0].body.get("tool_choice"), None);
+    assert_eq!(requests[1].body["tool_choice"], json!("none"));
+    assert_eq!(requests[1].body["stream"], json!(true));
+    assert_eq!(requests[1].tool_names(), vec!["weather"]);
 }
 
 #[tokio::test]

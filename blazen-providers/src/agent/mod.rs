@@ -4,8 +4,22 @@
 //! in parallel (bounded by [`AgentOptions::max_parallel_tools`]), appends their results as tool
 //! messages linked by call id, and asks again, until the model answers without calling a tool,
 //! calls the built-in `finish` tool ([`AgentOptions::add_finish_tool`]), or
-//! [`AgentOptions::max_iterations`] model calls have been made. [`run_agent_stream`] does the
-//! same and yields text deltas and tool-call events as they happen.
+//! [`AgentOptions::max_iterations`] tool-call rounds have run — then one last call with tools
+//! disabled gets the answer. [`run_agent_stream`] does the same and yields text deltas and
+//! tool-call events as they happen.
+//!
+//! # Iterations
+//!
+//! As in the seed, an *iteration* is a **tool-call round**: one model answer that asks for tools,
+//! and the running of those tools (their results appended to the history).
+//! [`AgentResult::iterations`] counts the rounds that ran, so a direct answer is 0 iterations and
+//! "tools, tools, answer" is 2. [`AgentOptions::max_iterations`] bounds the rounds: once that
+//! many have run, the next model call — the last — may not call tools ([`ToolChoice::None`]),
+//! so `response.content` holds an answer built from the results so far, and the run reports
+//! [`StopReason::MaxIterations`]. A run therefore makes at most `max_iterations + 1` model
+//! calls, and the usage and cost of every one of them, the last included, are in the totals.
+//! Model calls are numbered from 1 in [`AgentEvent`]s and [`ToolRun::iteration`]: the call
+//! numbered *n* asks for the tools of round *n*.
 //!
 //! A tool call can fail in four ways — the tool does not exist, the model's arguments are not
 //! valid JSON, they do not fit the tool's parameters, or the tool reports an error (or panics,
@@ -33,7 +47,7 @@ use serde_json::{json, Value};
 use crate::error::{BlazenError, Result};
 use crate::model::CompletionModel;
 use crate::types::{
-    ChatMessage, CompletionRequest, CompletionResponse, TokenUsage, ToolCall, ToolSpec,
+    ChatMessage, CompletionRequest, CompletionResponse, TokenUsage, ToolCall, ToolChoice, ToolSpec,
 };
 
 pub use stream::{run_agent_stream, AgentEvent, AgentStream};
@@ -58,8 +72,11 @@ pub const FINISH_TOOL_NAME: &str = "finish";
 /// ```
 #[derive(Debug, Clone, PartialEq)]
 pub struct AgentOptions {
-    /// The most model calls the loop makes (default 10). Each call is one iteration: the model
-    /// answers, and the tools it asked for run. Must be at least 1.
+    /// The most tool-call rounds the loop runs (default 10; must be at least 1). A round is one
+    /// model answer that asks for tools and the running of those tools. Once this many rounds
+    /// have run, one last model call is made with tools disabled (`tool_choice` none) to get an
+    /// answer, and the run stops with [`StopReason::MaxIterations`]: at most
+    /// `max_iterations + 1` model calls in all.
     pub max_iterations: usize,
     /// A system message put before the conversation.
     pub system_prompt: Option<String>,
@@ -153,10 +170,17 @@ impl AgentOptions {
 pub enum StopReason {
     /// The model answered without calling a tool.
     Completed,
-    /// The model called the `finish` tool.
+    /// The model called the `finish` tool (that round counts as an iteration).
     FinishTool,
-    /// `max_iterations` model calls were made and the last one still asked for tools (they
-    /// ran, so `messages` is a valid history to continue from); `response` is that last turn.
+    /// `max_iterations` tool-call rounds ran (the model was still calling tools), so one last
+    /// model call was made with tools disabled (`tool_choice` none); `response` is its answer,
+    /// so `response.content` normally holds text. Its usage and cost are in the totals.
+    ///
+    /// On Bedrock, whose Converse API has no "none" tool choice and requires the tool
+    /// definitions once the history holds tool calls, the last call offers the tools without
+    /// forcing a choice. If a model calls tools in that last call anyway, they are not run
+    /// either: each gets an `"Error: not run: ..."` tool result in `messages`, so the history
+    /// stays valid to continue from, and `response` is that turn as it came.
     MaxIterations,
 }
 
@@ -205,7 +229,8 @@ pub enum ToolCallError {
 /// One tool call the agent ran, and how it went.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ToolRun {
-    /// The iteration (model call, from 1) whose answer asked for this call.
+    /// The tool-call round this call ran in, from 1 (also the number of the model call that
+    /// asked for it).
     pub iteration: usize,
     /// The call as the model made it.
     pub call: ToolCall,
@@ -228,17 +253,21 @@ impl ToolRun {
 /// The outcome of [`run_agent`].
 #[derive(Debug, Clone, PartialEq)]
 pub struct AgentResult {
-    /// The model's last answer. When the run ended through the `finish` tool, `content` holds
-    /// the finish tool's answer.
+    /// The final completion response. When the run ended through the `finish` tool, `content`
+    /// holds the finish tool's answer; when it hit `max_iterations`, this is the answer of the
+    /// last call, made with tools disabled.
     pub response: CompletionResponse,
     /// The whole conversation: system prompt, the messages given, every assistant turn with its
     /// tool calls and every tool result.
     pub messages: Vec<ChatMessage>,
-    /// The number of model calls made (at most `max_iterations`).
+    /// The number of tool-call rounds that ran (at most `max_iterations`): 0 for a direct
+    /// answer. The number of model calls is `iterations + 1` (or `iterations` when the run
+    /// ended through the `finish` tool).
     pub iterations: usize,
-    /// The sum of the responses' costs in USD; `None` only if no response had a cost.
+    /// The sum of the costs in USD of every model call of the run (the final tool-less call
+    /// included); `None` only if no response had a cost.
     pub total_cost: Option<f64>,
-    /// The sum of the responses' token usage (responses without usage count zero).
+    /// The sum of the token usage of every model call (responses without usage count zero).
     pub total_usage: TokenUsage,
     /// Why the loop stopped.
     pub stop_reason: StopReason,
@@ -252,7 +281,8 @@ impl AgentResult {
         self.response.content.as_deref()
     }
 
-    /// Whether the run stopped because it reached `max_iterations`.
+    /// Whether the run stopped because it reached `max_iterations` tool-call rounds (the answer
+    /// then comes from a last call made with tools disabled).
     pub fn hit_max_iterations(&self) -> bool {
         self.stop_reason == StopReason::MaxIterations
     }
@@ -260,7 +290,14 @@ impl AgentResult {
 
 /// Runs the agent loop: the model is called repeatedly, the tools it asks for run and their
 /// results go back to it, until it answers without calling a tool, calls `finish`, or
-/// `max_iterations` model calls were made (see [`AgentResult::stop_reason`]).
+/// `max_iterations` tool-call rounds have run (see [`AgentResult::stop_reason`]).
+///
+/// [`AgentResult::iterations`] counts tool-call rounds, as the seed does: a direct answer is 0,
+/// and "tools, tools, answer" is 2. Once `max_iterations` rounds have run, one last model call
+/// is made with the tools disabled (`tool_choice` none, the tool definitions still sent because
+/// providers need them beside a history of tool calls), and its answer is `response` — so
+/// `response.content` holds text — with [`StopReason::MaxIterations`]. Usage and cost of every model call, that last one
+/// included, are summed in `total_usage` and `total_cost`.
 ///
 /// Tool calls of one turn run in parallel (at most [`AgentOptions::max_parallel_tools`] at a
 /// time, each in its own task on a Tokio runtime) and their results are appended in the order
@@ -286,7 +323,56 @@ impl AgentResult {
 /// let messages = vec![ChatMessage::user("What's the weather in Paris and London?")];
 /// let result = run_agent(&model, messages, &[weather::tool()], AgentOptions::default()).await?;
 /// println!("{}", result.answer().unwrap_or_default()); // the final answer
-/// println!("{} model calls, cost {:?}", result.iterations, result.total_cost);
+/// println!("{} tool-call rounds, cost {:?}", result.iterations, result.total_cost);
+/// # Ok(()) }
+/// ```
+///
+/// The limit, with a stand-in model that asks for a tool whenever it may:
+///
+/// ```
+/// use std::sync::Arc;
+/// use async_trait::async_trait;
+/// use blazen::ToolDef;
+/// use blazen_providers::{
+///     run_agent, AgentOptions, ChatMessage, ChunkStream, CompletionModel, CompletionRequest,
+///     CompletionResponse, Provider, Result, StopReason, ToolCall, ToolChoice,
+/// };
+/// use serde_json::{json, Value};
+///
+/// /// Calls `clock` until told not to call tools, then answers.
+/// #[derive(Debug)]
+/// struct Eager;
+///
+/// #[async_trait]
+/// impl Provider for Eager {
+///     fn name(&self) -> &str { "eager" }
+///     fn model_id(&self) -> &str { "eager-1" }
+///     async fn complete(&self, req: CompletionRequest) -> Result<CompletionResponse> {
+///         let mut r = CompletionResponse { model: "eager-1".into(), ..Default::default() };
+///         if req.tool_choice == Some(ToolChoice::None) {
+///             r.content = Some("It is noon.".into());
+///         } else {
+///             let id = format!("call_{}", req.messages.len());
+///             r.tool_calls = vec![ToolCall::new(id, "clock", json!({}))];
+///         }
+///         Ok(r)
+///     }
+///     async fn stream(&self, _req: CompletionRequest) -> Result<ChunkStream> {
+///         unreachable!("run_agent does not stream")
+///     }
+///     fn with_model(&self, _model: &str) -> Arc<dyn Provider> { Arc::new(Eager) }
+///     fn with_base_url(&self, _url: &str) -> Arc<dyn Provider> { Arc::new(Eager) }
+/// }
+///
+/// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<()> {
+/// let clock = ToolDef::new("clock", "The time", json!({"type": "object"}), |_: Value| json!("12:00"));
+/// let model = CompletionModel::from_provider(Eager);
+/// let options = AgentOptions::new().max_iterations(2);
+/// let result = run_agent(&model, vec![ChatMessage::user("Time?")], &[clock], options).await?;
+/// assert_eq!(result.iterations, 2); // two rounds of `clock` ran...
+/// assert_eq!(result.tool_runs.len(), 2);
+/// assert_eq!(result.stop_reason, StopReason::MaxIterations);
+/// assert_eq!(result.answer(), Some("It is noon.")); // ...then a call without tools answered
 /// # Ok(()) }
 /// ```
 pub async fn run_agent(
@@ -331,51 +417,48 @@ async fn drive(
 
     let mut totals = Totals::default();
     let mut tool_runs = Vec::new();
-    let mut iteration = 0;
+    // Tool-call rounds run so far (what `AgentResult::iterations` reports).
+    let mut rounds = 0;
     loop {
-        iteration += 1;
-        let mut request = CompletionRequest::new(history.clone()).tools(specs.iter().cloned());
-        if let Some(t) = options.temperature {
-            request = request.temperature(t);
-        }
-        if let Some(m) = options.max_tokens {
-            request = request.max_tokens(m);
-        }
-        let mut response = match sink {
-            None => model.complete_with(request).await?,
-            Some(sink) => {
-                let deltas = sink.clone();
-                model
-                    .stream_request_with(request, move |chunk| {
-                        if let Some(text) = chunk.delta.filter(|d| !d.is_empty()) {
-                            let _ = deltas
-                                .unbounded_send(Ok(AgentEvent::TextDelta { iteration, text }));
-                        }
-                    })
-                    .await?
-            }
-        };
+        // Model calls are numbered from 1: call n asks for the tools of round n.
+        let call = rounds + 1;
+        // Only true after a round: the model was calling tools, the limit allows no more.
+        let last_call = rounds >= options.max_iterations;
+        let request = build_request(model, &history, &specs, &options, last_call);
+        let mut response = complete(model, request, call, sink).await?;
         totals.add(&response);
         history.push(response.to_message());
         emit(
             sink,
             AgentEvent::TurnCompleted {
-                iteration,
+                iteration: call,
                 response: response.clone(),
             },
         );
 
-        if response.tool_calls.is_empty() {
+        if last_call {
+            // A model that ignored the tool choice: its calls are not run, but each gets a
+            // result so the history stays valid to continue from.
+            for tool_call in &response.tool_calls {
+                history.push(ChatMessage::tool_result(
+                    tool_call.id.clone(),
+                    not_run(options.max_iterations),
+                ));
+            }
             return Ok(totals.finish(
                 response,
                 history,
-                iteration,
-                StopReason::Completed,
+                rounds,
+                StopReason::MaxIterations,
                 tool_runs,
             ));
         }
+        if response.tool_calls.is_empty() {
+            return Ok(totals.finish(response, history, rounds, StopReason::Completed, tool_runs));
+        }
 
-        let runs = run_tool_calls(iteration, &response.tool_calls, tools, &options, sink).await;
+        let runs = run_tool_calls(call, &response.tool_calls, tools, &options, sink).await;
+        rounds += 1;
         let mut answer = None;
         for run in &runs {
             history.push(ChatMessage::tool_result(run.call.id.clone(), run.content()));
@@ -393,24 +476,69 @@ async fn drive(
 
         if let Some(answer) = answer {
             response.content = Some(answer);
-            return Ok(totals.finish(
-                response,
-                history,
-                iteration,
-                StopReason::FinishTool,
-                tool_runs,
-            ));
-        }
-        if iteration >= options.max_iterations {
-            return Ok(totals.finish(
-                response,
-                history,
-                iteration,
-                StopReason::MaxIterations,
-                tool_runs,
-            ));
+            return Ok(totals.finish(response, history, rounds, StopReason::FinishTool, tool_runs));
         }
     }
+}
+
+/// The request of one model call: the whole history, the tools, the options. The last call
+/// after `max_iterations` rounds keeps the tool definitions (providers reject a history of tool
+/// calls without them) but may not call tools.
+fn build_request(
+    model: &CompletionModel,
+    history: &[ChatMessage],
+    specs: &[ToolSpec],
+    options: &AgentOptions,
+    last_call: bool,
+) -> CompletionRequest {
+    let mut request = CompletionRequest::new(history.to_vec()).tools(specs.iter().cloned());
+    if last_call && !specs.is_empty() && model.provider_name() != crate::bedrock::PROVIDER {
+        // Bedrock's Converse API has no "none" choice and its converter drops the tool
+        // definitions for it, which Bedrock rejects beside tool calls in the history; there
+        // the tools stay offered with the default choice (see `StopReason::MaxIterations`).
+        request = request.tool_choice(ToolChoice::None);
+    }
+    if let Some(t) = options.temperature {
+        request = request.temperature(t);
+    }
+    if let Some(m) = options.max_tokens {
+        request = request.max_tokens(m);
+    }
+    request
+}
+
+/// One model call: blocking for [`run_agent`], streamed (text deltas sent as events) for
+/// [`run_agent_stream`].
+async fn complete(
+    model: &CompletionModel,
+    request: CompletionRequest,
+    call: usize,
+    sink: Option<&EventSink>,
+) -> Result<CompletionResponse> {
+    match sink {
+        None => model.complete_with(request).await,
+        Some(sink) => {
+            let deltas = sink.clone();
+            model
+                .stream_request_with(request, move |chunk| {
+                    if let Some(text) = chunk.delta.filter(|d| !d.is_empty()) {
+                        let _ = deltas.unbounded_send(Ok(AgentEvent::TextDelta {
+                            iteration: call,
+                            text,
+                        }));
+                    }
+                })
+                .await
+        }
+    }
+}
+
+/// The tool result of a call made after the limit, which is not run.
+fn not_run(max_iterations: usize) -> String {
+    format!(
+        "Error: not run: the limit of {max_iterations} tool-call rounds (max_iterations) was \
+         reached; answer with the results you have"
+    )
 }
 
 /// Running sums of cost and usage.

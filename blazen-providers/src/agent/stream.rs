@@ -20,21 +20,22 @@ use crate::types::{ChatMessage, CompletionResponse, ToolCall};
 pub enum AgentEvent {
     /// New answer text from the model, as it streams.
     TextDelta {
-        /// The iteration (model call, from 1).
+        /// The model call's number, from 1 (call *n* asks for the tools of round *n*; the
+        /// answer after *k* rounds is call *k* + 1).
         iteration: usize,
         /// The new text.
         text: String,
     },
     /// A model call finished; `response` is the whole turn (text, tool calls, usage, cost).
     TurnCompleted {
-        /// The iteration (model call, from 1).
+        /// The model call's number, from 1 (as in [`AgentEvent::TextDelta`]).
         iteration: usize,
         /// The assembled answer of this call.
         response: CompletionResponse,
     },
     /// A tool call the model asked for starts running.
     ToolCallStarted {
-        /// The iteration whose answer asked for the call.
+        /// The tool-call round, from 1 (the number of the model call that asked for it).
         iteration: usize,
         /// The call.
         call: ToolCall,
@@ -85,6 +86,12 @@ impl Stream for AgentStream<'_> {
 /// [`AgentEvent::Done`] with the same [`AgentResult`] `run_agent` returns. Model calls use the
 /// provider's streaming API. An error ends the stream with an `Err` item.
 ///
+/// Iterations are counted as in `run_agent`: [`AgentResult::iterations`] is the number of
+/// tool-call rounds (0 for a direct answer), and once `max_iterations` rounds have run, one
+/// last call with tools disabled is streamed like the others
+/// (its deltas and [`AgentEvent::TurnCompleted`], then `Done` with
+/// [`StopReason::MaxIterations`](super::StopReason::MaxIterations)).
+///
 /// ```no_run
 /// use blazen_providers::{run_agent_stream, AgentEvent, AgentOptions, ChatMessage, CompletionModel};
 /// use futures::StreamExt;
@@ -97,7 +104,7 @@ impl Stream for AgentStream<'_> {
 ///     match event? {
 ///         AgentEvent::TextDelta { text, .. } => print!("{text}"),
 ///         AgentEvent::ToolCallStarted { call, .. } => println!("\n[calling {}]", call.name),
-///         AgentEvent::Done(result) => println!("\n{} model calls", result.iterations),
+///         AgentEvent::Done(result) => println!("\n{} tool-call rounds", result.iterations),
 ///         _ => {}
 ///     }
 /// }
