@@ -12,8 +12,9 @@
 //! (nested structs included) and its description from the doc comment, and decodes the model's
 //! arguments into the typed parameters. `run_agent` loops — model, tool calls, results back to
 //! the model — until the model answers; each round of tool calls is one iteration, and at most
-//! `max_iterations` rounds run before a last call without tools must answer. Without a key, the answers come from a recording of this
-//! very conversation with gpt-4o through OpenRouter, served by a local HTTP server.
+//! `max_iterations` rounds run before a last call without tools must answer. Without a key,
+//! the answers come from a recording of this very conversation with gpt-4o through OpenRouter,
+//! served by a local HTTP server.
 
 #[path = "support/replay.rs"]
 mod replay;
