@@ -424,7 +424,7 @@ async fn drive(
         let call = rounds + 1;
         // Only true after a round: the model was calling tools, the limit allows no more.
         let last_call = rounds >= options.max_iterations;
-        let request = build_request(model, &history, &specs, &options, last_call);
+        let request = build_request(&history, &specs, &options, last_call);
         let mut response = complete(model, request, call, sink).await?;
         totals.add(&response);
         history.push(response.to_message());
@@ -485,17 +485,16 @@ async fn drive(
 /// after `max_iterations` rounds keeps the tool definitions (providers reject a history of tool
 /// calls without them) but may not call tools.
 fn build_request(
-    model: &CompletionModel,
     history: &[ChatMessage],
     specs: &[ToolSpec],
     options: &AgentOptions,
     last_call: bool,
 ) -> CompletionRequest {
     let mut request = CompletionRequest::new(history.to_vec()).tools(specs.iter().cloned());
-    if last_call && !specs.is_empty() && model.provider_name() != crate::bedrock::PROVIDER {
-        // Bedrock's Converse API has no "none" choice and its converter drops the tool
-        // definitions for it, which Bedrock rejects beside tool calls in the history; there
-        // the tools stay offered with the default choice (see `StopReason::MaxIterations`).
+    if last_call && !specs.is_empty() {
+        // Bedrock's Converse API has no "none" choice: beside tool calls in the history its
+        // converter keeps the tools offered with the default choice, so the model may still
+        // call one there (see `StopReason::MaxIterations`).
         request = request.tool_choice(ToolChoice::None);
     }
     if let Some(t) = options.temperature {

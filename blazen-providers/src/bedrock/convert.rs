@@ -16,7 +16,6 @@ use crate::types::{
     Role, StreamChunk, TokenUsage, ToolCall, ToolChoice, ToolDialect,
 };
 
-/// Builds the request body.
 /// Name of the tool blazen forces to obtain structured (JSON) output: the Converse API has no
 /// response format, so the schema becomes a tool's input schema and the tool call's input is the
 /// answer.
@@ -87,9 +86,15 @@ pub(crate) fn to_wire(req: &CompletionRequest) -> Result<ConverseRequest> {
             tools,
             tool_choice: Some(json!({"tool": {"name": JSON_TOOL_NAME}})),
         })
-    } else if req.tools.is_empty() || req.tool_choice == Some(ToolChoice::None) {
+    } else if req.tools.is_empty()
+        || (req.tool_choice == Some(ToolChoice::None) && !has_tool_history(&req.messages))
+    {
+        // Converse has no "none" choice: not offering the tools is how to forbid them...
         None
     } else {
+        // ...except beside tool calls in the history, which Converse rejects without a
+        // `toolConfig`: the tools are then offered with the default choice (the model may
+        // still call one; callers such as `run_agent` handle that).
         Some(ToolConfig {
             tools: req
                 .tools
@@ -440,10 +445,41 @@ impl StreamState {
     }
 }
 
+/// Whether the conversation holds tool calls or tool results.
+fn has_tool_history(messages: &[ChatMessage]) -> bool {
+    messages
+        .iter()
+        .any(|m| !m.tool_calls.is_empty() || m.tool_call_id.is_some() || m.role == Role::Tool)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use proptest::prelude::*;
+
+    #[test]
+    fn tool_choice_none_drops_the_tools_unless_the_history_holds_tool_calls() {
+        let add = crate::types::ToolSpec::new("add", "Adds.", json!({"type": "object"}));
+        let fresh = CompletionRequest::new(vec![ChatMessage::user("hi")])
+            .tool(add.clone())
+            .tool_choice(ToolChoice::None);
+        assert!(to_wire(&fresh).unwrap().tool_config.is_none());
+
+        let call = ToolCall::new("t1", "add", json!({}));
+        let with_history = CompletionRequest::new(vec![
+            ChatMessage::user("hi"),
+            ChatMessage::assistant_tool_calls(vec![call]),
+            ChatMessage::tool_result("t1", "3"),
+        ])
+        .tool(add)
+        .tool_choice(ToolChoice::None);
+        let config = to_wire(&with_history)
+            .unwrap()
+            .tool_config
+            .expect("tools kept");
+        assert_eq!(config.tools[0].tool_spec.name, "add");
+        assert!(config.tool_choice.is_none());
+    }
 
     #[test]
     fn stop_reasons_map() {
