@@ -13,9 +13,9 @@
 //! - `synthesize` waits for every `ToolResult` (`ctx.collect_events`), gives the results to the
 //!   model and streams its answer; the run ends with a `StopEvent` holding the answer.
 //!
-//! The workflow holds the model: a `CompletionModel` is a cheap `Clone` handle, so each step that
-//! calls the model is built by a function that moves a clone into the step's closure.
-//! `stream_to_workflow` writes the model's text deltas to the run's stream as `LlmDelta` events,
+//! The steps are `#[step]` functions and `workflow!` checks the graph at compile time. The
+//! workflow holds the model and the tools as resources (`with_resource`), which the steps read
+//! with `ctx.resource::<T>()`. `stream_to_workflow` writes the model's text deltas to the run's stream as `LlmDelta` events,
 //! which `main` prints as they arrive. Without a key, the answers come from a recording of this
 //! very conversation with gpt-4o through OpenRouter (streamed), served by a local HTTP server.
 
@@ -25,7 +25,6 @@ mod replay;
 use std::io::Write;
 
 use blazen::prelude::*;
-use blazen::{downcast_event, EventInfo};
 use blazen_providers::{
     stream_to_workflow, ChatMessage, CompletionModel, CompletionRequest, LlmDelta, ToolCall,
     ToolChoice,
@@ -78,110 +77,103 @@ const RECORDING: &str = include_str!(
     "../tests/fixtures/openrouter/agent_tool_sessions__parallel_tool_calls_single_turn_streaming.json"
 );
 
-/// `plan`: StartEvent → one `ToolRequest` per tool call (or straight to Stop if none).
-fn plan(model: CompletionModel, tools: Vec<ToolDef>) -> Step {
-    Step::new("plan", move |ctx, ev| {
-        let (model, tools) = (model.clone(), tools.clone());
-        async move {
-            let start: StartEvent = downcast_event(ev)?;
-            let question = start
-                .get("question")
-                .and_then(|q| q.as_str())
-                .unwrap_or(USER);
-            let messages = vec![ChatMessage::system(SYSTEM), ChatMessage::user(question)];
-            let request = CompletionRequest::new(messages.clone()).tools(&tools);
-            let response = stream_to_workflow(&ctx, &model, request, "plan").await?;
-            if response.tool_calls.is_empty() {
-                let stop = StopEvent::new(json!({ "answer": response.content, "tool_calls": 0 }));
-                return Ok(StepOutput::Single(Box::new(stop)));
-            }
-            // The conversation so far, for `synthesize`.
-            let mut history = messages;
-            history.push(response.to_message());
-            ctx.set("history", &history)?;
-            ctx.set("plan_cost", &response.cost)?;
-            let total = response.tool_calls.len();
-            let requests = response
-                .tool_calls
-                .into_iter()
-                .enumerate()
-                .map(|(order, call)| Box::new(ToolRequest { call, order, total }) as Box<dyn Event>)
-                .collect();
-            Ok(StepOutput::Many(requests))
-        }
-    })
-    .accepts(EventInfo::of::<StartEvent>())
-    .emits(EventInfo::of::<ToolRequest>())
-    .emits(EventInfo::of::<StopEvent>())
+/// What `plan` decides: the tool calls to make, or the answer when none is needed.
+#[derive(Debug, Event)]
+#[event(one_of)]
+enum Planned {
+    Call(ToolRequest),
+    Answer(StopEvent),
 }
 
-/// `call_tool`: one `ToolRequest` → its `ToolResult`; several run at once.
-fn call_tool(tools: Vec<ToolDef>) -> Step {
-    Step::new("call_tool", move |ctx, ev| {
-        let tools = tools.clone();
-        async move {
-            let ToolRequest { call, order, total } = downcast_event(ev)?;
-            let content = match tools.iter().find(|t| t.name == call.name) {
-                Some(tool) => match tool.call(call.arguments.clone()).await {
-                    Ok(serde_json::Value::String(s)) => s,
-                    Ok(other) => other.to_string(),
-                    Err(e) => format!("Error: {e}"),
-                },
-                None => format!("Error: unknown tool `{}`", call.name),
-            };
-            let result = ToolResult {
-                call_id: call.id,
-                name: call.name,
-                content,
-                order,
-                total,
-            };
-            ctx.write_event_to_stream(result.clone()); // let the caller watch progress
-            Ok(StepOutput::Single(Box::new(result)))
-        }
-    })
-    .accepts(EventInfo::of::<ToolRequest>())
-    .emits(EventInfo::of::<ToolResult>())
-    .max_concurrency(4)
+/// The tools the workflow offers (held as a resource beside the model).
+struct Tools(Vec<ToolDef>);
+
+/// `plan`: StartEvent → one `ToolRequest` per tool call (or straight to Stop if none).
+#[step]
+async fn plan(ctx: &Context, start: StartEvent) -> Result<Vec<Planned>, WorkflowError> {
+    let model = ctx.resource::<CompletionModel>()?;
+    let Tools(tools) = ctx.resource::<Tools>()?;
+    let question = start
+        .get("question")
+        .and_then(|q| q.as_str())
+        .unwrap_or(USER);
+    let messages = vec![ChatMessage::system(SYSTEM), ChatMessage::user(question)];
+    let request = CompletionRequest::new(messages.clone()).tools(tools);
+    let response = stream_to_workflow(ctx, model, request, "plan").await?;
+    if response.tool_calls.is_empty() {
+        let stop = StopEvent::new(json!({ "answer": response.content, "tool_calls": 0 }));
+        return Ok(vec![Planned::Answer(stop)]);
+    }
+    // The conversation so far, for `synthesize`.
+    let mut history = messages;
+    history.push(response.to_message());
+    ctx.set("history", &history)?;
+    ctx.set("plan_cost", &response.cost)?;
+    let total = response.tool_calls.len();
+    Ok(response
+        .tool_calls
+        .into_iter()
+        .enumerate()
+        .map(|(order, call)| Planned::Call(ToolRequest { call, order, total }))
+        .collect())
+}
+
+/// `call_tool`: one `ToolRequest` → its `ToolResult`; up to four run at once.
+#[step(max_concurrency = 4)]
+async fn call_tool(ctx: &Context, request: ToolRequest) -> Result<ToolResult, WorkflowError> {
+    let ToolRequest { call, order, total } = request;
+    let Tools(tools) = ctx.resource::<Tools>()?;
+    let content = match tools.iter().find(|t| t.name == call.name) {
+        Some(tool) => match tool.call(call.arguments.clone()).await {
+            Ok(serde_json::Value::String(s)) => s,
+            Ok(other) => other.to_string(),
+            Err(e) => format!("Error: {e}"),
+        },
+        None => format!("Error: unknown tool `{}`", call.name),
+    };
+    let result = ToolResult {
+        call_id: call.id,
+        name: call.name,
+        content,
+        order,
+        total,
+    };
+    ctx.write_event_to_stream(result.clone()); // let the caller watch progress
+    Ok(result)
 }
 
 /// `synthesize`: every `ToolResult` → the model's streamed answer → Stop.
-fn synthesize(model: CompletionModel, tools: Vec<ToolDef>) -> Step {
-    Step::new("synthesize", move |ctx, ev| {
-        let (model, tools) = (model.clone(), tools.clone());
-        async move {
-            let result: ToolResult = downcast_event(ev)?;
-            let total = result.total;
-            let Some(mut results) = ctx.collect_events(result, total) else {
-                return Ok(StepOutput::None); // not all results are in yet
-            };
-            results.sort_by_key(|r| r.order);
-            let mut history: Vec<ChatMessage> = ctx.get("history")?.unwrap_or_default();
-            for r in &results {
-                history.push(ChatMessage::tool_result(
-                    r.call_id.clone(),
-                    r.content.clone(),
-                ));
-            }
-            // Tools stay listed (the history refers to them) but may not be called again.
-            let request = CompletionRequest::new(history)
-                .tools(&tools)
-                .tool_choice(ToolChoice::None);
-            let response = stream_to_workflow(&ctx, &model, request, "synthesize").await?;
-            let plan_cost: Option<f64> = ctx.get("plan_cost")?.flatten();
-            let cost = match (plan_cost, response.cost) {
-                (None, None) => None,
-                (a, b) => Some(a.unwrap_or(0.0) + b.unwrap_or(0.0)),
-            };
-            Ok(StepOutput::Single(Box::new(StopEvent::new(json!({
-                "answer": response.content,
-                "tool_calls": results.len(),
-                "cost_usd": cost,
-            })))))
-        }
-    })
-    .accepts(EventInfo::of::<ToolResult>())
-    .emits(EventInfo::of::<StopEvent>())
+#[step]
+async fn synthesize(ctx: &Context, result: ToolResult) -> Result<Option<StopEvent>, WorkflowError> {
+    let total = result.total;
+    let Some(mut results) = ctx.collect_events(result, total) else {
+        return Ok(None); // not all results are in yet
+    };
+    results.sort_by_key(|r| r.order);
+    let mut history: Vec<ChatMessage> = ctx.get("history")?.unwrap_or_default();
+    for r in &results {
+        history.push(ChatMessage::tool_result(
+            r.call_id.clone(),
+            r.content.clone(),
+        ));
+    }
+    // Tools stay listed (the history refers to them) but may not be called again.
+    let Tools(tools) = ctx.resource::<Tools>()?;
+    let request = CompletionRequest::new(history)
+        .tools(tools)
+        .tool_choice(ToolChoice::None);
+    let model = ctx.resource::<CompletionModel>()?;
+    let response = stream_to_workflow(ctx, model, request, "synthesize").await?;
+    let plan_cost: Option<f64> = ctx.get("plan_cost")?.flatten();
+    let cost = match (plan_cost, response.cost) {
+        (None, None) => None,
+        (a, b) => Some(a.unwrap_or(0.0) + b.unwrap_or(0.0)),
+    };
+    Ok(Some(StopEvent::new(json!({
+        "answer": response.content,
+        "tool_calls": results.len(),
+        "cost_usd": cost,
+    }))))
 }
 
 #[tokio::main]
@@ -199,13 +191,16 @@ async fn run() -> Result<(), Box<dyn std::error::Error>> {
     let (model, mode) = replay::model_or_replay(RECORDING).await;
     println!("llm_workflow: {}", mode.describe());
 
+    // The graph is checked at compile time; the model and the tools are resources the steps
+    // read with `ctx.resource::<T>()`.
     let tools = vec![lookup_harbor_label::tool(), lookup_orchard_label::tool()];
-    let workflow = Workflow::builder("llm_workflow")
-        .step(plan(model.clone(), tools.clone()))
-        .step(call_tool(tools.clone()))
-        .step(synthesize(model, tools))
-        .timeout(std::time::Duration::from_secs(120))
-        .build()?;
+    let workflow = workflow!(
+        "llm_workflow",
+        [plan, call_tool, synthesize],
+        timeout = std::time::Duration::from_secs(120)
+    )
+    .with_resource(model)
+    .with_resource(Tools(tools));
 
     let handler = workflow.run(json!({ "question": USER })).await?;
     let mut events = handler.stream_events();
