@@ -17,6 +17,14 @@
 //! the plain-text, HTML and empty bodies that proxies send. Every machine code of the gateway
 //! error pages the project follows has an entry in one table (category and retryability).
 //!
+//! A custom [`Provider`](crate::Provider) or [`EmbeddingProvider`](crate::EmbeddingProvider)
+//! builds the same errors: one public constructor per category ([`BlazenError::auth`],
+//! [`BlazenError::rate_limit`], [`BlazenError::timeout`], [`BlazenError::provider_error`], …),
+//! builder setters for the details ([`BlazenError::with_status`],
+//! [`BlazenError::with_retry_after`], [`BlazenError::with_raw_body`], …), and
+//! [`BlazenError::from_http`] / [`BlazenError::from_stream_frame`], which classify a response or
+//! a stream frame exactly as the built-in providers do.
+//!
 //! API keys never appear in an error: bodies and messages are scrubbed of `Bearer …`, `sk-…`,
 //! `AIza…` and `key=…` patterns, and the HTTP layer scrubs the exact key it sent
 //! (`redact_secret`). Keys are held in a [`SecretString`], whose `Debug` prints `[REDACTED]`.
@@ -137,7 +145,8 @@ impl ErrorDetails {
 #[derive(Debug, Clone, thiserror::Error)]
 #[non_exhaustive]
 pub enum BlazenError {
-    /// The credentials were missing, wrong, expired or lack a permission (HTTP 401/403).
+    /// The credentials were missing, wrong, expired or lack a permission (HTTP 401/403; a 403
+    /// that refuses the content itself is a [`BlazenError::ContentPolicy`]).
     #[error("authentication failed: {message}{}", details.suffix(true))]
     #[non_exhaustive]
     Auth {
@@ -187,7 +196,9 @@ pub enum BlazenError {
         /// Provider, status, code, param, request id, raw body.
         details: Box<ErrorDetails>,
     },
-    /// A content filter refused the input or the output.
+    /// A content filter or moderation refused the input or the output: a content-filter code,
+    /// or a 400/403 whose body says the content was flagged, filtered or blocked (OpenRouter's
+    /// moderation `metadata.reasons` and `flagged_input` are kept in the message).
     #[error("content policy violation: {message}{}", details.suffix(true))]
     #[non_exhaustive]
     ContentPolicy {
@@ -212,7 +223,11 @@ pub enum BlazenError {
         /// Provider, request id.
         details: Box<ErrorDetails>,
     },
-    /// The model id is unknown to the provider.
+    /// The model id is unknown to the provider, or the endpoint serving it does not exist:
+    /// every HTTP 404 without a more specific code (seeds: "Unknown endpoint or model id"), so
+    /// OpenRouter's "No endpoints found for …" and a wrong base URL land here too, and
+    /// [`CompletionModel::with_fallback`](crate::CompletionModel::with_fallback) tries the
+    /// next model.
     #[error("model not found: {message}{}", details.suffix(true))]
     #[non_exhaustive]
     ModelNotFound {

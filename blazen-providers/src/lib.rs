@@ -39,7 +39,9 @@
 //!   end.
 //! - **Errors.** One [`BlazenError`] taxonomy with the provider's status, code, type, request id,
 //!   retry delay and raw body; [`BlazenError::is_retryable`]. Keys never appear in `Debug`,
-//!   `Display` or errors.
+//!   `Display` or errors. A provider of your own builds the same errors
+//!   ([`BlazenError::rate_limit`], [`BlazenError::auth`], … and `with_status`, `with_retry_after`,
+//!   …) or has an HTTP response classified with [`BlazenError::from_http`].
 //! - **Middleware.** [`CompletionModel::with_retry`], [`CompletionModel::with_cache`],
 //!   [`CompletionModel::with_fallback`], [`CompletionModel::with_timeout`]; they compose in any
 //!   order and return a `CompletionModel` again. Requests are checked before sending
