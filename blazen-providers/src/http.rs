@@ -16,7 +16,7 @@ use reqwest::header::{HeaderMap, HeaderName, HeaderValue, AUTHORIZATION, CONTENT
 use reqwest::{Client, RequestBuilder, Response};
 
 use crate::error::{BlazenError, Result, SecretString};
-use crate::sse::{SseEvent, SseEventRef, SseStream};
+use crate::sse::{BoxedError, SseEvent, SseEventRef, SseStream};
 
 /// Largest response body read into memory for a non-streaming answer (64 MiB).
 pub(crate) const MAX_BODY_BYTES: usize = 64 * 1024 * 1024;
@@ -294,7 +294,10 @@ where
     /// Reads until the next event: `Ready(Some(Ok(())))` when there is one, to read with
     /// [`current`](Self::current) before polling again; `Ready(None)` at the end; an error
     /// (read, decoding, idle limit) ends the stream.
-    pub(crate) fn poll_event(&mut self, cx: &mut Context<'_>) -> Poll<Option<Result<()>>> {
+    pub(crate) fn poll_event(
+        &mut self,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<std::result::Result<(), BoxedError>>> {
         if self.idle.done {
             return Poll::Ready(None);
         }
@@ -302,7 +305,7 @@ where
         let inner = self
             .events
             .poll_event(cx)
-            .map(|item| item.map(|r| r.map_err(|e| e.with_provider(provider))));
+            .map(|item| item.map(|r| r.map_err(|e| Box::new(e.with_provider(provider)))));
         self.idle.guard(inner, cx)
     }
 
@@ -322,7 +325,7 @@ where
         let this = &mut *self;
         this.poll_event(cx).map(|item| match item? {
             Ok(()) => this.events.take_current().map(Ok),
-            Err(err) => Some(Err(err)),
+            Err(err) => Some(Err(*err)),
         })
     }
 }
@@ -362,11 +365,11 @@ impl IdleTimer {
 
     /// What the guarded stream yields, given what its inner stream gave: the item, or (when
     /// the inner stream is pending) a timeout error once it has been silent too long.
-    fn guard<T>(
+    fn guard(
         &mut self,
-        inner: Poll<Option<Result<T>>>,
+        inner: Poll<Option<std::result::Result<(), BoxedError>>>,
         cx: &mut Context<'_>,
-    ) -> Poll<Option<Result<T>>> {
+    ) -> Poll<Option<std::result::Result<(), BoxedError>>> {
         if let Poll::Ready(item) = inner {
             self.active = true;
             if item.is_none() {
@@ -384,7 +387,7 @@ impl IdleTimer {
                 }
                 Poll::Ready(()) => {
                     self.done = true;
-                    return Poll::Ready(Some(Err(BlazenError::timeout(self.limit))));
+                    return Poll::Ready(Some(Err(Box::new(BlazenError::timeout(self.limit)))));
                 }
             }
         }

@@ -37,6 +37,11 @@ use futures::Stream;
 
 use crate::error::BlazenError;
 
+/// A boxed [`BlazenError`]: what the per-event paths return on failure, so that their results
+/// stay two words and come back in registers (a `Result` holding the error itself is returned
+/// through memory, and reading it back right after it was written stalls on every event).
+pub(crate) type BoxedError = Box<BlazenError>;
+
 /// Default limit of one line and of one event's data, in bytes.
 pub(crate) const DEFAULT_MAX_SIZE: usize = 16 * 1024 * 1024;
 
@@ -328,17 +333,17 @@ impl SseDecoder {
     /// [`current`](Self::current) before using the decoder again), `Ok(false)` when the input
     /// pushed so far holds no more (push the next read, or, after [`finish`](Self::finish),
     /// the stream is over). After an error the decoder stays failed and repeats it.
-    pub(crate) fn advance(&mut self) -> Result<bool, BlazenError> {
+    pub(crate) fn advance(&mut self) -> Result<bool, BoxedError> {
         self.release();
         if let Some(err) = &self.failed {
-            return Err(err.clone());
+            return Err(Box::new(err.clone()));
         }
         // Lend the current read to the parser (no reference-count traffic), then put it back.
         let chunk = std::mem::take(&mut self.chunk);
         let result = self.advance_inner(&chunk);
         self.chunk = chunk;
         if let Err(err) = &result {
-            self.failed = Some(err.clone());
+            self.failed = Some(BlazenError::clone(err));
         }
         result
     }
@@ -384,14 +389,14 @@ impl SseDecoder {
     /// `take_current`; the decoder's tests use this.
     #[cfg(test)]
     pub(crate) fn next_event(&mut self) -> Result<Option<SseEvent>, BlazenError> {
-        Ok(if self.advance()? {
+        Ok(if self.advance().map_err(|e| *e)? {
             self.take_current()
         } else {
             None
         })
     }
 
-    fn advance_inner(&mut self, chunk: &Bytes) -> Result<bool, BlazenError> {
+    fn advance_inner(&mut self, chunk: &Bytes) -> Result<bool, BoxedError> {
         loop {
             if !self.bom_done {
                 return Ok(false);
@@ -462,13 +467,13 @@ impl SseDecoder {
         }
     }
 
-    fn check_line(&self, len: usize) -> Result<(), BlazenError> {
+    fn check_line(&self, len: usize) -> Result<(), BoxedError> {
         if len > self.max_size {
-            Err(BlazenError::invalid_response(
+            Err(Box::new(BlazenError::invalid_response(
                 "",
                 format!("SSE line longer than {} bytes", self.max_size),
                 b"",
-            ))
+            )))
         } else {
             Ok(())
         }
@@ -482,7 +487,7 @@ impl SseDecoder {
         line: &[u8],
         at: Option<usize>,
         read: &[u8],
-    ) -> Result<bool, BlazenError> {
+    ) -> Result<bool, BoxedError> {
         self.check_line(line.len())?;
         if line.is_empty() {
             return Ok(self.dispatch());
@@ -522,11 +527,11 @@ impl SseDecoder {
                     }
                 };
                 if len > self.max_size {
-                    return Err(BlazenError::invalid_response(
+                    return Err(Box::new(BlazenError::invalid_response(
                         "",
                         format!("SSE event data longer than {} bytes", self.max_size),
                         b"",
-                    ));
+                    )));
                 }
             }
             b"event" => {
@@ -613,7 +618,7 @@ where
     pub(crate) fn poll_event(
         &mut self,
         cx: &mut std::task::Context<'_>,
-    ) -> std::task::Poll<Option<Result<(), BlazenError>>> {
+    ) -> std::task::Poll<Option<Result<(), BoxedError>>> {
         use std::task::Poll;
         if self.over {
             return Poll::Ready(None);
@@ -636,7 +641,7 @@ where
                 Poll::Ready(Some(Ok(bytes))) => self.decoder.push(bytes),
                 Poll::Ready(Some(Err(err))) => {
                     self.over = true;
-                    return Poll::Ready(Some(Err(BlazenError::from_reqwest("", err))));
+                    return Poll::Ready(Some(Err(Box::new(BlazenError::from_reqwest("", err)))));
                 }
                 Poll::Ready(None) => {
                     self.decoder.finish();
@@ -670,7 +675,7 @@ where
         let this = &mut *self;
         this.poll_event(cx).map(|item| match item? {
             Ok(()) => this.take_current().map(Ok),
-            Err(err) => Some(Err(err)),
+            Err(err) => Some(Err(*err)),
         })
     }
 }

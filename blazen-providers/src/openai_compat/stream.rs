@@ -13,7 +13,7 @@ use futures::Stream;
 use super::wire::{ChatChunk, WireToolCall};
 use crate::error::{BlazenError, Result};
 use crate::http::SseEvents;
-use crate::sse::SseEventRef;
+use crate::sse::{BoxedError, SseEventRef};
 use crate::types::{StreamChunk, TokenUsage, ToolCall};
 
 /// Chunks ready to hand out, in order. An event usually makes one (kept inline, not queued);
@@ -66,15 +66,6 @@ pub(crate) struct ChunkAssembler {
     done: bool,
 }
 
-/// What one SSE event did to the stream.
-#[derive(Debug, PartialEq)]
-pub(crate) enum Step {
-    /// Keep reading.
-    Continue,
-    /// The stream is complete.
-    End,
-}
-
 impl ChunkAssembler {
     pub(crate) fn new(provider: Arc<str>) -> Self {
         ChunkAssembler {
@@ -87,6 +78,11 @@ impl ChunkAssembler {
             usage: None,
             done: false,
         }
+    }
+
+    /// The stream is complete (ended, or failed): later events are ignored.
+    pub(crate) fn is_done(&self) -> bool {
+        self.done
     }
 
     fn take_calls(&mut self) -> Vec<ToolCall> {
@@ -153,10 +149,16 @@ impl ChunkAssembler {
         }
     }
 
-    /// Feeds one SSE event; chunks ready to hand out are pushed to `out`.
-    pub(crate) fn on_event(&mut self, event: SseEventRef<'_>, out: &mut Ready) -> Result<Step> {
+    /// Feeds one SSE event; chunks ready to hand out are pushed to `out`. After `Ok`, the
+    /// stream goes on unless [`is_done`](Self::is_done). (A bare `Result<(), BoxedError>`, one
+    /// word, comes back in a register.)
+    pub(crate) fn on_event(
+        &mut self,
+        event: SseEventRef<'_>,
+        out: &mut Ready,
+    ) -> std::result::Result<(), BoxedError> {
         if self.done {
-            return Ok(Step::End);
+            return Ok(());
         }
         // Fast path: the raw bytes checked as UTF-8 once (`str::from_utf8` over the whole data
         // has an ASCII fast path; `serde_json::from_slice` would check each string and key on
@@ -184,25 +186,25 @@ impl ChunkAssembler {
         let text = String::from_utf8_lossy(event.data);
         let data = text.trim();
         if data.is_empty() {
-            return Ok(Step::Continue);
+            return Ok(());
         }
         if data == "[DONE]" {
             return self.on_end(out, true);
         }
         if event.event == Some("error") {
             self.done = true;
-            return Err(error_frame(&self.provider, data));
+            return Err(Box::new(error_frame(&self.provider, data)));
         }
         let mut chunk = std::mem::take(&mut self.chunk);
         let step = match chunk.parse(data) {
             Ok(()) => self.on_chunk(&mut chunk, data, out),
             Err(e) => {
                 self.done = true;
-                Err(BlazenError::invalid_response(
+                Err(Box::new(BlazenError::invalid_response(
                     &self.provider,
                     format!("stream chunk is not valid JSON: {e}"),
                     data,
-                ))
+                )))
             }
         };
         self.chunk = chunk;
@@ -211,10 +213,15 @@ impl ChunkAssembler {
 
     /// Applies one parsed chunk (`data`: its JSON text, for an error frame); takes what it
     /// keeps out of `chunk`.
-    fn on_chunk(&mut self, chunk: &mut ChatChunk, data: &str, out: &mut Ready) -> Result<Step> {
+    fn on_chunk(
+        &mut self,
+        chunk: &mut ChatChunk,
+        data: &str,
+        out: &mut Ready,
+    ) -> std::result::Result<(), BoxedError> {
         if chunk.error {
             self.done = true;
-            return Err(error_frame(&self.provider, data));
+            return Err(Box::new(error_frame(&self.provider, data)));
         }
         if let Some(u) = &chunk.usage {
             self.usage = Some(u.to_usage());
@@ -265,21 +272,25 @@ impl ChunkAssembler {
                 }
             }
         }
-        Ok(Step::Continue)
+        Ok(())
     }
 
     /// The stream ended (`[DONE]` or end of body).
-    pub(crate) fn on_end(&mut self, out: &mut Ready, saw_done: bool) -> Result<Step> {
+    pub(crate) fn on_end(
+        &mut self,
+        out: &mut Ready,
+        saw_done: bool,
+    ) -> std::result::Result<(), BoxedError> {
         if self.done {
-            return Ok(Step::End);
+            return Ok(());
         }
         self.done = true;
         if self.pending_finish.is_some() {
             self.flush_pending(out);
-            return Ok(Step::End);
+            return Ok(());
         }
         if self.emitted_finish {
-            return Ok(Step::End);
+            return Ok(());
         }
         if saw_done {
             // `[DONE]` without a finish reason: complete, but hand out any assembled calls.
@@ -292,12 +303,12 @@ impl ChunkAssembler {
                     ..StreamChunk::default()
                 });
             }
-            return Ok(Step::End);
+            return Ok(());
         }
-        Err(BlazenError::stream(
+        Err(Box::new(BlazenError::stream(
             &self.provider,
             "the stream ended before a finish reason or [DONE] (connection cut short)",
-        ))
+        )))
     }
 }
 
@@ -354,24 +365,23 @@ where
                         continue;
                     };
                     match this.assembler.on_event(event, &mut this.ready) {
-                        Ok(Step::Continue) => {}
-                        Ok(Step::End) => this.ended = true,
+                        Ok(()) => this.ended = this.assembler.is_done(),
                         Err(e) => {
                             this.ended = true;
                             this.ready.clear();
-                            return Poll::Ready(Some(Err(e)));
+                            return Poll::Ready(Some(Err(*e)));
                         }
                     }
                 }
                 Poll::Ready(Some(Err(e))) => {
                     this.ended = true;
-                    return Poll::Ready(Some(Err(e)));
+                    return Poll::Ready(Some(Err(*e)));
                 }
                 Poll::Ready(None) => match this.assembler.on_end(&mut this.ready, false) {
                     Ok(_) => this.ended = true,
                     Err(e) => {
                         this.ended = true;
-                        return Poll::Ready(Some(Err(e)));
+                        return Poll::Ready(Some(Err(*e)));
                     }
                 },
             }
@@ -410,12 +420,12 @@ mod tests {
         let mut out = Ready::default();
         for d in datas {
             match a.on_event(ev(d), &mut out) {
-                Ok(Step::Continue) => {}
-                Ok(Step::End) => return (drain(&mut out), None),
-                Err(e) => return (drain(&mut out), Some(e)),
+                Ok(()) if a.is_done() => return (drain(&mut out), None),
+                Ok(()) => {}
+                Err(e) => return (drain(&mut out), Some(*e)),
             }
         }
-        let end = a.on_end(&mut out, false).err();
+        let end = a.on_end(&mut out, false).err().map(|e| *e);
         (drain(&mut out), end)
     }
 
@@ -467,13 +477,12 @@ mod tests {
         };
         let mut a = ChunkAssembler::new(Arc::from("test"));
         let mut out = Ready::default();
-        assert_eq!(a.on_event(event, &mut out).unwrap(), Step::Continue);
+        a.on_event(event, &mut out).unwrap();
+        assert!(!a.is_done());
         assert_eq!(drain(&mut out)[0].delta.as_deref(), Some("a\u{FFFD}b"));
         // Whitespace around `[DONE]`, ASCII or not, still ends the stream.
-        assert_eq!(
-            a.on_event(ev("\u{a0}[DONE] \n"), &mut out).unwrap(),
-            Step::End
-        );
+        a.on_event(ev("\u{a0}[DONE] \n"), &mut out).unwrap();
+        assert!(a.is_done());
     }
 
     #[test]
