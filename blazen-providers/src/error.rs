@@ -684,8 +684,9 @@ impl BlazenError {
 /// streams and connection failures are retryable, everything else is not. The setters add what
 /// a provider told us; [`BlazenError::with_status`] also applies the HTTP rule of
 /// [`BlazenError::is_retryable`] (408, 429 and 5xx are retryable, except quota exhaustion), and
-/// [`BlazenError::with_retryable`] decides explicitly. Messages and raw bodies are scrubbed of
-/// secret-looking patterns (`Bearer …`, `sk-…`, `AIza…`, `key=…`) and capped, like every error.
+/// [`BlazenError::with_retryable`] decides explicitly. Messages, raw bodies and the details
+/// given to setters are scrubbed of secret-looking patterns (`Bearer …`, `sk-…`, `AIza…`,
+/// `key=…`) and capped, like every error.
 ///
 /// A custom HTTP provider does not need to classify anything itself: [`BlazenError::from_http`]
 /// gives it the envelope parsing and the code table of the built-in providers, and
@@ -1233,7 +1234,9 @@ impl BlazenError {
     }
 }
 
+/// A detail given to a setter: redacted and capped like a message; empty means none.
 fn non_empty(s: String) -> Option<String> {
+    let s = cap_message(&redact_patterns(&s));
     (!s.is_empty()).then_some(s)
 }
 

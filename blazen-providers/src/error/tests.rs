@@ -1493,3 +1493,15 @@ fn into_kind_keeps_every_detail() {
     assert_eq!(t.to_string(), "timed out after 7ms");
     assert_eq!(t.into_kind(Kind::JobFailed).kind(), Kind::JobFailed);
 }
+
+#[test]
+fn setter_details_are_redacted_and_capped_too() {
+    let key = "sk-live-abcdefghijklmnop";
+    let e = BlazenError::provider_error("p", "x")
+        .with_code(key)
+        .with_request_id(format!("Bearer {key}"))
+        .with_error_type("t".repeat(10_000));
+    let shown = format!("{e} {e:?}");
+    assert!(!shown.contains("abcdefghijklmnop"), "{shown}");
+    assert!(e.error_type().unwrap().len() <= MESSAGE_LIMIT + '…'.len_utf8());
+}
