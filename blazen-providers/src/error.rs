@@ -1980,8 +1980,9 @@ fn header_str<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
         .filter(|v| !v.is_empty())
 }
 
-/// The request id, from the first header that carries one.
-fn request_id_from(headers: &HeaderMap) -> Option<String> {
+/// The request id, from the first header that carries one (the one list of request-id headers;
+/// the HTTP layer can share it for successful responses and streams).
+pub(crate) fn request_id_from(headers: &HeaderMap) -> Option<String> {
     [
         "x-request-id",
         "request-id",
