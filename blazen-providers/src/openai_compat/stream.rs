@@ -229,13 +229,13 @@ impl ChunkAssembler {
                 self.flush_pending(out);
             }
         }
-        for choice in &mut chunk.choices {
+        for choice in chunk.choices.as_mut_slice() {
             // Only the first candidate is answered (n > 1 is not supported by the stream).
             if choice.index != 0 || self.finished {
                 continue;
             }
             let mut piece = StreamChunk::default();
-            if let Some(delta) = &mut choice.delta {
+            if let Some(delta) = choice.delta.get_mut() {
                 if let Some(text) = delta.content.take() {
                     if !text.0.is_empty() {
                         piece.delta = Some(text.0);

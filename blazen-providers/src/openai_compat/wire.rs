@@ -235,23 +235,61 @@ impl WireUsage {
 /// One streamed chunk, parsed in place ([`ChatChunk::parse`]) into storage reused from chunk
 /// to chunk. One chunk is parsed per event, so this avoids what derived types cost there: an
 /// allocation for the `choices` array and moves of large values (a choice with its delta is
-/// ~100 bytes) through every level of the parse. It reads exactly what the derived
-/// `#[serde(default)]` structs read (maps or positional arrays, unknown keys ignored, a
-/// duplicate key an error); the tests check it against them.
+/// ~100 bytes) through every level of the parse; a value built on the stack and copied right
+/// away also stalls the copy (store forwarding), so slots are reset field by field, never
+/// rebuilt. It reads exactly what the derived `#[serde(default)]` structs read (maps or
+/// positional arrays, unknown keys ignored, a duplicate key an error); the tests check it
+/// against them.
 #[derive(Debug, Default)]
 pub(crate) struct ChatChunk {
-    pub(crate) choices: Vec<ChunkChoice>,
+    pub(crate) choices: Choices,
     pub(crate) usage: Option<Box<WireUsage>>,
     /// An `error` member that is not `null`: an error frame (its text is parsed again into an
     /// error). Read as a `Value`, as before, so that the same texts are accepted.
     pub(crate) error: bool,
 }
 
+/// The choices of a chunk: slots reused from chunk to chunk, the first `len` this chunk's.
+#[derive(Debug, Default)]
+pub(crate) struct Choices {
+    slots: Vec<ChunkChoice>,
+    len: usize,
+}
+
+impl Choices {
+    pub(crate) fn as_mut_slice(&mut self) -> &mut [ChunkChoice] {
+        &mut self.slots[..self.len]
+    }
+
+    #[cfg(test)]
+    fn as_slice(&self) -> &[ChunkChoice] {
+        &self.slots[..self.len]
+    }
+}
+
 #[derive(Debug, Default)]
 pub(crate) struct ChunkChoice {
     pub(crate) index: u32,
-    pub(crate) delta: Option<Delta>,
+    pub(crate) delta: MaybeDelta,
     pub(crate) finish_reason: Option<String>,
+}
+
+/// An `Option<Delta>` whose `Delta` stays in place when absent (see [`ChatChunk`]).
+#[derive(Debug, Default)]
+pub(crate) struct MaybeDelta {
+    present: bool,
+    delta: Delta,
+}
+
+impl MaybeDelta {
+    pub(crate) fn get_mut(&mut self) -> Option<&mut Delta> {
+        self.present.then_some(&mut self.delta)
+    }
+
+    #[cfg(test)]
+    fn get(&self) -> Option<&Delta> {
+        self.present.then_some(&self.delta)
+    }
 }
 
 #[derive(Debug, Default)]
@@ -266,7 +304,7 @@ impl ChatChunk {
     /// Parses one chunk's JSON text into `self` (its previous content is dropped; on error it
     /// holds a partial parse). Accepts and rejects what `serde_json::from_str` does.
     pub(crate) fn parse(&mut self, text: &str) -> serde_json::Result<()> {
-        self.choices.clear();
+        self.choices.len = 0;
         self.usage = None;
         self.error = false;
         let mut de = serde_json::Deserializer::from_str(text);
@@ -399,7 +437,7 @@ impl<'de> Visitor<'de> for InPlace<'_, ChatChunk> {
     }
 }
 
-impl<'de> de::DeserializeSeed<'de> for InPlace<'_, Vec<ChunkChoice>> {
+impl<'de> de::DeserializeSeed<'de> for InPlace<'_, Choices> {
     type Value = ();
 
     fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
@@ -407,7 +445,7 @@ impl<'de> de::DeserializeSeed<'de> for InPlace<'_, Vec<ChunkChoice>> {
     }
 }
 
-impl<'de> Visitor<'de> for InPlace<'_, Vec<ChunkChoice>> {
+impl<'de> Visitor<'de> for InPlace<'_, Choices> {
     type Value = ();
 
     fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -415,16 +453,27 @@ impl<'de> Visitor<'de> for InPlace<'_, Vec<ChunkChoice>> {
     }
 
     fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
-        // Each choice is parsed where it is stored; a `Vec` (not cleared of its capacity)
-        // reused from chunk to chunk.
-        self.0.clear();
+        // Each choice is parsed where it is stored, in a slot kept from earlier chunks when
+        // there is one (reset field by field).
+        let choices = self.0;
+        choices.len = 0;
         loop {
-            let i = self.0.len();
-            self.0.push(ChunkChoice::default());
-            if seq.next_element_seed(InPlace(&mut self.0[i]))?.is_none() {
-                self.0.pop();
+            let i = choices.len;
+            match choices.slots.get_mut(i) {
+                Some(slot) => {
+                    slot.index = 0;
+                    slot.delta.present = false;
+                    slot.finish_reason = None;
+                }
+                None => choices.slots.push(ChunkChoice::default()),
+            }
+            if seq
+                .next_element_seed(InPlace(&mut choices.slots[i]))?
+                .is_none()
+            {
                 return Ok(());
             }
+            choices.len += 1;
         }
     }
 }
@@ -469,7 +518,7 @@ impl<'de> Visitor<'de> for InPlace<'_, ChunkChoice> {
     }
 }
 
-impl<'de> de::DeserializeSeed<'de> for InPlace<'_, Option<Delta>> {
+impl<'de> de::DeserializeSeed<'de> for InPlace<'_, MaybeDelta> {
     type Value = ();
 
     fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
@@ -477,7 +526,7 @@ impl<'de> de::DeserializeSeed<'de> for InPlace<'_, Option<Delta>> {
     }
 }
 
-impl<'de> Visitor<'de> for InPlace<'_, Option<Delta>> {
+impl<'de> Visitor<'de> for InPlace<'_, MaybeDelta> {
     type Value = ();
 
     fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -485,17 +534,23 @@ impl<'de> Visitor<'de> for InPlace<'_, Option<Delta>> {
     }
 
     fn visit_none<E: de::Error>(self) -> Result<(), E> {
-        *self.0 = None;
+        self.0.present = false;
         Ok(())
     }
 
     fn visit_unit<E: de::Error>(self) -> Result<(), E> {
-        *self.0 = None;
+        self.0.present = false;
         Ok(())
     }
 
     fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
-        let delta = self.0.insert(Delta::default());
+        let slot = self.0;
+        slot.present = true;
+        let delta = &mut slot.delta;
+        delta.content = None;
+        delta.reasoning_content = None;
+        delta.reasoning = None;
+        delta.tool_calls = None;
         d.deserialize_struct("Delta", DELTA_FIELDS, InPlace(delta))
     }
 }
@@ -663,9 +718,10 @@ mod tests {
         chunk.parse(text).map_err(|e| e.to_string())?;
         let choices: Vec<String> = chunk
             .choices
+            .as_slice()
             .iter()
             .map(|ch| {
-                let d = ch.delta.as_ref().map(|d| {
+                let d = ch.delta.get().map(|d| {
                     format!(
                         "{:?}|{:?}|{:?}|{:?}",
                         d.content.as_ref().map(|t| &t.0),
