@@ -167,10 +167,18 @@ pub(crate) fn expand(input: TokenStream) -> TokenStream {
     let errs = errors.into_tokens();
     quote! {{
         #errs
-        // A workflow of many hundreds of steps keeps the const evaluator busy for a while;
+        // A workflow of many thousands of steps keeps the const evaluator busy for a while;
         // that is the check working, not a loop.
         #[allow(long_running_const_eval)]
-        const _: () = ::blazen::__private::assert_graph::<#n>(#name, &[#(#nodes),*], #mask);
+        const _: () = {
+            const __BLAZEN_NODES: [::blazen::__private::StepNode<'static>; #n] = [#(#nodes),*];
+            // The analysis, with scratch tables sized by the steps' event slots.
+            const __BLAZEN_REPORT: ::blazen::graph::GraphReport = ::blazen::graph::analyze_sized::<
+                #n,
+                { ::blazen::graph::slot_count(&__BLAZEN_NODES) },
+            >(&__BLAZEN_NODES, #mask);
+            ::blazen::__private::assert_graph::<#n>(#name, &__BLAZEN_NODES, &__BLAZEN_REPORT)
+        };
         ::blazen::__private::build_workflow(
             ::blazen::Workflow::builder(#name) #(#steps)* #timeout #checkpoint,
             #mask,
