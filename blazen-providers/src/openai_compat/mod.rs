@@ -333,7 +333,12 @@ pub(crate) fn convert_response(
     wire: ChatResponse,
     fallback_model: &str,
 ) -> Result<CompletionResponse> {
-    if let Some(err) = wire.error.as_ref().filter(|e| !e.is_null()) {
+    // `{}`, `""` or `false` in `error` is what some proxies put in every normal answer.
+    if let Some(err) = wire
+        .error
+        .as_ref()
+        .filter(|e| crate::error::is_error_value(e))
+    {
         return Err(
             BlazenError::from_stream_frame(provider, &json!({ "error": err })).unwrap_or_else(
                 || {
