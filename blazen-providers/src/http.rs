@@ -377,6 +377,10 @@ impl IdleTimer {
             }
             return Poll::Ready(item);
         }
+        // The timer is polled on every `Pending`, so that it always holds the current task's
+        // waker. (Skipping the poll while the waker looks the same was tried: `will_wake`
+        // compares vtable addresses, which differ between a waker and its clone here, so it
+        // saved nothing.)
         loop {
             match self.sleep.as_mut().poll(cx) {
                 Poll::Pending => return Poll::Pending,
@@ -451,6 +455,23 @@ mod tests {
             start.elapsed()
         );
         assert!(events.next().await.is_none());
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_stream_polled_from_another_task_still_times_out() {
+        // The timer was armed with another waker first: it must be armed again with this
+        // task's, or the timeout would wake nobody.
+        let silent = futures::stream::pending::<reqwest::Result<Bytes>>();
+        let mut events = SseEvents::new("test", silent, Duration::from_secs(5));
+        let other = futures::task::noop_waker();
+        assert!(events
+            .poll_event(&mut Context::from_waker(&other))
+            .is_pending());
+        let start = tokio::time::Instant::now();
+        let got = tokio::time::timeout(Duration::from_secs(60), events.next()).await;
+        let err = got.expect("the idle timeout fired").unwrap().unwrap_err();
+        assert!(matches!(err, BlazenError::Timeout { .. }), "{err:?}");
+        assert_eq!(start.elapsed(), Duration::from_secs(5));
     }
 
     #[tokio::test]
