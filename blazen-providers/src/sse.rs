@@ -186,6 +186,8 @@ pub(crate) struct SseDecoder {
     /// The current read, parsed up to `pos`.
     chunk: Bytes,
     pos: usize,
+    /// Reads pushed before the current one was parsed to its end, in order (not copied).
+    queued: std::collections::VecDeque<Bytes>,
     /// An incomplete line carried over from earlier reads.
     buf: Vec<u8>,
     /// Before the BOM check: the first bytes of the stream (fewer than 3).
@@ -246,6 +248,7 @@ impl SseDecoder {
         Self {
             chunk: Bytes::new(),
             pos: 0,
+            queued: std::collections::VecDeque::new(),
             buf: Vec::new(),
             head: Vec::new(),
             skip_lf: false,
@@ -274,27 +277,19 @@ impl SseDecoder {
         }
     }
 
-    /// Feeds the next read (a `Bytes` from the HTTP body: not copied). Take the events of the
-    /// previous read first: an unparsed remainder is joined with this read (one copy).
+    /// Feeds the next read (a `Bytes` from the HTTP body: not copied). A read pushed before
+    /// the previous ones are parsed to their end waits in a queue (still not copied).
     pub(crate) fn push(&mut self, input: Bytes) {
         self.release();
-        // The read is about to be replaced: keep the block's data line (no copy).
-        if let BlockData::InRead(start, end) = self.data {
-            self.data = BlockData::Kept(self.chunk.slice(start..end));
-        }
-        let input = if self.pos < self.chunk.len() {
-            let mut joined = Vec::with_capacity(self.chunk.len() - self.pos + input.len());
-            joined.extend_from_slice(&self.chunk[self.pos..]);
-            joined.extend_from_slice(&input);
-            Bytes::from(joined)
-        } else {
-            input
-        };
-        self.pos = 0;
-        if self.bom_done {
-            self.chunk = input;
+        if self.pos < self.chunk.len() || !self.queued.is_empty() {
+            self.queued.push_back(input);
             return;
         }
+        if self.bom_done {
+            self.next_read(input);
+            return;
+        }
+        self.pos = 0;
         if self.head.is_empty() && (input.len() >= BOM.len() || !BOM.starts_with(&input)) {
             // The whole BOM check is in this read: no copy of it.
             self.bom_done = true;
@@ -308,6 +303,16 @@ impl SseDecoder {
             return;
         }
         self.take_head();
+    }
+
+    /// Makes `input` the current read (the previous one is parsed to its end): the block's
+    /// data line, if it is in the old read, is kept (not copied).
+    fn next_read(&mut self, input: Bytes) {
+        if let BlockData::InRead(start, end) = self.data {
+            self.data = BlockData::Kept(self.chunk.slice(start..end));
+        }
+        self.chunk = input;
+        self.pos = 0;
     }
 
     /// Ends the BOM check: the stream's first bytes, minus a BOM, become the current read.
@@ -338,14 +343,32 @@ impl SseDecoder {
         if let Some(err) = &self.failed {
             return Err(Box::new(err.clone()));
         }
-        // Lend the current read to the parser (no reference-count traffic), then put it back.
-        let chunk = std::mem::take(&mut self.chunk);
-        let result = self.advance_inner(&chunk);
-        self.chunk = chunk;
-        if let Err(err) = &result {
-            self.failed = Some(BlazenError::clone(err));
+        loop {
+            // Lend the current read to the parser (no reference-count traffic), then put it
+            // back.
+            let chunk = std::mem::take(&mut self.chunk);
+            let result = self.advance_inner(&chunk);
+            self.chunk = chunk;
+            match result {
+                // The current read is parsed to its end: go on with a queued one.
+                Ok(false) if !self.queued.is_empty() => {
+                    if let Some(next) = self.queued.pop_front() {
+                        self.next_read(next);
+                    }
+                }
+                Err(err) => {
+                    self.failed = Some(BlazenError::clone(&err));
+                    return Err(err);
+                }
+                result => return result,
+            }
         }
-        result
+    }
+
+    /// No more input at all: [`finish`](Self::finish) was called and every read is parsed
+    /// up to the current one.
+    fn at_end(&self) -> bool {
+        self.eof && self.queued.is_empty()
     }
 
     /// The event found by the last [`advance`](Self::advance) (`None` if it found none),
@@ -409,7 +432,7 @@ impl SseDecoder {
                         self.buf.extend_from_slice(rest);
                         self.pos = chunk.len();
                         self.check_line(self.buf.len())?;
-                        if !self.eof {
+                        if !self.at_end() {
                             return Ok(false);
                         }
                         let line = std::mem::take(&mut self.buf);
@@ -443,7 +466,7 @@ impl SseDecoder {
             let start = self.pos;
             let rest = &chunk[start..];
             if rest.is_empty() {
-                return Ok(self.eof && self.dispatch());
+                return Ok(self.at_end() && self.dispatch());
             }
             match memchr::memchr2(b'\n', b'\r', rest) {
                 None => {
@@ -451,7 +474,7 @@ impl SseDecoder {
                     self.check_line(rest.len())?;
                     self.buf.extend_from_slice(rest);
                     self.pos = chunk.len();
-                    if !self.eof {
+                    if !self.at_end() {
                         return Ok(false);
                     }
                 }

@@ -36,6 +36,26 @@ fn decode_chunks(chunks: &[&[u8]], max: usize) -> Outcome {
     (events, r.err())
 }
 
+/// Like `decode_chunks`, but takes at most `takes[i]` events after pushing read `i`, so that
+/// later reads are pushed while earlier ones are not parsed to their end.
+fn decode_pushing_early(chunks: &[&[u8]], max: usize, takes: &[usize]) -> Outcome {
+    let mut d = SseDecoder::with_max_size(max);
+    let mut events = Vec::new();
+    for (i, chunk) in chunks.iter().enumerate() {
+        d.push(Bytes::copy_from_slice(chunk));
+        for _ in 0..takes.get(i).copied().unwrap_or(0) {
+            match d.next_event() {
+                Ok(Some(ev)) => events.push(ev),
+                Ok(None) => break,
+                Err(e) => return (events, Some(e.to_string())),
+            }
+        }
+    }
+    d.finish();
+    let r = drain(&mut d, &mut events);
+    (events, r.err())
+}
+
 /// Decodes `input` whole, byte by byte and split at every point; all must agree. Returns the
 /// whole-input outcome.
 fn decode_every_way(input: &[u8], max: usize) -> Outcome {
@@ -378,6 +398,23 @@ fn pushing_before_draining_keeps_every_event() {
 }
 
 #[test]
+fn reads_pushed_early_are_queued_not_copied() {
+    let first = Bytes::from_static(b"data: a\n\ndata: b\n\ndata: par");
+    let second = Bytes::from_static(b"t\n\ndata: {\"x\":1}\n\n");
+    let range = second.as_ptr_range();
+    let mut d = SseDecoder::new();
+    d.push(first);
+    assert_eq!(d.next_event().unwrap(), Some(data("a")));
+    d.push(second); // "b" and the partial line are not parsed yet
+    assert_eq!(d.next_event().unwrap(), Some(data("b")));
+    assert_eq!(d.next_event().unwrap(), Some(data("part")));
+    let last = d.next_event().unwrap().unwrap();
+    assert_eq!(last.data.raw(), b"{\"x\":1}");
+    assert!(range.contains(&last.data.raw().as_ptr()), "not copied");
+    assert_eq!(d.next_event().unwrap(), None);
+}
+
+#[test]
 fn events_are_parsed_lazily_one_at_a_time() {
     // A read holding many events yields them one by one; nothing is queued.
     let input = "data: x\n\n".repeat(1000);
@@ -458,6 +495,26 @@ proptest! {
         prop_assert_eq!(&decode_chunks(&[a, b], 32), &whole);
         let small: Vec<&[u8]> = input.chunks(step).collect();
         prop_assert_eq!(decode_chunks(&small, 32), whole);
+    }
+
+    #[test]
+    fn pushing_before_draining_never_changes_the_result(
+        input in sse_like(),
+        cuts in prop::collection::vec(any::<prop::sample::Index>(), 0..8),
+        takes in prop::collection::vec(0usize..3, 0..9),
+        max in prop_oneof![Just(16usize), Just(DEFAULT_MAX_SIZE)],
+    ) {
+        let whole = decode_chunks(&[&input], max);
+        let mut points: Vec<usize> = cuts.iter().map(|c| c.index(input.len() + 1)).collect();
+        points.sort_unstable();
+        let mut chunks: Vec<&[u8]> = Vec::new();
+        let mut prev = 0;
+        for p in points {
+            chunks.push(&input[prev..p]);
+            prev = p;
+        }
+        chunks.push(&input[prev..]);
+        prop_assert_eq!(decode_pushing_early(&chunks, max, &takes), whole);
     }
 
     #[test]
