@@ -3,6 +3,7 @@
 //! real error object in a 200 answer, a stream frame or an embeddings answer is a typed error.
 
 use blazen_providers::{BlazenError, ChatMessage, CompletionModel};
+use futures::StreamExt;
 use serde_json::{json, Value};
 use wiremock::matchers::method;
 use wiremock::{Mock, MockServer, ResponseTemplate};
@@ -54,4 +55,78 @@ async fn an_error_object_in_a_200_answer_is_a_typed_error() {
     assert!(matches!(err, BlazenError::RateLimit { .. }), "{err:?}");
     assert_eq!(err.code(), Some("rate_limit_exceeded"));
     assert!(err.is_retryable());
+}
+
+fn sse(frames: &[Value]) -> ResponseTemplate {
+    let mut body = String::new();
+    for f in frames {
+        body.push_str(&format!("data: {f}\n\n"));
+    }
+    body.push_str("data: [DONE]\n\n");
+    ResponseTemplate::new(200)
+        .insert_header("content-type", "text/event-stream")
+        .set_body_string(body)
+}
+
+fn delta(text: &str, error: Value) -> Value {
+    json!({"id": "c1", "model": "m", "error": error,
+        "choices": [{"index": 0, "delta": {"content": text}, "finish_reason": null}]})
+}
+
+fn finish(reason: &str) -> Value {
+    json!({"id": "c1", "model": "m", "choices": [{"index": 0, "delta": {}, "finish_reason": reason}]})
+}
+
+/// The stream's text, or its first error.
+async fn stream_text(server: &MockServer) -> Result<String, BlazenError> {
+    let mut s = model(server).stream(&[ChatMessage::user("hi")]).await?;
+    let mut text = String::new();
+    while let Some(chunk) = s.next().await {
+        text.push_str(chunk?.delta.as_deref().unwrap_or(""));
+    }
+    Ok(text)
+}
+
+#[tokio::test]
+async fn an_empty_error_member_in_every_chunk_does_not_break_the_stream() {
+    for empty in [json!({}), json!(""), json!(false), Value::Null] {
+        let frames = [
+            delta("Hel", empty.clone()),
+            delta("lo", empty.clone()),
+            finish("stop"),
+        ];
+        let server = serve(sse(&frames)).await;
+        let text = stream_text(&server)
+            .await
+            .unwrap_or_else(|e| panic!("{empty}: {e}"));
+        assert_eq!(text, "Hello");
+    }
+}
+
+#[tokio::test]
+async fn error_frames_without_an_error_member_end_the_stream_with_a_typed_error() {
+    // vLLM-style and `type: error` frames, then `[DONE]`: not a silent, empty success.
+    let vllm = json!({"object": "error", "message": "model overloaded",
+        "type": "ServiceUnavailableError", "code": 503});
+    let typed = json!({"type": "error", "code": "rate_limit_exceeded", "message": "slow down"});
+    for frame in [vllm, typed] {
+        let server = serve(sse(&[delta("Hel", Value::Null), frame.clone()])).await;
+        let err = stream_text(&server).await.unwrap_err();
+        assert!(err.is_retryable(), "{frame}: {err:?}");
+        assert!(
+            err.to_string().contains("overloaded") || err.to_string().contains("slow down"),
+            "{err}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn finish_reason_error_is_a_stream_error_keeping_the_frame() {
+    let server = serve(sse(&[delta("Hel", Value::Null), finish("error")])).await;
+    let err = stream_text(&server).await.unwrap_err();
+    assert!(matches!(err, BlazenError::Stream { .. }), "{err:?}");
+    assert!(
+        err.raw_body().is_some_and(|b| b.contains("\"error\"")),
+        "{err:?}"
+    );
 }

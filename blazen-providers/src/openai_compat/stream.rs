@@ -223,6 +223,15 @@ impl ChunkAssembler {
             self.done = true;
             return Err(Box::new(error_frame(&self.provider, data)));
         }
+        if chunk.choices.as_mut_slice().is_empty() && chunk.usage.is_none() {
+            // A frame with neither choices nor usage: an error frame without an `error`
+            // member (`{"type": "error", ...}`, vLLM's `{"object": "error", ...}`)? Rare, so
+            // the text is looked at only here.
+            if let Some(err) = bare_error_frame(&self.provider, data) {
+                self.done = true;
+                return Err(Box::new(err));
+            }
+        }
         if let Some(u) = &chunk.usage {
             self.usage = Some(u.to_usage());
             if self.pending_finish.is_some() {
@@ -257,6 +266,18 @@ impl ChunkAssembler {
             if let Some(reason) = choice.finish_reason.take() {
                 if reason.is_empty() {
                     continue;
+                }
+                if reason == "error" {
+                    // The provider gave up mid-answer (OpenRouter does this when the upstream
+                    // fails) and said nothing more: not a normal end.
+                    self.done = true;
+                    return Err(Box::new(
+                        BlazenError::stream(
+                            &self.provider,
+                            "the provider ended the answer with finish_reason \"error\"",
+                        )
+                        .with_raw_body(data),
+                    ));
                 }
                 self.finished = true;
                 let finish = StreamChunk {
@@ -321,6 +342,19 @@ pub(crate) fn error_frame(provider: &str, data: &str) -> BlazenError {
             BlazenError::from_stream_frame(provider, &serde_json::json!({ "error": value }))
         })
         .unwrap_or_else(|| BlazenError::stream(provider, "error frame in stream"))
+}
+
+/// The typed error of a frame that is an error without an `error` member: `type` or `object`
+/// is `"error"`; `None` for anything else.
+fn bare_error_frame(provider: &str, data: &str) -> Option<BlazenError> {
+    if !data.contains("error") {
+        return None;
+    }
+    let value = serde_json::from_str::<serde_json::Value>(data).ok()?;
+    let is_error = ["type", "object"]
+        .iter()
+        .any(|k| value.get(k).and_then(|v| v.as_str()) == Some("error"));
+    is_error.then(|| error_frame(provider, data))
 }
 
 /// The [`ChunkStream`](crate::ChunkStream) over an SSE body: events are read borrowed from the

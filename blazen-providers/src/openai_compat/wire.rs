@@ -7,6 +7,8 @@ use serde::de::{self, Deserializer, SeqAccess, Visitor};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+use crate::error::is_error_value;
+
 // ---------- requests ----------
 
 #[derive(Debug, Serialize)]
@@ -244,8 +246,9 @@ impl WireUsage {
 pub(crate) struct ChatChunk {
     pub(crate) choices: Choices,
     pub(crate) usage: Option<Box<WireUsage>>,
-    /// An `error` member that is not `null`: an error frame (its text is parsed again into an
-    /// error). Read as a `Value`, as before, so that the same texts are accepted.
+    /// An `error` member holding an error (not `null`, `false`, `""` or `{}`, which some
+    /// proxies put in every chunk): an error frame (its text is parsed again into an error).
+    /// Read as a `Value`, as before, so that the same texts are accepted.
     pub(crate) error: bool,
 }
 
@@ -414,7 +417,7 @@ impl<'de> Visitor<'de> for InPlace<'_, ChatChunk> {
                 _ => {
                     chunk.error = map
                         .next_value::<Option<Value>>()?
-                        .is_some_and(|e| !e.is_null())
+                        .is_some_and(|e| is_error_value(&e))
                 }
             }
             Ok(())
@@ -431,7 +434,7 @@ impl<'de> Visitor<'de> for InPlace<'_, ChatChunk> {
             return Ok(());
         }
         if let Some(error) = seq.next_element::<Option<Value>>()? {
-            chunk.error = error.is_some_and(|e| !e.is_null());
+            chunk.error = error.is_some_and(|e| is_error_value(&e));
         }
         Ok(())
     }
@@ -710,7 +713,7 @@ mod tests {
             })
             .collect();
         let usage = c.usage.as_ref().map(|u| (u.to_usage(), u.reported_cost()));
-        let error = c.error.as_ref().is_some_and(|e| !e.is_null());
+        let error = c.error.as_ref().is_some_and(is_error_value);
         Ok(format!("{choices:?} {usage:?} {error}"))
     }
 
