@@ -2,7 +2,7 @@
 //! `error` (`{}`, `""`, `false`, `null`) in every normal answer or chunk must not break it; a
 //! real error object in a 200 answer, a stream frame or an embeddings answer is a typed error.
 
-use blazen_providers::{BlazenError, ChatMessage, CompletionModel};
+use blazen_providers::{BlazenError, ChatMessage, CompletionModel, EmbeddingModel};
 use futures::StreamExt;
 use serde_json::{json, Value};
 use wiremock::matchers::method;
@@ -129,4 +129,18 @@ async fn finish_reason_error_is_a_stream_error_keeping_the_frame() {
         err.raw_body().is_some_and(|b| b.contains("\"error\"")),
         "{err:?}"
     );
+}
+
+#[tokio::test]
+async fn an_embeddings_answer_carrying_an_error_envelope_is_its_typed_error() {
+    // new-api style envelope with status 200 (seed 004), instead of "asked for 2, got 0".
+    let body = json!({"error": {"message": "no available key for this channel",
+        "type": "new_api_error", "code": "channel:no_available_key"}});
+    let server = serve(ResponseTemplate::new(200).set_body_json(body)).await;
+    let err = EmbeddingModel::openai_compatible(server.uri(), "k")
+        .embed(&["a", "b"])
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Some("channel:no_available_key"), "{err:?}");
+    assert!(err.to_string().contains("no available key"), "{err}");
 }

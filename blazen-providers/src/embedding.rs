@@ -415,6 +415,9 @@ impl EmbeddingProvider for CompatEmbeddings {
                 &bytes,
             )
         })?;
+        if let Some(err) = crate::openai_compat::error_member(&provider, parsed.error.as_ref()) {
+            return Err(err);
+        }
         let mut data = parsed.data;
         // Providers may answer out of order; `index` says where each vector belongs.
         if data.iter().all(|d| d.index.is_some()) {

@@ -327,29 +327,26 @@ fn secs_to_ms(s: f64) -> Option<u64> {
     }
 }
 
+/// The typed error of an `error` member in a 200 answer (gateways send error envelopes with
+/// status 200); `None` when absent or empty (`{}`, `""` or `false` is what some proxies put in
+/// every normal answer).
+pub(crate) fn error_member(provider: &str, error: Option<&Value>) -> Option<BlazenError> {
+    let err = error.filter(|e| crate::error::is_error_value(e))?;
+    Some(
+        BlazenError::from_stream_frame(provider, &json!({ "error": err })).unwrap_or_else(|| {
+            BlazenError::invalid_response(provider, "error in a 200 response", err.to_string())
+        }),
+    )
+}
+
 /// Converts a parsed response into a [`CompletionResponse`].
 pub(crate) fn convert_response(
     provider: &str,
     wire: ChatResponse,
     fallback_model: &str,
 ) -> Result<CompletionResponse> {
-    // `{}`, `""` or `false` in `error` is what some proxies put in every normal answer.
-    if let Some(err) = wire
-        .error
-        .as_ref()
-        .filter(|e| crate::error::is_error_value(e))
-    {
-        return Err(
-            BlazenError::from_stream_frame(provider, &json!({ "error": err })).unwrap_or_else(
-                || {
-                    BlazenError::invalid_response(
-                        provider,
-                        "error in a 200 response",
-                        err.to_string(),
-                    )
-                },
-            ),
-        );
+    if let Some(err) = error_member(provider, wire.error.as_ref()) {
+        return Err(err);
     }
     let choice = wire
         .choices

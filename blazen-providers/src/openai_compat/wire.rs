@@ -639,6 +639,9 @@ pub(crate) struct EmbeddingResponse {
     pub(crate) data: Vec<EmbeddingData>,
     #[serde(default)]
     pub(crate) usage: Option<WireUsage>,
+    /// An error envelope sent with status 200 (gateways do).
+    #[serde(default)]
+    pub(crate) error: Option<Value>,
 }
 
 #[derive(Debug, Deserialize)]
