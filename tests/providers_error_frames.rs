@@ -144,3 +144,42 @@ async fn an_embeddings_answer_carrying_an_error_envelope_is_its_typed_error() {
     assert_eq!(err.code(), Some("channel:no_available_key"), "{err:?}");
     assert!(err.to_string().contains("no available key"), "{err}");
 }
+
+#[tokio::test]
+async fn stream_errors_carry_the_request_id_of_the_response() {
+    // An error frame that does not repeat the id, and a stream cut short.
+    let frame = json!({"error": {"message": "no capacity", "code": "model_unavailable"}});
+    let cut = "data: {\"choices\":[{\"index\":0,\"delta\":{\"content\":\"Hel\"}}]}\n\n";
+    let cases = [
+        sse(&[delta("Hel", Value::Null), frame]),
+        ResponseTemplate::new(200)
+            .insert_header("content-type", "text/event-stream")
+            .set_body_string(cut),
+    ];
+    for case in cases {
+        let server = serve(case.insert_header("x-request-id", "req_abc")).await;
+        let err = stream_text(&server).await.unwrap_err();
+        assert_eq!(err.request_id(), Some("req_abc"), "{err:?}");
+    }
+
+    // A native provider (Anthropic's `event: error`).
+    let body = "event: error\ndata: {\"type\":\"error\",\"error\":{\"type\":\"overloaded_error\",\"message\":\"Overloaded\"}}\n\n";
+    let server = serve(
+        ResponseTemplate::new(200)
+            .insert_header("content-type", "text/event-stream")
+            .insert_header("request-id", "req_anthropic")
+            .set_body_string(body),
+    )
+    .await;
+    let model = CompletionModel::anthropic("k").with_base_url(server.uri());
+    let mut s = model.stream(&[ChatMessage::user("hi")]).await.unwrap();
+    let err = loop {
+        match s.next().await {
+            Some(Err(e)) => break e,
+            Some(Ok(_)) => continue,
+            None => panic!("the stream ended without the error"),
+        }
+    };
+    assert!(err.is_retryable(), "{err:?}");
+    assert_eq!(err.request_id(), Some("req_anthropic"), "{err:?}");
+}

@@ -1063,6 +1063,18 @@ impl BlazenError {
 
     // ----- builder setters ---------------------------------------------------------------------
 
+    /// Sets the request id if the error has none (the id of the response a stream error came
+    /// in, when the error frame did not repeat it).
+    pub(crate) fn or_request_id(mut self, request_id: Option<&str>) -> Self {
+        if let Some(id) = request_id {
+            let d = self.details_mut();
+            if d.request_id.is_none() {
+                d.request_id = non_empty(id.to_owned());
+            }
+        }
+        self
+    }
+
     /// Names the provider, when the error does not name one yet (an error built by a provider
     /// keeps its name; middleware can call this without overwriting it).
     ///

@@ -149,20 +149,7 @@ pub(crate) fn elapsed_ms(start: Instant) -> u64 {
 
 /// The request id a provider sent back, under any of the usual header names.
 pub(crate) fn request_id(headers: &HeaderMap) -> Option<String> {
-    const NAMES: [&str; 6] = [
-        "x-request-id",
-        "request-id",
-        "x-amzn-requestid",
-        "mistral-correlation-id",
-        "cf-ray",
-        "x-goog-request-id",
-    ];
-    NAMES.iter().find_map(|n| {
-        headers
-            .get(*n)
-            .and_then(|v| v.to_str().ok())
-            .map(str::to_owned)
-    })
+    crate::error::request_id_from(headers)
 }
 
 /// Sends a JSON POST with auth and returns the response when its status is a success; otherwise
@@ -264,7 +251,10 @@ pub(crate) fn sse_events(
     provider: &str,
     response: Response,
 ) -> SseEvents<impl Stream<Item = reqwest::Result<Bytes>> + Send + 'static> {
-    SseEvents::new(provider, response.bytes_stream(), IDLE_TIMEOUT)
+    let request_id = request_id(response.headers());
+    let mut events = SseEvents::new(provider, response.bytes_stream(), IDLE_TIMEOUT);
+    events.request_id = request_id.map(Arc::from);
+    events
 }
 
 /// The events of an SSE body, with the provider name on errors and an idle limit, in one layer.
@@ -276,6 +266,8 @@ pub(crate) struct SseEvents<B> {
     events: SseStream<B>,
     idle: IdleTimer,
     provider: Arc<str>,
+    /// The response's request id, put on errors that do not carry one.
+    request_id: Option<Arc<str>>,
 }
 
 impl<B> SseEvents<B>
@@ -288,7 +280,13 @@ where
             events: crate::sse::sse_events(body),
             idle: IdleTimer::new(limit),
             provider: Arc::from(provider),
+            request_id: None,
         }
+    }
+
+    /// The request id of the response (from its headers), if it had one.
+    pub(crate) fn request_id(&self) -> Option<&str> {
+        self.request_id.as_deref()
     }
 
     /// Reads until the next event: `Ready(Some(Ok(())))` when there is one, to read with
@@ -301,11 +299,10 @@ where
         if self.idle.done {
             return Poll::Ready(None);
         }
-        let provider = &self.provider;
-        let inner = self
-            .events
-            .poll_event(cx)
-            .map(|item| item.map(|r| r.map_err(|e| Box::new(e.with_provider(provider)))));
+        let (provider, id) = (&self.provider, self.request_id.as_deref());
+        let inner = self.events.poll_event(cx).map(|item| {
+            item.map(|r| r.map_err(|e| Box::new(e.with_provider(provider).or_request_id(id))))
+        });
         self.idle.guard(inner, cx)
     }
 

@@ -27,8 +27,9 @@ struct State<S, F> {
 }
 
 /// Drives `fold` over `events`. The stream ends after the terminal chunk, after the first error,
-/// or with the result of [`EventFold::on_eof`].
-pub(crate) fn fold_events<E, S, F>(events: S, fold: F) -> ChunkStream
+/// or with the result of [`EventFold::on_eof`]. Errors without a request id get `request_id`
+/// (the response's, from its headers).
+pub(crate) fn fold_events<E, S, F>(events: S, fold: F, request_id: Option<String>) -> ChunkStream
 where
     E: Send + 'static,
     S: Stream<Item = Result<E>> + Send + 'static,
@@ -39,6 +40,19 @@ where
         fold,
         finished: false,
     };
+    let chunks = fold_all(state);
+    match request_id {
+        None => chunks,
+        Some(id) => Box::pin(chunks.map(move |item| item.map_err(|e| e.or_request_id(Some(&id))))),
+    }
+}
+
+fn fold_all<E, S, F>(state: State<S, F>) -> ChunkStream
+where
+    E: Send + 'static,
+    S: Stream<Item = Result<E>> + Send + 'static,
+    F: EventFold<E>,
+{
     Box::pin(futures::stream::unfold(state, |mut st| async move {
         if st.finished {
             return None;

@@ -128,10 +128,12 @@ impl Provider for AnthropicProvider {
 
     async fn stream(&self, request: CompletionRequest) -> Result<ChunkStream> {
         let (response, _model, structured) = self.send(&request, true).await?;
+        let request_id = http::request_id(response.headers());
         let events = http::sse_events(PROVIDER, response);
         Ok(fold_events(
             events,
             AnthropicFold(convert::StreamState::new(structured)),
+            request_id,
         ))
     }
 

@@ -129,10 +129,12 @@ impl Provider for BedrockProvider {
     async fn stream(&self, request: CompletionRequest) -> Result<ChunkStream> {
         let structured = convert::is_structured(&request);
         let (response, _model) = self.send(&request, true).await?;
+        let request_id = http::request_id(response.headers());
         let messages = event_stream_messages(PROVIDER, response.bytes_stream());
         Ok(fold_events(
             messages,
             BedrockFold(convert::StreamState::new(structured)),
+            request_id,
         ))
     }
 

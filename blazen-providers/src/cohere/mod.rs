@@ -101,10 +101,12 @@ impl Provider for CohereProvider {
 
     async fn stream(&self, request: CompletionRequest) -> Result<ChunkStream> {
         let (response, _model) = self.send(&request, true).await?;
+        let request_id = http::request_id(response.headers());
         let events = http::sse_events(PROVIDER, response);
         Ok(fold_events(
             events,
             CohereFold(convert::StreamState::default()),
+            request_id,
         ))
     }
 

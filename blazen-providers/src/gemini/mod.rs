@@ -127,10 +127,12 @@ impl Provider for GeminiProvider {
 
     async fn stream(&self, request: CompletionRequest) -> Result<ChunkStream> {
         let (response, _model) = self.send(&request, true).await?;
+        let request_id = http::request_id(response.headers());
         let events = http::sse_events(PROVIDER, response);
         Ok(fold_events(
             events,
             GeminiFold(convert::StreamState::default()),
+            request_id,
         ))
     }
 

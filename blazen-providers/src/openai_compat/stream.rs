@@ -403,7 +403,8 @@ where
                         Err(e) => {
                             this.ended = true;
                             this.ready.clear();
-                            return Poll::Ready(Some(Err(*e)));
+                            let id = this.events.request_id();
+                            return Poll::Ready(Some(Err(e.or_request_id(id))));
                         }
                     }
                 }
@@ -415,7 +416,8 @@ where
                     Ok(_) => this.ended = true,
                     Err(e) => {
                         this.ended = true;
-                        return Poll::Ready(Some(Err(*e)));
+                        let id = this.events.request_id();
+                        return Poll::Ready(Some(Err(e.or_request_id(id))));
                     }
                 },
             }
