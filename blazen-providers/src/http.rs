@@ -187,11 +187,17 @@ pub(crate) async fn post_json(
 
 /// Sends a prepared request and maps transport failures and error statuses to [`BlazenError`].
 pub(crate) async fn send(provider: &str, builder: RequestBuilder) -> Result<Response> {
+    let started = Instant::now();
     let response = builder
         .send()
         .await
-        .map_err(|e| BlazenError::from_reqwest(provider, e))?;
+        .map_err(|e| transport_error(provider, e, started))?;
     check_status(provider, response).await
+}
+
+/// A transport failure; a timeout says how long it waited ("timed out after Nms").
+fn transport_error(provider: &str, err: reqwest::Error, started: Instant) -> BlazenError {
+    BlazenError::from_reqwest(provider, err).with_elapsed(started.elapsed())
 }
 
 /// Passes a successful response through; turns an error status into a [`BlazenError`] built from
@@ -231,10 +237,11 @@ pub(crate) async fn read_capped(provider: &str, response: Response, limit: usize
 
 /// Reads a successful response's whole body (up to [`MAX_BODY_BYTES`]).
 pub(crate) async fn read_body(provider: &str, response: Response) -> Result<Bytes> {
+    let started = Instant::now();
     let body = response
         .bytes()
         .await
-        .map_err(|e| BlazenError::from_reqwest(provider, e))?;
+        .map_err(|e| transport_error(provider, e, started))?;
     if body.len() > MAX_BODY_BYTES {
         return Err(BlazenError::invalid_response(
             provider,
@@ -398,6 +405,35 @@ impl IdleTimer {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[tokio::test]
+    async fn a_transport_timeout_says_how_long_it_waited() {
+        // A server that accepts the connection and never answers.
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let _silent = tokio::spawn(async move {
+            let mut held = Vec::new();
+            while let Ok((conn, _)) = listener.accept().await {
+                held.push(conn);
+            }
+        });
+        let client = reqwest::Client::builder()
+            .timeout(Duration::from_millis(50))
+            .build()
+            .unwrap();
+        let err = send("test", client.post(format!("http://{addr}/")))
+            .await
+            .unwrap_err();
+        let BlazenError::Timeout { elapsed, .. } = &err else {
+            panic!("{err:?}");
+        };
+        assert!(
+            elapsed.is_some_and(|e| e >= Duration::from_millis(50)),
+            "{err:?}"
+        );
+        assert!(err.to_string().starts_with("timed out after "), "{err}");
+        assert!(err.is_retryable());
+    }
 
     #[tokio::test(start_paused = true)]
     async fn a_silent_stream_times_out_after_the_idle_limit() {
