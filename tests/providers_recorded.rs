@@ -98,6 +98,8 @@ async fn check_stream_text(provider: &str, case: &str) {
             (p, c, t)
         );
     }
+    // A cost the provider reported rides on the final chunk.
+    assert_eq!(last.cost, recorded.cost, "{case}");
     let sent = &server.received_requests().await.unwrap()[0];
     let body: Value = serde_json::from_slice(&sent.body).unwrap();
     assert_eq!(body["stream"], true);
@@ -245,6 +247,21 @@ async fn openrouter_stream_text() {
         "history_roundtrip_matrix__streaming_gpt_4_1_mini_raw_text",
     )
     .await;
+}
+
+#[tokio::test]
+async fn openrouter_streamed_cost_is_the_reported_one() {
+    let case = "agent_tool_sessions__parallel_tool_calls_single_turn_streaming";
+    let it = load("openrouter", case).first(true).clone();
+    let want = recorded_stream(&it.response.body).cost;
+    assert!(want.is_some(), "the recording reports usage.cost");
+    let (_server, base) = serve(&it).await;
+    // `stream_with` (and so run_agent_stream) keeps the reported cost, not a table price.
+    let r = model("openrouter", &base)
+        .stream_with(&hello(), |_| {})
+        .await
+        .unwrap();
+    assert_eq!(r.cost, want);
 }
 
 #[tokio::test]

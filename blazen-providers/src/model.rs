@@ -332,9 +332,12 @@ impl CompletionModel {
             total_ms: Some(u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX)),
             ..Default::default()
         });
-        response.cost = response
-            .usage
-            .and_then(|u| crate::pricing::cost(&response.model, &u));
+        // What the provider reported wins over the pricing table.
+        if response.cost.is_none() {
+            response.cost = response
+                .usage
+                .and_then(|u| crate::pricing::cost(&response.model, &u));
+        }
         Ok(response)
     }
 }

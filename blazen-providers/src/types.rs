@@ -944,7 +944,7 @@ impl CompletionResponse {
 ///
 /// Text arrives in `delta`. A tool call appears once, complete (all its argument fragments
 /// joined), in the chunk where it finished. The last chunk carries `finish_reason` and, when the
-/// provider reports it, `usage`.
+/// provider reports them, `usage` and `cost`.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 pub struct StreamChunk {
     /// New text.
@@ -960,6 +960,10 @@ pub struct StreamChunk {
     /// New reasoning text, for models that stream it apart from the answer.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reasoning: Option<String>,
+    /// The cost in USD the provider reported for the request (OpenRouter's `usage.cost`), on
+    /// the final chunk; `stream_with` falls back to the pricing table without it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cost: Option<f64>,
 }
 
 impl StreamChunk {
@@ -993,6 +997,9 @@ impl StreamAccumulator {
         }
         if chunk.usage.is_some() {
             r.usage = chunk.usage;
+        }
+        if chunk.cost.is_some() {
+            r.cost = chunk.cost;
         }
     }
 }

@@ -167,6 +167,8 @@ pub(crate) struct RecordedStream {
     pub(crate) finish_reason: Option<String>,
     /// The last usage (prompt, completion, total).
     pub(crate) usage: Option<(u64, u64, u64)>,
+    /// The cost the provider reported with the usage (OpenRouter's `usage.cost`).
+    pub(crate) cost: Option<f64>,
 }
 
 /// Reads a recorded SSE body with plain line splitting and `serde_json::Value`.
@@ -189,6 +191,13 @@ pub(crate) fn recorded_stream(body: &str) -> RecordedStream {
                 n("completion_tokens"),
                 n("total_tokens"),
             ));
+            // A number (OpenRouter) or `{"total_cost": ..}` (Perplexity).
+            let cost = u.get("cost");
+            let cost = cost.and_then(Value::as_f64).or_else(|| {
+                cost.and_then(|c| c.get("total_cost"))
+                    .and_then(Value::as_f64)
+            });
+            out.cost = cost.or(out.cost);
         }
         for choice in v["choices"].as_array().into_iter().flatten() {
             if choice.get("index").and_then(Value::as_u64).unwrap_or(0) != 0 {

@@ -458,6 +458,7 @@ impl StreamState {
             tool_calls: ex.calls,
             usage: if finish.is_some() { self.usage } else { None },
             finish_reason: finish,
+            cost: None,
         };
         let empty = chunk.delta.is_none()
             && chunk.reasoning.is_none()

@@ -478,6 +478,7 @@ impl Provider for OpenAiCompat {
                 tool_calls: r.tool_calls,
                 usage: r.usage,
                 reasoning: r.reasoning,
+                cost: r.cost,
             };
             return Ok(Box::pin(futures::stream::iter([Ok(chunk)])));
         }

@@ -63,6 +63,8 @@ pub(crate) struct ChunkAssembler {
     finished: bool,
     emitted_finish: bool,
     usage: Option<TokenUsage>,
+    /// The cost the provider reported with the usage, if it did.
+    cost: Option<f64>,
     done: bool,
 }
 
@@ -76,6 +78,7 @@ impl ChunkAssembler {
             finished: false,
             emitted_finish: false,
             usage: None,
+            cost: None,
             done: false,
         }
     }
@@ -96,6 +99,9 @@ impl ChunkAssembler {
         if let Some(mut chunk) = self.pending_finish.take() {
             if chunk.usage.is_none() {
                 chunk.usage = self.usage;
+            }
+            if chunk.cost.is_none() {
+                chunk.cost = self.cost;
             }
             self.emitted_finish = true;
             out.push(chunk);
@@ -234,6 +240,7 @@ impl ChunkAssembler {
         }
         if let Some(u) = &chunk.usage {
             self.usage = Some(u.to_usage());
+            self.cost = u.reported_cost().or(self.cost);
             if self.pending_finish.is_some() {
                 self.flush_pending(out);
             }
@@ -284,6 +291,7 @@ impl ChunkAssembler {
                     finish_reason: Some(reason),
                     tool_calls: self.take_calls(),
                     usage: chunk.usage.as_ref().map(|u| u.to_usage()),
+                    cost: chunk.usage.as_ref().and_then(|u| u.reported_cost()),
                     ..StreamChunk::default()
                 };
                 let has_usage = finish.usage.is_some();
@@ -321,6 +329,7 @@ impl ChunkAssembler {
                     finish_reason: (!calls.is_empty()).then(|| "tool_calls".to_owned()),
                     tool_calls: calls,
                     usage: self.usage,
+                    cost: self.cost,
                     ..StreamChunk::default()
                 });
             }
