@@ -192,3 +192,29 @@ fn role_parses_from_its_name() {
     let long = "x".repeat(10_000);
     assert!(long.parse::<Role>().unwrap_err().to_string().len() < 300);
 }
+
+#[tokio::test]
+async fn an_empty_api_key_fails_fast_as_auth_before_anything_is_sent() {
+    let server = wiremock::MockServer::start().await;
+    let models = [
+        CompletionModel::openai("").with_base_url(server.uri()),
+        CompletionModel::groq("").with_base_url(server.uri()),
+        CompletionModel::anthropic("").with_base_url(server.uri()),
+        CompletionModel::gemini("").with_base_url(server.uri()),
+        CompletionModel::fal("").with_base_url(server.uri()),
+    ];
+    for m in models {
+        let err = m.complete(&[ChatMessage::user("hi")]).await.unwrap_err();
+        assert!(matches!(err, BlazenError::Auth { .. }), "{err:?}");
+        assert!(err.to_string().contains("empty"), "{err}");
+        let err = m.stream(&[ChatMessage::user("hi")]).await.err().unwrap();
+        assert!(matches!(err, BlazenError::Auth { .. }), "{err:?}");
+    }
+    let err = blazen_providers::EmbeddingModel::openai("")
+        .with_base_url(server.uri())
+        .embed(&["a"])
+        .await
+        .unwrap_err();
+    assert!(matches!(err, BlazenError::Auth { .. }), "{err:?}");
+    assert!(server.received_requests().await.unwrap().is_empty());
+}

@@ -88,6 +88,8 @@ pub(crate) enum Auth {
     Bearer(ApiKey),
     /// A custom header carrying the key (`api-key` for Azure, `x-api-key` for Anthropic, ...).
     Header(&'static str, ApiKey),
+    /// No credentials: a server without auth (`openai_compatible` with an empty key).
+    None,
 }
 
 impl Auth {
@@ -95,6 +97,22 @@ impl Auth {
     pub(crate) fn scrub(&self, err: BlazenError) -> BlazenError {
         match self {
             Auth::Bearer(key) | Auth::Header(_, key) => err.redact_secret(key),
+            Auth::None => err,
+        }
+    }
+
+    /// Fails fast, before anything is sent, when a provider that needs a key was given an
+    /// empty one (it would only come back as a 401).
+    pub(crate) fn require(&self, provider: &str) -> Result<()> {
+        match self {
+            Auth::Bearer(key) | Auth::Header(_, key) if key.is_empty() => Err(BlazenError::auth(
+                provider,
+                format!(
+                    "no API key: the key given to `{provider}` is empty (a server without \
+                         auth is reached with `openai_compatible(base_url, \"\")`)"
+                ),
+            )),
+            _ => Ok(()),
         }
     }
 
@@ -181,6 +199,7 @@ pub(crate) async fn post_json(
     for (name, value) in extra_headers {
         builder = builder.header(*name, value.as_str());
     }
+    auth.require(provider)?;
     builder = auth.apply(builder).body(body);
     send(provider, builder).await.map_err(|e| auth.scrub(e))
 }

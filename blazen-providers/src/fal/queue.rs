@@ -118,6 +118,7 @@ async fn request(
             .header(reqwest::header::CONTENT_TYPE, "application/json")
             .body(body);
     }
+    auth.require(PROVIDER)?;
     let response = auth
         .apply(builder)
         .send()

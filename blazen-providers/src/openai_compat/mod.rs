@@ -34,6 +34,8 @@ pub(crate) enum AuthStyle {
     ApiKeyHeader,
     /// `Authorization: Key <key>` (fal).
     KeyScheme,
+    /// `Authorization: Bearer <key>`, or nothing with an empty key (servers without auth).
+    OptionalBearer,
 }
 
 /// Which field carries the output token limit.
@@ -146,7 +148,13 @@ impl OpenAiCompat {
     pub(crate) fn auth(&self) -> Auth {
         match self.profile.auth {
             AuthStyle::Bearer => Auth::Bearer(self.key.clone()),
+            AuthStyle::OptionalBearer if self.key.is_empty() => Auth::None,
+            AuthStyle::OptionalBearer => Auth::Bearer(self.key.clone()),
             AuthStyle::ApiKeyHeader => Auth::Header("api-key", self.key.clone()),
+            // An empty key stays empty (and is refused) rather than becoming "Key ".
+            AuthStyle::KeyScheme if self.key.is_empty() => {
+                Auth::Header("authorization", self.key.clone())
+            }
             AuthStyle::KeyScheme => Auth::Header(
                 "authorization",
                 ApiKey::new(format!("Key {}", self.key.expose_secret())),

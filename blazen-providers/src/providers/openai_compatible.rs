@@ -9,7 +9,7 @@ pub(crate) const PROFILE: Profile = Profile {
     env_var: "OPENAI_API_KEY",
     default_model: "default",
     default_embedding_model: Some("default"),
-    auth: AuthStyle::Bearer,
+    auth: AuthStyle::OptionalBearer,
     max_tokens_field: MaxTokensField::MaxTokens,
     stream_usage: true,
     strict_tools: false,
