@@ -425,6 +425,22 @@ async fn floor_request(client: &reqwest::Client, url: &str) -> usize {
     r.choices[0].message.content.as_deref().map_or(0, str::len)
 }
 
+/// The parse floor plus what an authenticated JSON API needs on the wire (an `Authorization`
+/// header and a JSON content type), to tell the cost of those headers from blazen's own.
+async fn floor_request_auth(client: &reqwest::Client, url: &str) -> usize {
+    let resp = client
+        .post(url)
+        .header(reqwest::header::AUTHORIZATION, "Bearer k")
+        .header(reqwest::header::CONTENT_TYPE, "application/json")
+        .body(REQUEST)
+        .send()
+        .await
+        .expect("send");
+    let body = resp.bytes().await.expect("body");
+    let r: MinResponse = serde_json::from_slice(&body).expect("json");
+    r.choices[0].message.content.as_deref().map_or(0, str::len)
+}
+
 async fn blazen_request(model: &CompletionModel) -> usize {
     let r = model
         .complete(&[ChatMessage::user("Hello")])
@@ -459,6 +475,31 @@ fn s3_64_in_flight_floor(bencher: divan::Bencher) {
             rt.block_on(
                 futures::stream::iter(0..S3_BATCH)
                     .map(|_| floor_request(&c, &u))
+                    .buffer_unordered(S3_IN_FLIGHT)
+                    .count(),
+            )
+        });
+}
+
+#[divan::bench(sample_count = 20, sample_size = 1)]
+fn s3_64_in_flight_floor_auth(bencher: divan::Bencher) {
+    let rt = runtime();
+    let c = reqwest::Client::builder()
+        .connect_timeout(std::time::Duration::from_secs(30))
+        .pool_idle_timeout(std::time::Duration::from_secs(90))
+        .pool_max_idle_per_host(256)
+        .tcp_nodelay(true)
+        .user_agent("blazen-providers/0.1.0")
+        .read_timeout(std::time::Duration::from_secs(600))
+        .build()
+        .expect("client");
+    let u = url("s3");
+    bencher
+        .counter(divan::counter::ItemsCount::new(S3_BATCH))
+        .bench_local(|| {
+            rt.block_on(
+                futures::stream::iter(0..S3_BATCH)
+                    .map(|_| floor_request_auth(&c, &u))
                     .buffer_unordered(S3_IN_FLIGHT)
                     .count(),
             )

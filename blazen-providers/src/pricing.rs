@@ -4,6 +4,9 @@
 //! list prices, standard tier, no caching discounts). A model that is not in the table has no
 //! cost (`None`), never a guess.
 
+use std::collections::HashMap;
+use std::sync::RwLock;
+
 use crate::types::TokenUsage;
 
 /// The price of a model, in USD per million tokens.
@@ -106,6 +109,24 @@ fn matches(model: &str, key: &str) -> bool {
 /// assert!(pricing::price("my-finetune").is_none());
 /// ```
 pub fn price(model: &str) -> Option<ModelPrice> {
+    // Answers are priced on every response, mostly for the same few models: remember them
+    // (bounded, so arbitrary model names cannot grow it without end).
+    static SEEN: std::sync::OnceLock<RwLock<HashMap<Box<str>, Option<ModelPrice>>>> =
+        std::sync::OnceLock::new();
+    let seen = SEEN.get_or_init(|| RwLock::new(HashMap::new()));
+    if let Some(known) = seen.read().ok().and_then(|m| m.get(model).copied()) {
+        return known;
+    }
+    let found = look_up(model);
+    if let Ok(mut m) = seen.write() {
+        if m.len() < 1024 {
+            m.insert(model.into(), found);
+        }
+    }
+    found
+}
+
+fn look_up(model: &str) -> Option<ModelPrice> {
     let model = model.trim().to_ascii_lowercase();
     let bare = model.rsplit('/').next().unwrap_or(&model);
     TABLE

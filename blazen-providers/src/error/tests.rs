@@ -581,6 +581,14 @@ fn proxy_bodies_plain_html_empty() {
         "HTTP 502 with an HTML page (likely from a proxy): 502 Bad Gateway"
     );
     assert_eq!(e.request_id(), Some("8a1b2c3d4e5f-AMS"));
+    // The provider's own id wins over the proxy's, in whatever order the headers came.
+    let h = headers(&[
+        ("cf-ray", "8a1b2c3d4e5f-AMS"),
+        ("x-request-id", " "),
+        ("openrouter-request-id", "gen-1"),
+        ("x-amzn-requestid", "amz-1"),
+    ]);
+    assert_eq!(super::request_id_from(&h).as_deref(), Some("amz-1"));
     assert!(e
         .to_string()
         .starts_with("openai error: HTTP 502 with an HTML page"));
