@@ -1,6 +1,6 @@
 //! Peak memory of a long stream (issue 5, S1: 20,000 content chunks), measured in a process of
-//! its own. Ignored: it needs a server streaming S1 at `BLAZEN_RSS_URL` (an OpenAI-compatible
-//! base URL) and prints `VmHWM`; see BENCHMARKS.md for the command.
+//! its own. Ignored: it needs a server streaming S1 at `BLAZEN_RSS_URL` (`scripts/s1_server.py`;
+//! an OpenAI-compatible base URL) and prints `VmHWM`; see BENCHMARKS.md for the command.
 
 use blazen_providers::{ChatMessage, CompletionModel};
 use futures::StreamExt;
