@@ -4,7 +4,7 @@ use std::any::Any;
 use std::borrow::Cow;
 use std::collections::HashMap;
 use std::fmt;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use serde::de::DeserializeOwned;
@@ -174,6 +174,80 @@ fn store_typed<E: TypedEvent>(events: &(dyn Any + Send)) -> Vec<SerializedEvent>
     }
 }
 
+/// The bound of a run's event stream (see `WorkflowBuilder::stream_capacity`): how many
+/// events may wait unread, and the lag marker of the overflow going on.
+#[derive(Debug)]
+pub(crate) struct StreamLimit {
+    capacity: usize,
+    /// Events sent and not yet read.
+    pending: AtomicUsize,
+    /// The marker of the overflow going on, if any: writers count missed events into it while
+    /// the reader is behind; the reader closes it when it reaches it.
+    open: Mutex<Option<Arc<AtomicU64>>>,
+}
+
+impl StreamLimit {
+    pub(crate) fn new(capacity: usize) -> Self {
+        StreamLimit {
+            capacity: capacity.max(1),
+            pending: AtomicUsize::new(0),
+            open: Mutex::new(None),
+        }
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Option<Arc<AtomicU64>>> {
+        self.open.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Sends `event`, or counts it as missed when the reader is `capacity` events behind (the
+    /// first miss of an overflow puts a marker in the stream at that point).
+    pub(crate) fn publish(&self, tx: &mpsc::UnboundedSender<StreamMsg>, event: Box<dyn Event>) {
+        let mut open = self.lock();
+        if self.pending.load(Ordering::Acquire) < self.capacity {
+            *open = None;
+            self.pending.fetch_add(1, Ordering::AcqRel);
+            let _ = tx.send(StreamMsg::Event(event));
+            return;
+        }
+        match open.as_ref() {
+            Some(missed) => {
+                missed.fetch_add(1, Ordering::Relaxed);
+            }
+            None => {
+                let missed = Arc::new(AtomicU64::new(1));
+                let _ = tx.send(StreamMsg::Lagged(Arc::clone(&missed)));
+                *open = Some(missed);
+            }
+        }
+    }
+
+    /// Sends `event` whatever the bound (input requests: never dropped).
+    pub(crate) fn publish_always(
+        &self,
+        tx: &mpsc::UnboundedSender<StreamMsg>,
+        event: Box<dyn Event>,
+    ) {
+        let _open = self.lock();
+        self.pending.fetch_add(1, Ordering::AcqRel);
+        let _ = tx.send(StreamMsg::Event(event));
+    }
+
+    /// The reader took an event.
+    pub(crate) fn took_event(&self) {
+        self.pending.fetch_sub(1, Ordering::AcqRel);
+    }
+
+    /// The reader reached a marker: how many events it stands for (later misses need a new
+    /// marker, after the events sent since).
+    pub(crate) fn took_marker(&self, marker: &Arc<AtomicU64>) -> u64 {
+        let mut open = self.lock();
+        if open.as_ref().is_some_and(|m| Arc::ptr_eq(m, marker)) {
+            *open = None;
+        }
+        marker.load(Ordering::Relaxed)
+    }
+}
+
 /// What the contexts of one run share.
 pub(crate) struct RunShared {
     pub(crate) run_id: Uuid,
@@ -188,6 +262,8 @@ pub(crate) struct RunShared {
     pub(crate) step_waits: Arc<[Box<[Arc<str>]>]>,
     /// The workflow's resources.
     pub(crate) resources: Resources,
+    /// The bound of the event stream, when the workflow sets one.
+    pub(crate) stream_limit: Option<Arc<StreamLimit>>,
     /// The run saves checkpoints (fan-in buffers then remember which execution buffered
     /// each event).
     pub(crate) durable: bool,
@@ -265,6 +341,11 @@ impl Context {
         }
     }
 
+    /// What the run's contexts share.
+    pub(crate) fn shared(&self) -> &Arc<RunShared> {
+        &self.shared
+    }
+
     /// The context of step execution `exec`.
     pub(crate) fn with_exec(mut self, exec: u64) -> Self {
         self.exec = exec;
@@ -304,6 +385,7 @@ impl Context {
             step_names: Arc::from(Vec::<Arc<str>>::new()),
             step_waits: Arc::from(Vec::<Box<[Arc<str>]>>::new()),
             resources,
+            stream_limit: None,
             durable: false,
         };
         Context::new(Arc::new(shared), u32::MAX)
@@ -477,7 +559,12 @@ impl Context {
     pub fn write_boxed_to_stream(&self, event: Box<dyn Event>) {
         self.shared.stream_position.fetch_add(1, Ordering::Relaxed);
         // After the handler (and its stream) is gone, there is no reader.
-        let _ = self.shared.stream.send(StreamMsg::Event(event));
+        match &self.shared.stream_limit {
+            None => {
+                let _ = self.shared.stream.send(StreamMsg::Event(event));
+            }
+            Some(limit) => limit.publish(&self.shared.stream, event),
+        }
     }
 
     /// Fan-in: buffers `event` and returns all `n` buffered events of type `E` once `n`

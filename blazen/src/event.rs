@@ -380,5 +380,23 @@ pub struct InputResponseEvent {
     pub response: Value,
 }
 
+/// Published on a run's event stream in place of events a slow reader missed, when the
+/// workflow bounds its stream ([`WorkflowBuilder::stream_capacity`](crate::WorkflowBuilder::stream_capacity)):
+/// `missed` events were written while the reader was that far behind, and were dropped here.
+/// Without a bound (the default) nothing is ever dropped and this event never appears.
+///
+/// ```
+/// use blazen::prelude::*;
+/// use blazen::event::StreamLagged;
+/// let lag = StreamLagged { missed: 3 };
+/// assert_eq!(lag.event_type(), "blazen::StreamLagged");
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StreamLagged {
+    /// How many events were dropped at this point of the stream.
+    pub missed: u64,
+}
+
 builtin_event!(InputRequiredEvent, "blazen::InputRequiredEvent");
+builtin_event!(StreamLagged, "blazen::StreamLagged");
 builtin_event!(InputResponseEvent, "blazen::InputResponseEvent");

@@ -17,7 +17,7 @@ pub use context::Context;
 pub use error::{Result, WorkflowError};
 pub use event::{
     downcast_event, DynamicEvent, Event, EventInfo, InputRequiredEvent, InputResponseEvent,
-    StartEvent, StopEvent, TypedEvent,
+    StartEvent, StopEvent, StreamLagged, TypedEvent,
 };
 pub use graph::{GraphCheck, GraphDefect};
 pub use persist::{CheckpointStore, EmbeddedStore, InMemoryStore, WorkflowSnapshot};

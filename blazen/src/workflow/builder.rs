@@ -38,6 +38,7 @@ pub struct WorkflowBuilder {
     checkpoint: Option<Arc<dyn CheckpointStore>>,
     allow: Vec<crate::graph::GraphCheck>,
     resources: Resources,
+    stream_capacity: Option<usize>,
 }
 
 impl WorkflowBuilder {
@@ -49,6 +50,7 @@ impl WorkflowBuilder {
             checkpoint: None,
             allow: Vec::new(),
             resources: Resources::new(),
+            stream_capacity: None,
         }
     }
 
@@ -96,6 +98,20 @@ impl WorkflowBuilder {
         self
     }
 
+    /// Bounds each run's event stream ([`WorkflowHandler::stream_events`]) to `capacity`
+    /// unread events. By default the stream is unbounded: nothing is ever dropped, and a
+    /// reader that falls behind (or never reads) lets events pile up in memory. With a bound,
+    /// events written while the reader is `capacity` behind are dropped, and the reader finds
+    /// one [`StreamLagged`](crate::event::StreamLagged) event where they were, with their
+    /// count: never a silent loss. Writing stays synchronous and never waits. Input requests
+    /// are never dropped.
+    ///
+    /// [`WorkflowHandler::stream_events`]: crate::WorkflowHandler::stream_events
+    pub fn stream_capacity(mut self, capacity: usize) -> Self {
+        self.stream_capacity = Some(capacity);
+        self
+    }
+
     /// Switches off one graph check for a deliberate design (as `workflow!(…, allow = [..])`
     /// does at compile time); see [`crate::graph::GraphCheck`].
     pub fn allow(mut self, check: crate::graph::GraphCheck) -> Self {
@@ -109,9 +125,11 @@ impl WorkflowBuilder {
         if !defects.is_empty() {
             return Err(WorkflowError::Graph(defects));
         }
-        Ok(
-            Workflow::from_parts(self.name, self.steps, self.timeout, self.checkpoint)
-                .with_resources(self.resources),
-        )
+        let wf = Workflow::from_parts(self.name, self.steps, self.timeout, self.checkpoint)
+            .with_resources(self.resources);
+        Ok(match self.stream_capacity {
+            Some(c) => wf.with_stream_capacity(c),
+            None => wf,
+        })
     }
 }

@@ -121,14 +121,22 @@ impl WorkflowHandler {
     /// The events steps write with [`Context::write_event_to_stream`], in the order they
     /// were written (per writer), ending when the run ends.
     ///
-    /// Nothing is dropped: the stream is unbounded, so events written before the stream is
-    /// read (or while it is read slowly) are buffered until read — a run that writes much
-    /// and is never read holds its events until the handler is dropped. Input requests
-    /// ([`InputRequiredEvent`](crate::event::InputRequiredEvent)) appear here too. The first
-    /// call takes the stream; later calls get a stream that ends at once.
+    /// By default nothing is dropped: the stream is unbounded, so events written before the
+    /// stream is read (or while it is read slowly) are buffered until read — a run that
+    /// writes much and is never read holds its events until the handler is dropped. A
+    /// workflow built with [`stream_capacity`](crate::WorkflowBuilder::stream_capacity)
+    /// bounds that buffer instead: events that do not fit are dropped and a
+    /// [`StreamLagged`](crate::event::StreamLagged) event with their count stands where they
+    /// were. Input requests ([`InputRequiredEvent`](crate::event::InputRequiredEvent)) appear
+    /// here too (never dropped). The first call takes the stream; later calls get a stream
+    /// that ends at once.
     pub fn stream_events(&self) -> EventStream {
         let rx = self.stream.lock().unwrap_or_else(|p| p.into_inner()).take();
-        EventStream { rx }
+        let limit = self
+            .ctx
+            .as_ref()
+            .and_then(|c| c.shared().stream_limit.clone());
+        EventStream { rx, limit }
     }
 
     /// Stops the run and returns its snapshot.
@@ -210,6 +218,8 @@ impl WorkflowHandler {
 /// The stream of [`WorkflowHandler::stream_events`]: a `futures::Stream` of boxed events.
 pub struct EventStream {
     rx: Option<mpsc::UnboundedReceiver<StreamMsg>>,
+    /// The run's stream bound, if it has one.
+    limit: Option<std::sync::Arc<crate::context::StreamLimit>>,
 }
 
 impl fmt::Debug for EventStream {
@@ -228,7 +238,19 @@ impl Stream for EventStream {
             return Poll::Ready(None);
         };
         match rx.poll_recv(cx) {
-            Poll::Ready(Some(StreamMsg::Event(ev))) => Poll::Ready(Some(ev)),
+            Poll::Ready(Some(StreamMsg::Event(ev))) => {
+                if let Some(limit) = &self.limit {
+                    limit.took_event();
+                }
+                Poll::Ready(Some(ev))
+            }
+            Poll::Ready(Some(StreamMsg::Lagged(marker))) => {
+                let missed = self.limit.as_ref().map_or_else(
+                    || marker.load(std::sync::atomic::Ordering::Relaxed),
+                    |limit| limit.took_marker(&marker),
+                );
+                Poll::Ready(Some(Box::new(crate::event::StreamLagged { missed })))
+            }
             Poll::Ready(Some(StreamMsg::End)) | Poll::Ready(None) => {
                 self.rx = None;
                 Poll::Ready(None)

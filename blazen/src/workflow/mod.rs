@@ -113,6 +113,8 @@ pub(crate) struct WorkflowInner {
     pub(crate) fingerprint: String,
     /// Values held for the steps (`Context::resource`); not part of snapshots.
     pub(crate) resources: Resources,
+    /// The bound of each run's event stream (`None`: unbounded).
+    pub(crate) stream_capacity: Option<usize>,
 }
 
 impl fmt::Debug for Workflow {
@@ -190,8 +192,17 @@ impl Workflow {
                 checkpoint,
                 fingerprint,
                 resources: Resources::new(),
+                stream_capacity: None,
             }),
         }
+    }
+
+    /// The workflow with each run's event stream bounded to `capacity` unread events (see
+    /// [`WorkflowBuilder::stream_capacity`]).
+    #[must_use]
+    pub fn with_stream_capacity(mut self, capacity: usize) -> Self {
+        Arc::make_mut(&mut self.inner).stream_capacity = Some(capacity);
+        self
     }
 
     /// The workflow holding `value` for its steps too, which read it with
@@ -411,6 +422,10 @@ impl Workflow {
             step_names: Arc::clone(&self.inner.step_names),
             step_waits: Arc::clone(&self.inner.step_waits),
             resources: self.inner.resources.clone(),
+            stream_limit: self
+                .inner
+                .stream_capacity
+                .map(|c| Arc::new(crate::context::StreamLimit::new(c))),
         });
         let inputs = Arc::new(Mutex::new(inputs));
         let mut router = Router::new(

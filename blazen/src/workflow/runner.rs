@@ -76,6 +76,9 @@ pub(crate) enum StepFailure {
 /// Items of the event stream.
 pub(crate) enum StreamMsg {
     Event(Box<dyn Event>),
+    /// Events were dropped here (bounded stream): the count, still growing while the
+    /// reader is behind.
+    Lagged(Arc<std::sync::atomic::AtomicU64>),
     /// The run is over: the stream ends.
     End,
 }
@@ -582,7 +585,12 @@ impl Router {
             self.shared
                 .stream_position
                 .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-            let _ = self.shared.stream.send(StreamMsg::Event(ev.clone_event()));
+            match &self.shared.stream_limit {
+                None => {
+                    let _ = self.shared.stream.send(StreamMsg::Event(ev.clone_event()));
+                }
+                Some(limit) => limit.publish_always(&self.shared.stream, ev.clone_event()),
+            }
             if route.is_none() {
                 return Ok(());
             }
