@@ -90,6 +90,11 @@ pub enum GraphDefect {
 
 /// A check that a workflow may opt out of, for a deliberate design
 /// (`workflow!(…, allow = [unreachable])`, or [`check_allowing`]).
+///
+/// The other defects cannot be switched off, because no run of such a graph could work: a
+/// step accepting StopEvent (a run ends with it, no step ever receives it), two steps with one
+/// name (snapshots and errors name steps), no step accepting StartEvent (nothing would run),
+/// and two event types with one routing name (events would reach steps of the other type).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum GraphCheck {
@@ -1595,10 +1600,27 @@ pub const fn assert_graph<const N: usize>(
     if count > MAX {
         msg.push("\n  - … and more");
     }
-    msg.push(
-        "\n(a deliberate design may opt out of a check: \
-         `allow = [unaccepted, unemitted, unreachable, dead_end]`)",
-    );
+    // The hint only when an `allow` key would switch one of these defects off (a step
+    // accepting StopEvent, duplicate names, no StartEvent step and name clashes cannot be).
+    let mut optional = false;
+    let mut i = 0;
+    while i < count && i < MAX {
+        optional |= matches!(
+            out[i].kind,
+            DefectKind::UnacceptedEvent
+                | DefectKind::UnemittedEvent
+                | DefectKind::Unreachable
+                | DefectKind::NoPathToStop
+                | DefectKind::DeadEnd
+        );
+        i += 1;
+    }
+    if optional {
+        msg.push(
+            "\n(a deliberate design may opt out of a check: \
+             `allow = [unaccepted, unemitted, unreachable, dead_end]`)",
+        );
+    }
     panic!("{}", msg.as_str());
 }
 
