@@ -3,8 +3,12 @@
 
 use futures::{Stream, StreamExt};
 
-use crate::error::Result;
+use serde::de::DeserializeOwned;
+
+use crate::error::{BlazenError, Result};
+use crate::http;
 use crate::model::ChunkStream;
+use crate::sse::SseEvent;
 use crate::types::StreamChunk;
 
 /// A provider's stream state machine over events of type `E`.
@@ -89,6 +93,63 @@ where
             }
         }
     }))
+}
+
+/// A stream state fed the data of each SSE event (Gemini, Cohere): see [`sse_stream`].
+pub(crate) trait DataState: Send + 'static {
+    /// Handles one event's data (never empty); returns the chunk to emit, if any.
+    fn on_data(&mut self, data: &str) -> Result<Option<StreamChunk>>;
+
+    /// The events ended; see [`EventFold::on_eof`].
+    fn on_eof(&mut self) -> Result<Option<StreamChunk>>;
+
+    /// Whether the terminal event was seen.
+    fn is_done(&self) -> bool;
+}
+
+/// Feeds the trimmed, non-empty data of each SSE event to a [`DataState`].
+pub(crate) struct ByData<S>(pub(crate) S);
+
+impl<S: DataState> EventFold<SseEvent> for ByData<S> {
+    fn on_event(&mut self, event: SseEvent) -> Result<Option<StreamChunk>> {
+        let data = event.data.trim();
+        if data.is_empty() {
+            return Ok(None);
+        }
+        self.0.on_data(data)
+    }
+
+    fn on_eof(&mut self) -> Result<Option<StreamChunk>> {
+        self.0.on_eof()
+    }
+
+    fn is_done(&self) -> bool {
+        self.0.is_done()
+    }
+}
+
+/// A native provider's SSE answer as chunks: `fold` over its events, errors carrying the
+/// response's request id.
+pub(crate) fn sse_stream<F: EventFold<SseEvent>>(
+    provider: &str,
+    response: reqwest::Response,
+    fold: F,
+) -> ChunkStream {
+    let request_id = http::request_id(response.headers());
+    fold_events(http::sse_events(provider, response), fold, request_id)
+}
+
+/// A native provider's JSON answer: the body parsed as `W`, with the response's request id.
+pub(crate) async fn read_json<W: DeserializeOwned>(
+    provider: &str,
+    response: reqwest::Response,
+) -> Result<(W, Option<String>)> {
+    let request_id = http::request_id(response.headers());
+    let body = http::read_body(provider, response).await?;
+    let wire = serde_json::from_slice(&body).map_err(|e| {
+        BlazenError::invalid_response(provider, format!("unexpected response: {e}"), &body)
+    })?;
+    Ok((wire, request_id))
 }
 
 /// Reads an API key from the environment variable `var`.

@@ -13,7 +13,7 @@ use async_trait::async_trait;
 use crate::error::{BlazenError, Result};
 use crate::http::{self, ApiKey, Auth};
 use crate::model::{ChunkStream, CompletionModel, Provider};
-use crate::native::{fold_events, EventFold};
+use crate::native::{read_json, sse_stream, EventFold};
 use crate::sse::SseEvent;
 use crate::types::{CompletionRequest, CompletionResponse, ResponseFormat, StreamChunk};
 
@@ -116,11 +116,7 @@ impl Provider for AnthropicProvider {
     async fn complete(&self, request: CompletionRequest) -> Result<CompletionResponse> {
         let started = Instant::now();
         let (response, model, structured) = self.send(&request, false).await?;
-        let request_id = http::request_id(response.headers());
-        let body = http::read_body(PROVIDER, response).await?;
-        let wire: wire::MessagesResponse = serde_json::from_slice(&body).map_err(|e| {
-            BlazenError::invalid_response(PROVIDER, format!("unexpected response: {e}"), &body)
-        })?;
+        let (wire, request_id) = read_json::<wire::MessagesResponse>(PROVIDER, response).await?;
         let mut out = convert::from_wire(wire, &model, structured);
         out.request_id = request_id.or(out.request_id);
         Ok(http::finish_response(out, started))
@@ -128,13 +124,8 @@ impl Provider for AnthropicProvider {
 
     async fn stream(&self, request: CompletionRequest) -> Result<ChunkStream> {
         let (response, _model, structured) = self.send(&request, true).await?;
-        let request_id = http::request_id(response.headers());
-        let events = http::sse_events(PROVIDER, response);
-        Ok(fold_events(
-            events,
-            AnthropicFold(convert::StreamState::new(structured)),
-            request_id,
-        ))
+        let state = AnthropicFold(convert::StreamState::new(structured));
+        Ok(sse_stream(PROVIDER, response, state))
     }
 
     crate::native::model_and_base_url_overrides!();

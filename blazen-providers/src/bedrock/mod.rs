@@ -16,7 +16,7 @@ use crate::error::{BlazenError, Result};
 use crate::eventstream::{event_stream_messages, Message};
 use crate::http::{self, ApiKey, Auth};
 use crate::model::{ChunkStream, CompletionModel, Provider};
-use crate::native::{fold_events, EventFold};
+use crate::native::{fold_events, read_json, EventFold};
 use crate::types::{CompletionRequest, CompletionResponse, StreamChunk};
 
 pub(crate) const PROVIDER: &str = "bedrock";
@@ -116,11 +116,7 @@ impl Provider for BedrockProvider {
     async fn complete(&self, request: CompletionRequest) -> Result<CompletionResponse> {
         let started = Instant::now();
         let (response, model) = self.send(&request, false).await?;
-        let request_id = http::request_id(response.headers());
-        let body = http::read_body(PROVIDER, response).await?;
-        let wire: wire::ConverseResponse = serde_json::from_slice(&body).map_err(|e| {
-            BlazenError::invalid_response(PROVIDER, format!("unexpected response: {e}"), &body)
-        })?;
+        let (wire, request_id) = read_json::<wire::ConverseResponse>(PROVIDER, response).await?;
         let mut out = convert::from_wire(wire, &model, convert::is_structured(&request));
         out.request_id = request_id;
         Ok(http::finish_response(out, started))

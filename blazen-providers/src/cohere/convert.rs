@@ -1,5 +1,6 @@
 //! Conversion between blazen's types and the Cohere v2 wire types, and the stream state machine.
 
+use crate::native::DataState;
 use serde_json::json;
 
 use super::wire::{
@@ -230,12 +231,12 @@ pub(crate) struct StreamState {
     done: bool,
 }
 
-impl StreamState {
-    pub(crate) fn is_done(&self) -> bool {
+impl DataState for StreamState {
+    fn is_done(&self) -> bool {
         self.done
     }
 
-    pub(crate) fn on_data(&mut self, data: &str) -> Result<Option<StreamChunk>> {
+    fn on_data(&mut self, data: &str) -> Result<Option<StreamChunk>> {
         if data == "[DONE]" {
             return Ok(None);
         }
@@ -355,7 +356,7 @@ impl StreamState {
         })
     }
 
-    pub(crate) fn on_eof(&mut self) -> Result<Option<StreamChunk>> {
+    fn on_eof(&mut self) -> Result<Option<StreamChunk>> {
         if self.done {
             return Ok(None);
         }

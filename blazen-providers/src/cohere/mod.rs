@@ -12,9 +12,8 @@ use async_trait::async_trait;
 use crate::error::{BlazenError, Result};
 use crate::http::{self, ApiKey, Auth};
 use crate::model::{ChunkStream, CompletionModel, Provider};
-use crate::native::{fold_events, EventFold};
-use crate::sse::SseEvent;
-use crate::types::{CompletionRequest, CompletionResponse, StreamChunk};
+use crate::native::{read_json, sse_stream, ByData};
+use crate::types::{CompletionRequest, CompletionResponse};
 
 pub(crate) const PROVIDER: &str = "cohere";
 pub(crate) const DEFAULT_BASE_URL: &str = "https://api.cohere.com/v2";
@@ -56,26 +55,6 @@ impl CohereProvider {
     }
 }
 
-struct CohereFold(convert::StreamState);
-
-impl EventFold<SseEvent> for CohereFold {
-    fn on_event(&mut self, event: SseEvent) -> Result<Option<StreamChunk>> {
-        let data = event.data.trim();
-        if data.is_empty() {
-            return Ok(None);
-        }
-        self.0.on_data(data)
-    }
-
-    fn on_eof(&mut self) -> Result<Option<StreamChunk>> {
-        self.0.on_eof()
-    }
-
-    fn is_done(&self) -> bool {
-        self.0.is_done()
-    }
-}
-
 #[async_trait]
 impl Provider for CohereProvider {
     fn name(&self) -> &str {
@@ -89,11 +68,7 @@ impl Provider for CohereProvider {
     async fn complete(&self, request: CompletionRequest) -> Result<CompletionResponse> {
         let started = Instant::now();
         let (response, model) = self.send(&request, false).await?;
-        let request_id = http::request_id(response.headers());
-        let body = http::read_body(PROVIDER, response).await?;
-        let wire: wire::ChatResponse = serde_json::from_slice(&body).map_err(|e| {
-            BlazenError::invalid_response(PROVIDER, format!("unexpected response: {e}"), &body)
-        })?;
+        let (wire, request_id) = read_json::<wire::ChatResponse>(PROVIDER, response).await?;
         let mut out = convert::from_wire(wire, &model);
         out.request_id = request_id.or(out.request_id);
         Ok(http::finish_response(out, started))
@@ -101,13 +76,8 @@ impl Provider for CohereProvider {
 
     async fn stream(&self, request: CompletionRequest) -> Result<ChunkStream> {
         let (response, _model) = self.send(&request, true).await?;
-        let request_id = http::request_id(response.headers());
-        let events = http::sse_events(PROVIDER, response);
-        Ok(fold_events(
-            events,
-            CohereFold(convert::StreamState::default()),
-            request_id,
-        ))
+        let state = convert::StreamState::default();
+        Ok(sse_stream(PROVIDER, response, ByData(state)))
     }
 
     crate::native::model_and_base_url_overrides!();

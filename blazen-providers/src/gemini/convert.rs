@@ -5,6 +5,7 @@
 //! a history replayed as-is keeps the signature while the call id stays Gemini's plain id (which
 //! other providers accept when the history is replayed to them).
 
+use crate::native::DataState;
 use serde_json::{json, Map, Value};
 
 use super::wire::{
@@ -422,12 +423,12 @@ pub(crate) struct StreamState {
     done: bool,
 }
 
-impl StreamState {
-    pub(crate) fn is_done(&self) -> bool {
+impl DataState for StreamState {
+    fn is_done(&self) -> bool {
         self.done
     }
 
-    pub(crate) fn on_data(&mut self, data: &str) -> Result<Option<StreamChunk>> {
+    fn on_data(&mut self, data: &str) -> Result<Option<StreamChunk>> {
         let value: Value = serde_json::from_str(data).map_err(|e| {
             BlazenError::invalid_response(PROVIDER, format!("bad stream event: {e}"), data)
         })?;
@@ -467,7 +468,7 @@ impl StreamState {
         Ok((!empty).then_some(chunk))
     }
 
-    pub(crate) fn on_eof(&mut self) -> Result<Option<StreamChunk>> {
+    fn on_eof(&mut self) -> Result<Option<StreamChunk>> {
         if self.done {
             return Ok(None);
         }

@@ -15,9 +15,8 @@ use async_trait::async_trait;
 use crate::error::{BlazenError, Result};
 use crate::http::{self, ApiKey, Auth};
 use crate::model::{ChunkStream, CompletionModel, Provider};
-use crate::native::{fold_events, EventFold};
-use crate::sse::SseEvent;
-use crate::types::{CompletionRequest, CompletionResponse, StreamChunk};
+use crate::native::{read_json, sse_stream, ByData};
+use crate::types::{CompletionRequest, CompletionResponse};
 
 pub(crate) const PROVIDER: &str = "gemini";
 const DEFAULT_BASE_URL: &str = "https://generativelanguage.googleapis.com/v1beta";
@@ -76,26 +75,6 @@ impl GeminiProvider {
     }
 }
 
-struct GeminiFold(convert::StreamState);
-
-impl EventFold<SseEvent> for GeminiFold {
-    fn on_event(&mut self, event: SseEvent) -> Result<Option<StreamChunk>> {
-        let data = event.data.trim();
-        if data.is_empty() {
-            return Ok(None);
-        }
-        self.0.on_data(data)
-    }
-
-    fn on_eof(&mut self) -> Result<Option<StreamChunk>> {
-        self.0.on_eof()
-    }
-
-    fn is_done(&self) -> bool {
-        self.0.is_done()
-    }
-}
-
 #[async_trait]
 impl Provider for GeminiProvider {
     fn name(&self) -> &str {
@@ -109,17 +88,19 @@ impl Provider for GeminiProvider {
     async fn complete(&self, request: CompletionRequest) -> Result<CompletionResponse> {
         let started = Instant::now();
         let (response, model) = self.send(&request, false).await?;
-        let request_id = http::request_id(response.headers());
-        let body = http::read_body(PROVIDER, response).await?;
-        let value: serde_json::Value = serde_json::from_slice(&body).map_err(|e| {
-            BlazenError::invalid_response(PROVIDER, format!("unexpected response: {e}"), &body)
-        })?;
+        let (value, request_id) = read_json::<serde_json::Value>(PROVIDER, response).await?;
         if let Some(err) = BlazenError::from_stream_frame(PROVIDER, &value) {
             return Err(err);
         }
-        let wire: wire::GenerateContentResponse = serde_json::from_value(value).map_err(|e| {
-            BlazenError::invalid_response(PROVIDER, format!("unexpected response: {e}"), &body)
-        })?;
+        // Read from the `Value` in place: its text is needed again only for an error.
+        let wire = <wire::GenerateContentResponse as serde::Deserialize>::deserialize(&value)
+            .map_err(|e| {
+                BlazenError::invalid_response(
+                    PROVIDER,
+                    format!("unexpected response: {e}"),
+                    value.to_string(),
+                )
+            })?;
         let mut out = convert::from_wire(wire, &model);
         out.request_id = request_id;
         Ok(http::finish_response(out, started))
@@ -127,13 +108,8 @@ impl Provider for GeminiProvider {
 
     async fn stream(&self, request: CompletionRequest) -> Result<ChunkStream> {
         let (response, _model) = self.send(&request, true).await?;
-        let request_id = http::request_id(response.headers());
-        let events = http::sse_events(PROVIDER, response);
-        Ok(fold_events(
-            events,
-            GeminiFold(convert::StreamState::default()),
-            request_id,
-        ))
+        let state = convert::StreamState::default();
+        Ok(sse_stream(PROVIDER, response, ByData(state)))
     }
 
     crate::native::model_and_base_url_overrides!();
