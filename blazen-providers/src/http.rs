@@ -101,25 +101,22 @@ impl Auth {
         }
     }
 
-    /// Fails fast, before anything is sent, when a provider that needs a key was given an
-    /// empty one (it would only come back as a 401).
-    pub(crate) fn require(&self, provider: &str) -> Result<()> {
-        match self {
-            Auth::Bearer(key) | Auth::Header(_, key) if key.is_empty() => Err(BlazenError::auth(
-                provider,
-                format!(
-                    "no API key: the key given to `{provider}` is empty (a server without \
-                         auth is reached with `openai_compatible(base_url, \"\")`)"
-                ),
-            )),
-            _ => Ok(()),
-        }
-    }
-
     /// Adds the auth header, marked sensitive so it never appears in reqwest's own `Debug`.
-    pub(crate) fn apply(&self, builder: RequestBuilder) -> RequestBuilder {
-        match self {
-            Auth::Bearer(key) if !key.is_empty() => {
+    ///
+    /// Fails fast, before anything is sent, when a provider that needs a key was given an
+    /// empty one (it would only come back as a 401); [`Auth::None`] adds nothing.
+    pub(crate) fn apply(&self, builder: RequestBuilder, provider: &str) -> Result<RequestBuilder> {
+        Ok(match self {
+            Auth::Bearer(key) | Auth::Header(_, key) if key.is_empty() => {
+                return Err(BlazenError::auth(
+                    provider,
+                    format!(
+                        "no API key: the key given to `{provider}` is empty (a server without \
+                         auth is reached with `openai_compatible(base_url, \"\")`)"
+                    ),
+                ))
+            }
+            Auth::Bearer(key) => {
                 match HeaderValue::from_str(&format!("Bearer {}", key.expose_secret())) {
                     Ok(mut v) => {
                         v.set_sensitive(true);
@@ -128,7 +125,7 @@ impl Auth {
                     Err(_) => builder,
                 }
             }
-            Auth::Header(name, key) if !key.is_empty() => {
+            Auth::Header(name, key) => {
                 match (
                     HeaderName::from_bytes(name.as_bytes()),
                     HeaderValue::from_str(key.expose_secret()),
@@ -140,8 +137,8 @@ impl Auth {
                     _ => builder,
                 }
             }
-            _ => builder,
-        }
+            Auth::None => builder,
+        })
     }
 }
 
@@ -199,8 +196,7 @@ pub(crate) async fn post_json(
     for (name, value) in extra_headers {
         builder = builder.header(*name, value.as_str());
     }
-    auth.require(provider)?;
-    builder = auth.apply(builder).body(body);
+    builder = auth.apply(builder, provider)?.body(body);
     send(provider, builder).await.map_err(|e| auth.scrub(e))
 }
 

@@ -288,8 +288,9 @@ impl OpenAiMedia {
             form = form.text(k.clone(), text);
         }
         let url = format!("{}/audio/transcriptions", self.base_url);
-        self.auth.require(self.profile.name)?;
-        let builder = self.auth.apply(self.client.post(url).multipart(form));
+        let builder = self
+            .auth
+            .apply(self.client.post(url).multipart(form), self.profile.name)?;
         let response = http::send(self.profile.name, builder).await?;
         let raw = read_json(self.profile.name, response).await?;
         let text = raw

@@ -118,9 +118,8 @@ async fn request(
             .header(reqwest::header::CONTENT_TYPE, "application/json")
             .body(body);
     }
-    auth.require(PROVIDER)?;
     let response = auth
-        .apply(builder)
+        .apply(builder, PROVIDER)?
         .send()
         .await
         .map_err(|e| BlazenError::from_reqwest(PROVIDER, e))?;
