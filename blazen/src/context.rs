@@ -278,6 +278,20 @@ impl fmt::Debug for RunShared {
 }
 
 impl RunShared {
+    /// Publishes `event` on the run's stream (counted in the stream position). With a bound,
+    /// a `droppable` event that does not fit is counted by a lag marker instead.
+    pub(crate) fn publish(&self, event: Box<dyn Event>, droppable: bool) {
+        self.stream_position.fetch_add(1, Ordering::Relaxed);
+        // After the handler (and its stream) is gone, there is no reader: sends may fail.
+        match &self.stream_limit {
+            None => {
+                let _ = self.stream.send(StreamMsg::Event(event));
+            }
+            Some(limit) if droppable => limit.publish(&self.stream, event),
+            Some(limit) => limit.publish_always(&self.stream, event),
+        }
+    }
+
     pub(crate) fn lock_state(&self) -> MutexGuard<'_, RunState> {
         // A panic while the lock was held leaves the maps intact (each operation is a single
         // insert/remove), so a poisoned lock is recovered rather than failing every later step.
@@ -557,14 +571,7 @@ impl Context {
 
     /// Publishes an already boxed event to the run's stream.
     pub fn write_boxed_to_stream(&self, event: Box<dyn Event>) {
-        self.shared.stream_position.fetch_add(1, Ordering::Relaxed);
-        // After the handler (and its stream) is gone, there is no reader.
-        match &self.shared.stream_limit {
-            None => {
-                let _ = self.shared.stream.send(StreamMsg::Event(event));
-            }
-            Some(limit) => limit.publish(&self.shared.stream, event),
-        }
+        self.shared.publish(event, true);
     }
 
     /// Fan-in: buffers `event` and returns all `n` buffered events of type `E` once `n`

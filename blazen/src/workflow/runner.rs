@@ -582,15 +582,8 @@ impl Router {
             pending.request_id = request.request_id;
             lock(&self.inputs).push(pending);
             self.input_checkpointed = false;
-            self.shared
-                .stream_position
-                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-            match &self.shared.stream_limit {
-                None => {
-                    let _ = self.shared.stream.send(StreamMsg::Event(ev.clone_event()));
-                }
-                Some(limit) => limit.publish_always(&self.shared.stream, ev.clone_event()),
-            }
+            // Never dropped, even from a bounded stream: a person must see it.
+            self.shared.publish(ev.clone_event(), false);
             if route.is_none() {
                 return Ok(());
             }
