@@ -45,4 +45,6 @@ fn s1_stream_peak_rss() {
     let after = vm_hwm_kb();
     println!("chunks {chunks}, text bytes {bytes}, VmHWM before {before} kB, after {after} kB");
     assert!(chunks > 20_000);
+    // Issue 5's target for the whole client process streaming S1.
+    assert!(after <= 7 * 1024, "peak RSS {after} kB above 7 MB");
 }
