@@ -269,8 +269,9 @@ fn fixed<const N: usize>(b: &mut Bytes) -> Result<[u8; N], BlazenError> {
 }
 
 /// Decodes an event-stream body into its `event` messages. An `exception`/`error` message, a
-/// decoding error or a read error ends the stream with that error (after the messages before
-/// it); errors are attributed to `provider`.
+/// decoding error, a read error or no data for [`IDLE_TIMEOUT`](crate::http::IDLE_TIMEOUT)
+/// ends the stream with that error (after the messages before it); errors are attributed to
+/// `provider`.
 pub(crate) fn event_stream_messages<S>(
     provider: &str,
     byte_stream: S,
@@ -310,7 +311,16 @@ where
             if st.done {
                 return None;
             }
-            match st.inner.next().await {
+            // A silent connection fails after the idle limit instead of hanging.
+            let read = match crate::http::idle_limited(&st.provider, st.inner.next()).await {
+                Ok(read) => read,
+                Err(timeout) => {
+                    st.error = Some(timeout);
+                    st.done = true;
+                    continue;
+                }
+            };
+            match read {
                 Some(Ok(bytes)) => {
                     if let Err(err) = st.decoder.push(&bytes) {
                         st.error = Some(err);

@@ -6,13 +6,13 @@
 
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::{Arc, OnceLock};
+use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use futures::{Stream, StreamExt};
-use reqwest::header::{HeaderMap, HeaderName, HeaderValue, AUTHORIZATION, CONTENT_TYPE};
+use futures::Stream;
+use reqwest::header::{HeaderMap, HeaderName, HeaderValue, ACCEPT, AUTHORIZATION, CONTENT_TYPE};
 use reqwest::{Client, RequestBuilder, Response};
 
 use crate::error::{BlazenError, Result, SecretString};
@@ -21,61 +21,54 @@ use crate::sse::{BoxedError, SseEvent, SseEventRef, SseStream};
 /// Largest response body read into memory for a non-streaming answer (64 MiB).
 pub(crate) const MAX_BODY_BYTES: usize = 64 * 1024 * 1024;
 
-/// How long a connection may stay silent before a read fails (instead of hanging forever).
+/// How long a connection may stay silent before a read fails (instead of hanging forever):
+/// waiting for the response headers, for each read of a body, for each event of a stream.
 pub(crate) const IDLE_TIMEOUT: Duration = Duration::from_secs(600);
 
-fn build_client(read_timeout: Option<Duration>) -> Client {
-    let mut builder = Client::builder()
-        .connect_timeout(Duration::from_secs(30))
-        .pool_idle_timeout(Duration::from_secs(90))
-        .pool_max_idle_per_host(256)
-        .tcp_nodelay(true)
-        .user_agent(concat!("blazen-providers/", env!("CARGO_PKG_VERSION")));
-    if let Some(t) = read_timeout {
-        builder = builder.read_timeout(t);
-    }
-    // Building only fails when the TLS backend cannot initialise; fall back to the default
-    // client rather than panicking.
-    builder.build().unwrap_or_default()
-}
-
-/// A model's HTTP clients: pooled keep-alive connections shared by the model and its clones,
-/// rustls, HTTP/2 when the server offers it, and an idle-read limit ([`IDLE_TIMEOUT`]) so a
-/// silent connection fails instead of hanging.
+/// A model's HTTP client: pooled keep-alive connections shared by the model and its clones,
+/// rustls, HTTP/2 when the server offers it.
+///
+/// It sets no reqwest timeout: every wait on the network is bounded here instead, by
+/// [`IDLE_TIMEOUT`] — the response headers ([`send`], [`post_to`]), each body read
+/// ([`read_body`], [`read_capped`]), each stream event ([`sse_events`], [`idle_limited`]). Those
+/// timers are armed only when the data is not there yet; reqwest's `read_timeout` boxes and
+/// arms two timers for every request and re-arms one on every read.
 ///
 /// Each model owns its pool rather than sharing one per process: a pooled connection belongs
 /// to the tokio runtime that opened it, and a process-wide pool hands connections of a dropped
 /// runtime to the next one ("runtime dropped the dispatch task").
-///
-/// Dereferences to the plain [`Client`]; SSE requests go through [`HttpClient::streaming`].
 #[derive(Debug, Clone)]
-pub(crate) struct HttpClient {
-    plain: Client,
-    streaming: Arc<OnceLock<Client>>,
-}
-
-impl HttpClient {
-    /// The client for SSE streams, built on first use: the same, without reqwest's per-read
-    /// timer (it re-arms a timer on every network read, measurable on streams of many small
-    /// events); [`sse_events`] applies the same idle limit with a lazily re-armed deadline.
-    pub(crate) fn streaming(&self) -> Client {
-        self.streaming.get_or_init(|| build_client(None)).clone()
-    }
-}
+pub(crate) struct HttpClient(Client);
 
 impl std::ops::Deref for HttpClient {
     type Target = Client;
     fn deref(&self) -> &Client {
-        &self.plain
+        &self.0
     }
 }
 
-/// New clients for one model (see [`HttpClient`]).
+/// A new client for one model (see [`HttpClient`]).
 pub(crate) fn shared_client() -> HttpClient {
-    HttpClient {
-        plain: build_client(Some(IDLE_TIMEOUT)),
-        streaming: Arc::new(OnceLock::new()),
-    }
+    let builder = Client::builder()
+        .connect_timeout(Duration::from_secs(30))
+        .pool_idle_timeout(Duration::from_secs(90))
+        .pool_max_idle_per_host(256)
+        .tcp_nodelay(true)
+        .user_agent(USER_AGENT);
+    // Building only fails when the TLS backend cannot initialise; fall back to the default
+    // client rather than panicking.
+    HttpClient(builder.build().unwrap_or_default())
+}
+
+const USER_AGENT: &str = concat!("blazen-providers/", env!("CARGO_PKG_VERSION"));
+
+/// `fut`, unless it stays pending for [`IDLE_TIMEOUT`]: then a [`BlazenError::Timeout`].
+///
+/// A future that is ready when first polled never arms the timer.
+pub(crate) async fn idle_limited<T>(provider: &str, fut: impl Future<Output = T>) -> Result<T> {
+    tokio::time::timeout(IDLE_TIMEOUT, fut)
+        .await
+        .map_err(|_| BlazenError::timeout(IDLE_TIMEOUT).with_provider(provider))
 }
 
 /// An API key; its `Debug` prints `[REDACTED]`.
@@ -101,12 +94,22 @@ impl Auth {
         }
     }
 
-    /// Adds the auth header, marked sensitive so it never appears in reqwest's own `Debug`.
+    /// Adds the auth header ([`header`](Self::header)) to a request being built.
+    pub(crate) fn apply(&self, builder: RequestBuilder, provider: &str) -> Result<RequestBuilder> {
+        Ok(match self.header(provider)? {
+            Some((name, value)) => builder.header(name, value),
+            None => builder,
+        })
+    }
+
+    /// The auth header, marked sensitive so it never appears in reqwest's own `Debug`; `None`
+    /// for [`Auth::None`].
     ///
     /// Fails fast, before anything is sent, when a provider that needs a key was given an
-    /// empty one (it would only come back as a 401); [`Auth::None`] adds nothing.
-    pub(crate) fn apply(&self, builder: RequestBuilder, provider: &str) -> Result<RequestBuilder> {
-        Ok(match self {
+    /// empty one (it would only come back as a 401), or a key that cannot be a header value
+    /// (a line break pasted with it).
+    fn header(&self, provider: &str) -> Result<Option<(HeaderName, HeaderValue)>> {
+        let (name, value) = match self {
             Auth::Bearer(key) | Auth::Header(_, key) if key.is_empty() => {
                 return Err(BlazenError::auth(
                     provider,
@@ -116,29 +119,113 @@ impl Auth {
                     ),
                 ))
             }
-            Auth::Bearer(key) => {
-                match HeaderValue::from_str(&format!("Bearer {}", key.expose_secret())) {
-                    Ok(mut v) => {
-                        v.set_sensitive(true);
-                        builder.header(AUTHORIZATION, v)
-                    }
-                    Err(_) => builder,
-                }
+            Auth::Bearer(key) => (
+                AUTHORIZATION,
+                HeaderValue::from_str(&format!("Bearer {}", key.expose_secret())),
+            ),
+            Auth::Header(name, key) => (
+                header_name(provider, name)?,
+                HeaderValue::from_str(key.expose_secret()),
+            ),
+            Auth::None => return Ok(None),
+        };
+        match value {
+            Ok(mut v) => {
+                v.set_sensitive(true);
+                Ok(Some((name, v)))
             }
-            Auth::Header(name, key) => {
-                match (
-                    HeaderName::from_bytes(name.as_bytes()),
-                    HeaderValue::from_str(key.expose_secret()),
-                ) {
-                    (Ok(n), Ok(mut v)) => {
-                        v.set_sensitive(true);
-                        builder.header(n, v)
-                    }
-                    _ => builder,
-                }
-            }
-            Auth::None => builder,
+            Err(_) => Err(BlazenError::auth(
+                provider,
+                format!(
+                    "the API key given to `{provider}` holds characters a header cannot carry \
+                     (a line break or a control character)"
+                ),
+            )),
+        }
+    }
+}
+
+/// A header name of ours, checked rather than trusted (`HeaderName::from_static` would panic).
+fn header_name(provider: &str, name: &str) -> Result<HeaderName> {
+    HeaderName::from_bytes(name.as_bytes()).map_err(|_| {
+        BlazenError::validation(format!("`{name}` is not a valid header name"))
+            .with_provider(provider)
+    })
+}
+
+/// Where a provider POSTs JSON, prepared once: the parsed URL and the headers every request
+/// carries (JSON content type, the credentials marked sensitive, any extra header).
+///
+/// A provider that sends many requests to one URL keeps its `Endpoint` and pays per request
+/// only for the body: no URL parse, no credential formatting, no header validation.
+#[derive(Clone)]
+pub(crate) struct Endpoint {
+    url: reqwest::Url,
+    headers: HeaderMap,
+    /// Removes the key from an error this endpoint's requests produce.
+    auth: Auth,
+}
+
+impl std::fmt::Debug for Endpoint {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // The headers hold the key (marked sensitive, but say nothing of them at all).
+        f.debug_struct("Endpoint")
+            .field("url", &self.url.as_str())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Endpoint {
+    /// Parses `url` and builds the headers; an invalid URL, an empty key (where one is needed)
+    /// or a header that cannot be sent is an error here, before anything is sent.
+    pub(crate) fn new(
+        provider: &str,
+        url: &str,
+        auth: &Auth,
+        extra_headers: &[(&'static str, String)],
+    ) -> Result<Endpoint> {
+        let parsed = reqwest::Url::parse(url).map_err(|e| {
+            auth.scrub(BlazenError::validation(format!(
+                "the URL `{url}` of `{provider}` is invalid: {e}"
+            )))
+            .with_provider(provider)
+        })?;
+        // Every header of the request is here, the client's defaults included, so that
+        // reqwest adds none to the clone each request gets (which would grow it).
+        let mut headers = HeaderMap::with_capacity(4 + extra_headers.len());
+        headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+        headers.insert(ACCEPT, HeaderValue::from_static("application/json"));
+        headers.insert(
+            reqwest::header::USER_AGENT,
+            HeaderValue::from_static(USER_AGENT),
+        );
+        for (name, value) in extra_headers {
+            let value = HeaderValue::from_str(value).map_err(|_| {
+                BlazenError::validation(format!("the `{name}` header value is not valid"))
+                    .with_provider(provider)
+            })?;
+            headers.insert(header_name(provider, name)?, value);
+        }
+        if let Some((name, value)) = auth.header(provider)? {
+            headers.insert(name, value);
+        }
+        Ok(Endpoint {
+            url: parsed,
+            headers,
+            auth: auth.clone(),
         })
+    }
+
+    /// The request to send: this endpoint's URL and headers, and `body`.
+    fn request(&self, body: Vec<u8>, accept_sse: bool) -> reqwest::Request {
+        let mut request = reqwest::Request::new(reqwest::Method::POST, self.url.clone());
+        let headers = request.headers_mut();
+        *headers = self.headers.clone();
+        if accept_sse {
+            headers.insert(ACCEPT, HeaderValue::from_static("text/event-stream"));
+        }
+        *request.body_mut() = Some(body.into());
+        request
     }
 }
 
@@ -169,6 +256,9 @@ pub(crate) fn request_id(headers: &HeaderMap) -> Option<String> {
 
 /// Sends a JSON POST with auth and returns the response when its status is a success; otherwise
 /// reads the error body and maps it to a [`BlazenError`].
+///
+/// Prepares the [`Endpoint`] for this one request; a provider that keeps its endpoint calls
+/// [`post_to`].
 pub(crate) async fn post_json(
     client: &HttpClient,
     provider: &str,
@@ -178,34 +268,36 @@ pub(crate) async fn post_json(
     body: Vec<u8>,
     accept_sse: bool,
 ) -> Result<Response> {
-    // Event streams go through the streaming client, whose idle limit `sse_events` enforces.
-    let client = if accept_sse {
-        client.streaming()
-    } else {
-        Client::clone(client)
-    };
-    let mut builder = client
-        .post(url)
-        .header(CONTENT_TYPE, HeaderValue::from_static("application/json"));
-    if accept_sse {
-        builder = builder.header(
-            reqwest::header::ACCEPT,
-            HeaderValue::from_static("text/event-stream"),
-        );
-    }
-    for (name, value) in extra_headers {
-        builder = builder.header(*name, value.as_str());
-    }
-    builder = auth.apply(builder, provider)?.body(body);
-    send(provider, builder).await.map_err(|e| auth.scrub(e))
+    let endpoint = Endpoint::new(provider, url, auth, extra_headers)?;
+    post_to(client, provider, &endpoint, body, accept_sse).await
+}
+
+/// Sends a JSON POST to a prepared [`Endpoint`] (see [`post_json`]).
+pub(crate) async fn post_to(
+    client: &HttpClient,
+    provider: &str,
+    endpoint: &Endpoint,
+    body: Vec<u8>,
+    accept_sse: bool,
+) -> Result<Response> {
+    let sent = client.execute(endpoint.request(body, accept_sse));
+    send_with(provider, sent)
+        .await
+        .map_err(|e| endpoint.auth.scrub(e))
 }
 
 /// Sends a prepared request and maps transport failures and error statuses to [`BlazenError`].
 pub(crate) async fn send(provider: &str, builder: RequestBuilder) -> Result<Response> {
+    send_with(provider, builder.send()).await
+}
+
+async fn send_with(
+    provider: &str,
+    sent: impl Future<Output = reqwest::Result<Response>>,
+) -> Result<Response> {
     let started = Instant::now();
-    let response = builder
-        .send()
-        .await
+    let response = idle_limited(provider, sent)
+        .await?
         .map_err(|e| transport_error(provider, e, started))?;
     check_status(provider, response).await
 }
@@ -234,37 +326,61 @@ pub(crate) async fn check_status(provider: &str, response: Response) -> Result<R
     ))
 }
 
-/// Reads a whole body, refusing more than `limit` bytes.
+/// Reads a whole body, keeping at most `limit` bytes (the rest is not read).
 pub(crate) async fn read_capped(provider: &str, response: Response, limit: usize) -> Result<Bytes> {
-    let mut stream = response.bytes_stream();
-    let mut buf: Vec<u8> = Vec::new();
-    while let Some(piece) = stream.next().await {
-        let piece = piece.map_err(|e| BlazenError::from_reqwest(provider, e))?;
-        let room = limit.saturating_sub(buf.len());
-        if piece.len() > room {
-            buf.extend_from_slice(&piece[..room]);
-            break;
-        }
-        buf.extend_from_slice(&piece);
-    }
-    Ok(Bytes::from(buf))
+    let (body, _) = read_limited(provider, response, limit).await?;
+    Ok(body)
 }
 
 /// Reads a successful response's whole body (up to [`MAX_BODY_BYTES`]).
 pub(crate) async fn read_body(provider: &str, response: Response) -> Result<Bytes> {
-    let started = Instant::now();
-    let body = response
-        .bytes()
-        .await
-        .map_err(|e| transport_error(provider, e, started))?;
-    if body.len() > MAX_BODY_BYTES {
+    let (body, whole) = read_limited(provider, response, MAX_BODY_BYTES).await?;
+    if !whole {
         return Err(BlazenError::invalid_response(
             provider,
-            format!("response body of {} bytes exceeds the limit", body.len()),
+            format!("the response body exceeds the limit of {MAX_BODY_BYTES} bytes"),
             &body[..crate::error::RAW_BODY_LIMIT.min(body.len())],
         ));
     }
     Ok(body)
+}
+
+/// Reads a body up to `limit` bytes, each read bounded by [`IDLE_TIMEOUT`]; `true` when that
+/// was the whole body. A body of one piece (the usual small answer) is returned without a copy.
+async fn read_limited(
+    provider: &str,
+    mut response: Response,
+    limit: usize,
+) -> Result<(Bytes, bool)> {
+    let started = Instant::now();
+    let next = async |response: &mut Response| {
+        idle_limited(provider, response.chunk())
+            .await
+            .map_err(|e| e.with_elapsed(started.elapsed()))?
+            .map_err(|e| transport_error(provider, e, started))
+    };
+    let Some(first) = next(&mut response).await? else {
+        return Ok((Bytes::new(), true));
+    };
+    if first.len() > limit {
+        return Ok((first.slice(..limit), false));
+    }
+    let Some(second) = next(&mut response).await? else {
+        return Ok((first, true));
+    };
+    let mut buf = Vec::with_capacity(first.len() + second.len());
+    let mut piece = Some(second);
+    buf.extend_from_slice(&first);
+    while let Some(p) = piece {
+        let room = limit - buf.len();
+        if p.len() > room {
+            buf.extend_from_slice(&p[..room]);
+            return Ok((Bytes::from(buf), false));
+        }
+        buf.extend_from_slice(&p);
+        piece = next(&mut response).await?;
+    }
+    Ok((Bytes::from(buf), true))
 }
 
 /// A successful response's body decoded as Server-Sent Events; errors carry the provider name,
@@ -420,6 +536,7 @@ impl IdleTimer {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use futures::StreamExt;
 
     #[tokio::test]
     async fn a_transport_timeout_says_how_long_it_waited() {

@@ -118,10 +118,8 @@ async fn request(
             .header(reqwest::header::CONTENT_TYPE, "application/json")
             .body(body);
     }
-    let response = auth
-        .apply(builder, PROVIDER)?
-        .send()
-        .await
+    let response = http::idle_limited(PROVIDER, auth.apply(builder, PROVIDER)?.send())
+        .await?
         .map_err(|e| BlazenError::from_reqwest(PROVIDER, e))?;
     check(response).await
 }

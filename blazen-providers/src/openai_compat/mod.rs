@@ -7,7 +7,7 @@ pub(crate) mod stream;
 pub(crate) mod wire;
 
 use std::fmt;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::time::Instant;
 
 use async_trait::async_trait;
@@ -22,7 +22,7 @@ use crate::types::{
 };
 use wire::{
     ChatRequest, ChatResponse, StreamOptions, WireContent, WireFunctionDef, WireFunctionOut,
-    WireMessage, WireTool, WireToolCallOut,
+    WireMessage, WireMessages, WireTool, WireToolCallOut,
 };
 
 /// How a provider of the family authenticates.
@@ -81,6 +81,8 @@ pub(crate) struct OpenAiCompat {
     /// Azure: the deployment path and the api-version query.
     azure: Option<AzureTarget>,
     extra_headers: Vec<(&'static str, String)>,
+    /// The chat endpoint, prepared on first use; a clone whose URL changes starts anew.
+    chat: Arc<OnceLock<http::Endpoint>>,
 }
 
 #[derive(Debug, Clone)]
@@ -111,11 +113,13 @@ impl OpenAiCompat {
             model: profile.default_model.to_owned(),
             azure: None,
             extra_headers: Vec::new(),
+            chat: Arc::default(),
         }
     }
 
     pub(crate) fn base_url_owned(mut self, url: impl Into<String>) -> Self {
         self.base_url = url.into().trim_end_matches('/').to_owned();
+        self.chat = Arc::default();
         self
     }
 
@@ -126,6 +130,7 @@ impl OpenAiCompat {
 
     pub(crate) fn azure(mut self, target: AzureTarget) -> Self {
         self.azure = Some(target);
+        self.chat = Arc::default();
         self
     }
 
@@ -189,7 +194,7 @@ impl OpenAiCompat {
             } else {
                 Some(model)
             },
-            messages: req.messages.iter().map(wire_message).collect(),
+            messages: WireMessages(&req.messages),
             temperature: req.temperature,
             top_p: req.top_p,
             max_tokens,
@@ -230,26 +235,42 @@ impl OpenAiCompat {
                 include_usage: true,
             }),
         };
-        serde_json::to_vec(&body)
-            .map_err(|e| BlazenError::validation(format!("the request cannot be serialized: {e}")))
+        let mut bytes = serde_json::to_vec(&body).map_err(|e| {
+            BlazenError::validation(format!("the request cannot be serialized: {e}"))
+        })?;
+        // Exactly sized, the body becomes the request's `Bytes` without another allocation.
+        bytes.shrink_to_fit();
+        Ok(bytes)
     }
 
     async fn post(&self, req: &CompletionRequest, stream: bool) -> Result<reqwest::Response> {
         let body = self.build_body(req, stream)?;
-        http::post_json(
+        http::post_to(
             &self.client,
             &self.provider_name,
-            &self.endpoint("chat/completions"),
-            &self.auth(),
-            &self.extra_headers,
+            self.chat()?,
             body,
             stream,
         )
         .await
     }
+
+    /// The chat completions endpoint, prepared once per model (URL parsed, headers built).
+    fn chat(&self) -> Result<&http::Endpoint> {
+        if let Some(endpoint) = self.chat.get() {
+            return Ok(endpoint);
+        }
+        let endpoint = http::Endpoint::new(
+            &self.provider_name,
+            &self.endpoint("chat/completions"),
+            &self.auth(),
+            &self.extra_headers,
+        )?;
+        Ok(self.chat.get_or_init(|| endpoint))
+    }
 }
 
-fn wire_message(m: &ChatMessage) -> WireMessage<'_> {
+pub(crate) fn wire_message(m: &ChatMessage) -> WireMessage<'_> {
     let content = if !m.parts.is_empty() {
         Some(WireContent::Parts(m.parts.iter().map(wire_part).collect()))
     } else {
@@ -501,6 +522,7 @@ impl Provider for OpenAiCompat {
         let mut p = self.clone();
         if let Some(az) = &mut p.azure {
             az.deployment = model.to_owned();
+            p.chat = Arc::default();
         }
         p.model = model.to_owned();
         Arc::new(p)

@@ -15,7 +15,8 @@ use crate::error::is_error_value;
 pub(crate) struct ChatRequest<'a> {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub(crate) model: Option<&'a str>,
-    pub(crate) messages: Vec<WireMessage<'a>>,
+    /// Serialized one by one as [`WireMessage`]s, without collecting them first.
+    pub(crate) messages: WireMessages<'a>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub(crate) temperature: Option<f32>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -38,6 +39,16 @@ pub(crate) struct ChatRequest<'a> {
     pub(crate) stream: bool,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub(crate) stream_options: Option<StreamOptions>,
+}
+
+/// A conversation as the wire's `messages` array.
+#[derive(Debug)]
+pub(crate) struct WireMessages<'a>(pub(crate) &'a [crate::types::ChatMessage]);
+
+impl Serialize for WireMessages<'_> {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_seq(self.0.iter().map(super::wire_message))
+    }
 }
 
 #[derive(Debug, Serialize)]
