@@ -5,10 +5,15 @@
 use blazen_providers::{
     BlazenError, ChatMessage, CompletionModel, CompletionRequest, ToolCall, ToolSpec,
 };
+use std::time::Duration;
+
 use futures::StreamExt;
 use serde_json::{json, Value};
 use wiremock::matchers::{method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
+
+#[allow(dead_code)]
+mod support;
 
 fn fixture(case: &str) -> Value {
     let file = format!(
@@ -536,4 +541,32 @@ async fn live_bedrock_complete_and_stream() {
         .unwrap()
         .finish_reason
         .is_some());
+}
+
+#[tokio::test(start_paused = true)]
+async fn an_event_stream_that_goes_silent_ends_with_a_timeout() {
+    use support::raw_server::{chunk, head, serve};
+    let delta = event(
+        "contentBlockDelta",
+        json!({"contentBlockIndex": 0, "delta": {"text": "first"}}),
+    );
+    let base = serve(vec![
+        (
+            Duration::ZERO,
+            head("application/vnd.amazon.eventstream", None),
+        ),
+        (Duration::from_secs(60), chunk(&delta)),
+    ])
+    .await;
+    let model = CompletionModel::bedrock("test-key", "us-east-1").with_base_url(&base);
+    let mut stream = model.stream(&[ChatMessage::user("hi")]).await.unwrap();
+    let first = stream.next().await.unwrap().unwrap();
+    assert_eq!(first.delta.as_deref(), Some("first"));
+    let started = tokio::time::Instant::now();
+    let err = stream.next().await.unwrap().unwrap_err();
+    assert!(matches!(err, BlazenError::Timeout { .. }), "{err:?}");
+    assert_eq!(err.provider(), Some("bedrock"));
+    assert!(err.is_retryable());
+    assert!(started.elapsed() >= Duration::from_secs(600));
+    assert!(stream.next().await.is_none());
 }

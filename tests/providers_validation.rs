@@ -218,3 +218,57 @@ async fn an_empty_api_key_fails_fast_as_auth_before_anything_is_sent() {
     assert!(matches!(err, BlazenError::Auth { .. }), "{err:?}");
     assert!(server.received_requests().await.unwrap().is_empty());
 }
+
+#[tokio::test]
+async fn a_key_a_header_cannot_carry_fails_fast_as_auth_without_showing_it() {
+    // A key pasted with its line break: sent without auth before, it came back as a 401.
+    let server = server().await;
+    let key = "sk-secret-value-1234\n";
+    for m in [
+        CompletionModel::openai(key).with_base_url(server.uri()),
+        CompletionModel::anthropic(key).with_base_url(server.uri()),
+    ] {
+        let err = m.complete(&[ChatMessage::user("hi")]).await.unwrap_err();
+        assert!(matches!(err, BlazenError::Auth { .. }), "{err:?}");
+        assert!(err.to_string().contains("line break"), "{err}");
+        assert!(!format!("{err} {err:?}").contains("sk-secret"), "{err:?}");
+    }
+    assert_eq!(hits(&server).await, 0);
+}
+
+#[tokio::test]
+async fn a_model_used_then_pointed_elsewhere_sends_to_the_new_server() {
+    // The chat endpoint is prepared once per model; a re-targeted clone must not reuse it.
+    let (first, second) = (server().await, server().await);
+    let model = CompletionModel::openai("k").with_base_url(first.uri());
+    model.complete(&[ChatMessage::user("hi")]).await.unwrap();
+    let moved = model.clone().with_base_url(second.uri());
+    moved.complete(&[ChatMessage::user("hi")]).await.unwrap();
+    model.complete(&[ChatMessage::user("hi")]).await.unwrap();
+    assert_eq!((hits(&first).await, hits(&second).await), (2, 1));
+
+    // Azure: the deployment is part of the URL, so with_model re-targets too.
+    let azure = CompletionModel::azure("k", "res", "dep-a").with_base_url(first.uri());
+    azure.complete(&[ChatMessage::user("hi")]).await.unwrap();
+    azure
+        .clone()
+        .with_model("dep-b")
+        .complete(&[ChatMessage::user("hi")])
+        .await
+        .unwrap();
+    let paths: Vec<String> = first
+        .received_requests()
+        .await
+        .unwrap()
+        .iter()
+        .skip(2)
+        .map(|r| r.url.path().to_owned())
+        .collect();
+    assert_eq!(
+        paths,
+        [
+            "/openai/deployments/dep-a/chat/completions",
+            "/openai/deployments/dep-b/chat/completions"
+        ]
+    );
+}

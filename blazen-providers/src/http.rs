@@ -355,8 +355,7 @@ async fn read_limited(
     let started = Instant::now();
     let next = async |response: &mut Response| {
         idle_limited(provider, response.chunk())
-            .await
-            .map_err(|e| e.with_elapsed(started.elapsed()))?
+            .await?
             .map_err(|e| transport_error(provider, e, started))
     };
     let Some(first) = next(&mut response).await? else {
@@ -437,11 +436,12 @@ where
         if self.idle.done {
             return Poll::Ready(None);
         }
+        let inner = self.events.poll_event(cx);
+        // Read, decoding and idle-limit errors alike carry the provider and the request id.
         let (provider, id) = (&self.provider, self.request_id.as_deref());
-        let inner = self.events.poll_event(cx).map(|item| {
+        self.idle.guard(inner, cx).map(|item| {
             item.map(|r| r.map_err(|e| Box::new(e.with_provider(provider).or_request_id(id))))
-        });
-        self.idle.guard(inner, cx)
+        })
     }
 
     /// The event found by the last [`poll_event`](Self::poll_event), borrowed.

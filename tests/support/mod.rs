@@ -1,5 +1,6 @@
 //! Shared helpers of the integration tests, one module per area.
 
 pub(crate) mod provider_server;
+pub(crate) mod raw_server;
 pub(crate) mod runtime;
 pub(crate) mod scripted_server;
