@@ -11,7 +11,7 @@ use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use futures::Stream;
+use futures::{FutureExt, Stream};
 use reqwest::header::{HeaderMap, HeaderName, HeaderValue, ACCEPT, AUTHORIZATION, CONTENT_TYPE};
 use reqwest::{Client, RequestBuilder, Response};
 
@@ -65,10 +65,13 @@ const USER_AGENT: &str = concat!("blazen-providers/", env!("CARGO_PKG_VERSION"))
 /// `fut`, unless it stays pending for [`IDLE_TIMEOUT`]: then a [`BlazenError::Timeout`].
 ///
 /// A future that is ready when first polled never arms the timer.
-pub(crate) async fn idle_limited<T>(provider: &str, fut: impl Future<Output = T>) -> Result<T> {
+pub(crate) fn idle_limited<'a, T>(
+    provider: &'a str,
+    fut: impl Future<Output = T> + 'a,
+) -> impl Future<Output = Result<T>> + 'a {
+    // A plain combinator rather than an `async fn`: no state of its own in every read's future.
     tokio::time::timeout(IDLE_TIMEOUT, fut)
-        .await
-        .map_err(|_| BlazenError::timeout(IDLE_TIMEOUT).with_provider(provider))
+        .map(move |r| r.map_err(|_| BlazenError::timeout(IDLE_TIMEOUT).with_provider(provider)))
 }
 
 /// An API key; its `Debug` prints `[REDACTED]`.
@@ -273,33 +276,45 @@ pub(crate) async fn post_json(
 }
 
 /// Sends a JSON POST to a prepared [`Endpoint`] (see [`post_json`]).
-pub(crate) async fn post_to(
+pub(crate) fn post_to<'a>(
     client: &HttpClient,
-    provider: &str,
-    endpoint: &Endpoint,
+    provider: &'a str,
+    endpoint: &'a Endpoint,
     body: Vec<u8>,
     accept_sse: bool,
-) -> Result<Response> {
+) -> impl Future<Output = Result<Response>> + 'a {
     let sent = client.execute(endpoint.request(body, accept_sse));
-    send_with(provider, sent)
-        .await
-        .map_err(|e| endpoint.auth.scrub(e))
+    send_with(provider, sent).map(|r| r.map_err(|e| endpoint.auth.scrub(e)))
 }
 
 /// Sends a prepared request and maps transport failures and error statuses to [`BlazenError`].
-pub(crate) async fn send(provider: &str, builder: RequestBuilder) -> Result<Response> {
-    send_with(provider, builder.send()).await
+pub(crate) fn send(
+    provider: &str,
+    builder: RequestBuilder,
+) -> impl Future<Output = Result<Response>> + '_ {
+    send_with(provider, builder.send())
 }
 
-async fn send_with(
-    provider: &str,
-    sent: impl Future<Output = reqwest::Result<Response>>,
-) -> Result<Response> {
-    let started = Instant::now();
-    let response = idle_limited(provider, sent)
-        .await?
-        .map_err(|e| transport_error(provider, e, started))?;
-    check_status(provider, response).await
+/// Waits for the response (its headers) at most [`IDLE_TIMEOUT`] and checks its status.
+///
+/// Like [`read_limited`], the future itself rather than an `async fn` (no second copy of
+/// `sent`), and the error path boxed: reading an error body would otherwise make every
+/// request's future larger, success or not.
+#[allow(clippy::manual_async_fn, reason = "an async fn would store `sent` twice")]
+fn send_with<'a>(
+    provider: &'a str,
+    sent: impl Future<Output = reqwest::Result<Response>> + 'a,
+) -> impl Future<Output = Result<Response>> + 'a {
+    async move {
+        let started = Instant::now();
+        let response = idle_limited(provider, sent)
+            .await?
+            .map_err(|e| transport_error(provider, e, started))?;
+        if response.status().is_success() {
+            return Ok(response);
+        }
+        Err(Box::pin(error_response(provider, response)).await)
+    }
 }
 
 /// A transport failure; a timeout says how long it waited ("timed out after Nms").
@@ -307,79 +322,117 @@ fn transport_error(provider: &str, err: reqwest::Error, started: Instant) -> Bla
     BlazenError::from_reqwest(provider, err).with_elapsed(started.elapsed())
 }
 
-/// Passes a successful response through; turns an error status into a [`BlazenError`] built from
-/// the status, headers and (capped) body.
-pub(crate) async fn check_status(provider: &str, response: Response) -> Result<Response> {
+/// The error an unsuccessful response stands for, built from its status, headers and (capped)
+/// body.
+async fn error_response(provider: &str, response: Response) -> BlazenError {
     let status = response.status();
-    if status.is_success() {
-        return Ok(response);
-    }
     let headers = response.headers().clone();
     let body = read_capped(provider, response, crate::error::RAW_BODY_LIMIT)
         .await
         .unwrap_or_default();
-    Err(BlazenError::from_response(
-        provider,
-        status.as_u16(),
-        &headers,
-        &body,
-    ))
+    BlazenError::from_response(provider, status.as_u16(), &headers, &body)
 }
 
 /// Reads a whole body, keeping at most `limit` bytes (the rest is not read).
-pub(crate) async fn read_capped(provider: &str, response: Response, limit: usize) -> Result<Bytes> {
-    let (body, _) = read_limited(provider, response, limit).await?;
-    Ok(body)
+pub(crate) fn read_capped(
+    provider: &str,
+    response: Response,
+    limit: usize,
+) -> impl Future<Output = Result<Bytes>> + '_ {
+    read_limited(provider, response, limit, Over::Truncate)
 }
 
 /// Reads a successful response's whole body (up to [`MAX_BODY_BYTES`]).
-pub(crate) async fn read_body(provider: &str, response: Response) -> Result<Bytes> {
-    let (body, whole) = read_limited(provider, response, MAX_BODY_BYTES).await?;
-    if !whole {
-        return Err(BlazenError::invalid_response(
-            provider,
-            format!("the response body exceeds the limit of {MAX_BODY_BYTES} bytes"),
-            &body[..crate::error::RAW_BODY_LIMIT.min(body.len())],
-        ));
-    }
-    Ok(body)
+pub(crate) fn read_body(
+    provider: &str,
+    response: Response,
+) -> impl Future<Output = Result<Bytes>> + '_ {
+    read_limited(provider, response, MAX_BODY_BYTES, Over::Fail)
 }
 
-/// Reads a body up to `limit` bytes, each read bounded by [`IDLE_TIMEOUT`]; `true` when that
-/// was the whole body. A body of one piece (the usual small answer) is returned without a copy.
-async fn read_limited(
+/// What [`read_limited`] does with a body over its limit.
+#[derive(Clone, Copy)]
+enum Over {
+    /// Keeps the first `limit` bytes.
+    Truncate,
+    /// Fails: a successful answer cut short would be a wrong answer.
+    Fail,
+}
+
+/// Reads a body up to `limit` bytes, each read bounded by [`IDLE_TIMEOUT`].
+///
+/// A function returning an `async move` block rather than an `async fn`, and `read_body` and
+/// `read_capped` are this future itself: an `async fn` keeps both its argument and the local it
+/// moves into, and each layer would add another copy of the response to every request's future.
+#[allow(clippy::manual_async_fn, reason = "an async fn would store `response` twice")]
+fn read_limited(
     provider: &str,
     mut response: Response,
     limit: usize,
-) -> Result<(Bytes, bool)> {
-    let started = Instant::now();
-    let next = async |response: &mut Response| {
-        idle_limited(provider, response.chunk())
+    over: Over,
+) -> impl Future<Output = Result<Bytes>> + '_ {
+    async move {
+        let started = Instant::now();
+        let mut body = BodyBuf::default();
+        // One await point, so that the future holds one read's state, not one per call site.
+        while let Some(mut piece) = idle_limited(provider, response.chunk())
             .await?
-            .map_err(|e| transport_error(provider, e, started))
-    };
-    let Some(first) = next(&mut response).await? else {
-        return Ok((Bytes::new(), true));
-    };
-    if first.len() > limit {
-        return Ok((first.slice(..limit), false));
-    }
-    let Some(second) = next(&mut response).await? else {
-        return Ok((first, true));
-    };
-    let mut buf = Vec::with_capacity(first.len() + second.len());
-    let mut piece = Some(second);
-    buf.extend_from_slice(&first);
-    while let Some(p) = piece {
-        let room = limit - buf.len();
-        if p.len() > room {
-            buf.extend_from_slice(&p[..room]);
-            return Ok((Bytes::from(buf), false));
+            .map_err(|e| transport_error(provider, e, started))?
+        {
+            let room = limit - body.len();
+            if piece.len() <= room {
+                body.push(piece);
+                continue;
+            }
+            piece.truncate(room);
+            body.push(piece);
+            let body = body.into_bytes();
+            return match over {
+                Over::Truncate => Ok(body),
+                Over::Fail => Err(BlazenError::invalid_response(
+                    provider,
+                    format!("the response body exceeds the limit of {limit} bytes"),
+                    &body[..crate::error::RAW_BODY_LIMIT.min(body.len())],
+                )),
+            };
         }
-        buf.extend_from_slice(&p);
-        piece = next(&mut response).await?;
+        Ok(body.into_bytes())
     }
-    Ok((Bytes::from(buf), true))
+}
+
+/// A body read piece by piece: the first piece is kept as it came, so a body of one piece (the
+/// usual small answer) is never copied; later pieces are joined.
+#[derive(Default)]
+struct BodyBuf {
+    first: Bytes,
+    joined: Vec<u8>,
+}
+
+impl BodyBuf {
+    fn len(&self) -> usize {
+        self.first.len() + self.joined.len()
+    }
+
+    fn push(&mut self, piece: Bytes) {
+        if self.len() == 0 {
+            self.first = piece;
+            return;
+        }
+        if self.joined.is_empty() {
+            self.joined.reserve(self.first.len() + piece.len());
+            self.joined
+                .extend_from_slice(&std::mem::take(&mut self.first));
+        }
+        self.joined.extend_from_slice(&piece);
+    }
+
+    fn into_bytes(self) -> Bytes {
+        if self.joined.is_empty() {
+            self.first
+        } else {
+            Bytes::from(self.joined)
+        }
+    }
 }
 
 /// A successful response's body decoded as Server-Sent Events; errors carry the provider name,
