@@ -390,13 +390,12 @@ impl EmbeddingProvider for CompatEmbeddings {
 
     async fn embed_batch(&self, inputs: &[String]) -> Result<EmbeddingResponse> {
         let provider = self.client.name_arc().clone();
-        let body = serde_json::to_vec(&wire::EmbeddingRequest {
+        let body = http::json_body(&wire::EmbeddingRequest {
             model: &self.model,
             input: inputs,
             dimensions: self.dimensions,
             encoding_format: "float",
-        })
-        .map_err(|e| BlazenError::validation(format!("cannot serialize the request: {e}")))?;
+        })?;
         let response = http::post_json(
             self.client.client(),
             &provider,

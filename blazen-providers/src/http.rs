@@ -64,14 +64,38 @@ const USER_AGENT: &str = concat!("blazen-providers/", env!("CARGO_PKG_VERSION"))
 
 /// `fut`, unless it stays pending for [`IDLE_TIMEOUT`]: then a [`BlazenError::Timeout`].
 ///
-/// A future that is ready when first polled never arms the timer.
-pub(crate) fn idle_limited<'a, T>(
-    provider: &'a str,
-    fut: impl Future<Output = T> + 'a,
-) -> impl Future<Output = Result<T>> + 'a {
-    // A plain combinator rather than an `async fn`: no state of its own in every read's future.
+/// A future that is ready when first polled (a body already read with the headers) never
+/// creates the timer.
+pub(crate) async fn idle_limited<T>(provider: &str, fut: impl Future<Output = T>) -> Result<T> {
+    let mut fut = std::pin::pin!(fut);
+    if let Poll::Ready(v) = futures::poll!(fut.as_mut()) {
+        return Ok(v);
+    }
     tokio::time::timeout(IDLE_TIMEOUT, fut)
-        .map(move |r| r.map_err(|_| BlazenError::timeout(IDLE_TIMEOUT).with_provider(provider)))
+        .await
+        .map_err(|_| BlazenError::timeout(IDLE_TIMEOUT).with_provider(provider))
+}
+
+/// A request body as JSON, in a buffer of exactly its size: it becomes the request's `Bytes`
+/// without another allocation. Serialized into a reused per-thread buffer first, so that a body
+/// costs one allocation however large, instead of a doubling series and a final shrink.
+pub(crate) fn json_body<T: serde::Serialize + ?Sized>(value: &T) -> Result<Vec<u8>> {
+    thread_local! {
+        static SCRATCH: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
+    }
+    /// A buffer that grew past this for one huge body is not kept.
+    const KEEP: usize = 1 << 20;
+    SCRATCH.with_borrow_mut(|buf| {
+        buf.clear();
+        let written = serde_json::to_writer(&mut *buf, value);
+        let body = buf.as_slice().to_vec();
+        if buf.capacity() > KEEP {
+            *buf = Vec::new();
+        }
+        written
+            .map(|()| body)
+            .map_err(|e| BlazenError::validation(format!("cannot encode the request: {e}")))
+    })
 }
 
 /// An API key; its `Debug` prints `[REDACTED]`.
@@ -300,7 +324,10 @@ pub(crate) fn send(
 /// Like [`read_limited`], the future itself rather than an `async fn` (no second copy of
 /// `sent`), and the error path boxed: reading an error body would otherwise make every
 /// request's future larger, success or not.
-#[allow(clippy::manual_async_fn, reason = "an async fn would store `sent` twice")]
+#[allow(
+    clippy::manual_async_fn,
+    reason = "an async fn would store `sent` twice"
+)]
 fn send_with<'a>(
     provider: &'a str,
     sent: impl Future<Output = reqwest::Result<Response>> + 'a,
@@ -364,7 +391,10 @@ enum Over {
 /// A function returning an `async move` block rather than an `async fn`, and `read_body` and
 /// `read_capped` are this future itself: an `async fn` keeps both its argument and the local it
 /// moves into, and each layer would add another copy of the response to every request's future.
-#[allow(clippy::manual_async_fn, reason = "an async fn would store `response` twice")]
+#[allow(
+    clippy::manual_async_fn,
+    reason = "an async fn would store `response` twice"
+)]
 fn read_limited(
     provider: &str,
     mut response: Response,
@@ -590,6 +620,39 @@ impl IdleTimer {
 mod tests {
     use super::*;
     use futures::StreamExt;
+
+    #[test]
+    fn a_json_body_is_exactly_sized_and_the_scratch_buffer_is_reused_or_dropped() {
+        let small = json_body(&serde_json::json!({"model": "m"})).unwrap();
+        assert_eq!(small, br#"{"model":"m"}"#);
+        assert_eq!(small.capacity(), small.len());
+        // A huge body is written whole, and the scratch buffer it grew is not kept.
+        let huge = "x".repeat(3 << 20);
+        let body = json_body(&huge).unwrap();
+        assert_eq!(body.len(), huge.len() + 2);
+        assert_eq!(body.capacity(), body.len());
+        let again = json_body(&[1, 2]).unwrap();
+        assert_eq!(again, b"[1,2]");
+        // What JSON cannot carry is a validation error, not a panic.
+        let mut bad = std::collections::BTreeMap::new();
+        bad.insert(vec![1u8], 1);
+        let err = json_body(&bad).unwrap_err();
+        assert!(matches!(err, BlazenError::Validation { .. }), "{err:?}");
+        assert!(
+            err.to_string().contains("cannot encode the request"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn a_ready_future_never_creates_the_idle_timer() {
+        // No timer is created, so this works even on a runtime without a time driver.
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap();
+        let v = rt.block_on(async { idle_limited("p", async { 7 }).await });
+        assert_eq!(v.unwrap(), 7);
+    }
 
     #[tokio::test]
     async fn a_transport_timeout_says_how_long_it_waited() {

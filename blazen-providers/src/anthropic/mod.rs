@@ -55,8 +55,7 @@ impl AnthropicProvider {
             Some(ResponseFormat::JsonObject | ResponseFormat::JsonSchema { .. })
         );
         let body = convert::to_wire(req, &model, DEFAULT_MAX_TOKENS, stream)?;
-        let body = serde_json::to_vec(&body)
-            .map_err(|e| BlazenError::validation(format!("cannot encode the request: {e}")))?;
+        let body = crate::http::json_body(&body)?;
         let url = format!("{}/messages", self.base_url.trim_end_matches('/'));
         let response = http::post_json(
             &self.client,

@@ -12,7 +12,7 @@ use std::time::Instant;
 
 use async_trait::async_trait;
 
-use crate::error::{BlazenError, Result};
+use crate::error::Result;
 use crate::eventstream::{event_stream_messages, Message};
 use crate::http::{self, ApiKey, Auth};
 use crate::model::{ChunkStream, CompletionModel, Provider};
@@ -63,8 +63,7 @@ impl BedrockProvider {
     ) -> Result<(reqwest::Response, String)> {
         let model = req.model.clone().unwrap_or_else(|| self.model.clone());
         let body = convert::to_wire(req)?;
-        let body = serde_json::to_vec(&body)
-            .map_err(|e| BlazenError::validation(format!("cannot encode the request: {e}")))?;
+        let body = crate::http::json_body(&body)?;
         let action = if stream {
             "converse-stream"
         } else {

@@ -67,8 +67,7 @@ impl EmbeddingProvider for CohereEmbeddings {
             embedding_types: ["float"],
             output_dimension: self.dimensions,
         };
-        let body = serde_json::to_vec(&body)
-            .map_err(|e| BlazenError::validation(format!("cannot encode the request: {e}")))?;
+        let body = crate::http::json_body(&body)?;
         let url = format!("{}/embed", self.base_url.trim_end_matches('/'));
         let response =
             http::post_json(&self.client, PROVIDER, &url, &self.auth, &[], body, false).await?;

@@ -9,7 +9,7 @@ use std::time::Instant;
 
 use async_trait::async_trait;
 
-use crate::error::{BlazenError, Result};
+use crate::error::Result;
 use crate::http::{self, ApiKey, Auth};
 use crate::model::{ChunkStream, CompletionModel, Provider};
 use crate::native::{read_json, sse_stream, ByData};
@@ -46,8 +46,7 @@ impl CohereProvider {
     ) -> Result<(reqwest::Response, String)> {
         let model = req.model.clone().unwrap_or_else(|| self.model.clone());
         let body = convert::to_wire(req, &model, stream)?;
-        let body = serde_json::to_vec(&body)
-            .map_err(|e| BlazenError::validation(format!("cannot encode the request: {e}")))?;
+        let body = crate::http::json_body(&body)?;
         let url = format!("{}/chat", self.base_url.trim_end_matches('/'));
         let response =
             http::post_json(&self.client, PROVIDER, &url, &self.auth, &[], body, stream).await?;

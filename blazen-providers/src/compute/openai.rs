@@ -91,8 +91,7 @@ impl OpenAiMedia {
     }
 
     async fn post_json(&self, path: &str, body: &Value) -> Result<reqwest::Response> {
-        let bytes = serde_json::to_vec(body)
-            .map_err(|e| BlazenError::validation(format!("cannot encode the request: {e}")))?;
+        let bytes = crate::http::json_body(body)?;
         http::post_json(
             &self.client,
             self.profile.name,

@@ -145,8 +145,7 @@ impl ComputeBackend for FalQueue {
     async fn submit(&self, request: ComputeRequest, poll: PollConfig) -> Result<ComputeJob> {
         let (endpoint, input) = to_input(&request);
         check_endpoint(&endpoint)?;
-        let body = serde_json::to_vec(&input)
-            .map_err(|e| BlazenError::validation(format!("cannot encode the request: {e}")))?;
+        let body = crate::http::json_body(&input)?;
         let url = format!("{}/{endpoint}", self.base_url);
         let response = request_json(self, Method::POST, &url, Some(body)).await?;
         let submitted: SubmitResponse = serde_json::from_value(response.clone()).map_err(|e| {

@@ -59,8 +59,7 @@ impl GeminiProvider {
     ) -> Result<(reqwest::Response, String)> {
         let model = req.model.clone().unwrap_or_else(|| self.model.clone());
         let body = convert::to_wire(req)?;
-        let body = serde_json::to_vec(&body)
-            .map_err(|e| BlazenError::validation(format!("cannot encode the request: {e}")))?;
+        let body = crate::http::json_body(&body)?;
         let response = http::post_json(
             &self.client,
             PROVIDER,

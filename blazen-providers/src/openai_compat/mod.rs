@@ -235,12 +235,7 @@ impl OpenAiCompat {
                 include_usage: true,
             }),
         };
-        let mut bytes = serde_json::to_vec(&body).map_err(|e| {
-            BlazenError::validation(format!("the request cannot be serialized: {e}"))
-        })?;
-        // Exactly sized, the body becomes the request's `Bytes` without another allocation.
-        bytes.shrink_to_fit();
-        Ok(bytes)
+        http::json_body(&body)
     }
 
     async fn post(&self, req: &CompletionRequest, stream: bool) -> Result<reqwest::Response> {
