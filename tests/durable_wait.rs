@@ -242,8 +242,9 @@ async fn pause_while_waiting_keeps_the_step_and_the_held_events() {
     ));
     assert_eq!(snap.in_flight.len(), 1);
     assert_eq!(snap.in_flight[0].target_step.as_deref(), Some("review"));
-    assert_eq!(snap.queued.len(), 1, "the held comment: {:?}", snap.queued);
-    assert!(snap.queued[0].event_type.ends_with("Comment"));
+    assert_eq!(snap.held.len(), 1, "the held comment: {:?}", snap.held);
+    assert!(snap.held[0].event_type.ends_with("Comment"));
+    assert!(snap.queued.is_empty(), "{:?}", snap.queued);
 
     // Through JSON, as a store would keep it.
     let snap = WorkflowSnapshot::from_json(&snap.to_json().unwrap()).unwrap();
@@ -378,4 +379,54 @@ async fn many_waiters_and_many_events_lose_nothing() {
     }
     let stop = handler.result().await.unwrap();
     assert_eq!(stop.result, json!({"n": 200, "ok": true}));
+}
+
+/// `review`, telling the stream again once it has taken the approval.
+#[step(waits_for = [Approval, Comment])]
+async fn review_in_two(ctx: &Context, ev: StartEvent) -> Result<StopEvent, WorkflowError> {
+    ctx.write_event_to_stream(Asked { id: 0 });
+    let approval: Approval = ctx.wait_for_event().await?;
+    ctx.write_event_to_stream(Asked { id: 1 });
+    let comment: Comment = ctx.wait_for_event().await?;
+    Ok(StopEvent::new(json!({
+        "draft": ev.data,
+        "approved": approval.approved,
+        "comment": comment.text,
+    })))
+}
+
+#[tokio::test]
+async fn an_event_a_wait_already_took_is_kept_when_the_run_pauses_at_the_next_wait() {
+    // The step took the approval and waits for a comment: the approval lives only in the
+    // step. The snapshot must hold it, since the step runs again from its start on resume.
+    let wf = workflow!("review", [review_in_two]);
+    let handler = wf.run(json!("draft")).await.unwrap();
+    let mut stream = handler.stream_events();
+    until_asked(&mut stream).await;
+    handler_approves(&handler);
+    until_asked(&mut stream).await;
+    let snap = tokio::time::timeout(Duration::from_secs(5), handler.pause())
+        .await
+        .expect("pause returns while a step waits")
+        .unwrap();
+    assert_eq!(snap.in_flight.len(), 1);
+    assert_eq!(snap.held.len(), 1, "the approval: {:?}", snap.held);
+    assert!(snap.held[0].event_type.ends_with("Approval"));
+    assert!(snap.queued.is_empty(), "{:?}", snap.queued);
+
+    let snap = WorkflowSnapshot::from_json(&snap.to_json().unwrap()).unwrap();
+    let resumed = wf.resume(snap).await.unwrap();
+    resumed
+        .send_event(Comment {
+            text: "after resume".into(),
+        })
+        .unwrap();
+    let stop = tokio::time::timeout(Duration::from_secs(5), resumed.result())
+        .await
+        .expect("the resumed step finds the approval it had taken")
+        .unwrap();
+    assert_eq!(
+        stop.result,
+        json!({"draft": "draft", "approved": true, "comment": "after resume"})
+    );
 }

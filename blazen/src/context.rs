@@ -53,6 +53,11 @@ pub(crate) struct RunState {
     /// Waited-for events that arrived while no waiter took them, oldest first: the next
     /// fitting wait takes them. Part of snapshots.
     pub(crate) parked: std::collections::VecDeque<Box<dyn Event>>,
+    /// A copy of each event a wait took, with the execution that took it, in delivery
+    /// order; the router drops an execution's copies when it completes. A snapshot holds the
+    /// copies of the executions still in flight: they run again from their start on resume
+    /// and wait for those events again.
+    pub(crate) wait_taken: Vec<(u64, Box<dyn Event>)>,
 }
 
 /// Which events a waiter takes, beyond their type.
@@ -103,8 +108,12 @@ impl RunState {
                 continue;
             }
             let waiter = self.waiters.remove(i);
+            let copy = ev.clone_event();
             match waiter.tx.send(ev) {
-                Ok(()) => return Ok(waiter.exec),
+                Ok(()) => {
+                    self.wait_taken.push((waiter.exec, copy));
+                    return Ok(waiter.exec);
+                }
                 // The wait ended meanwhile: the next waiter may take it.
                 Err(back) => ev = back,
             }
@@ -753,6 +762,7 @@ impl Context {
                 ev.event_type() == E::EVENT_TYPE && filter.as_ref().is_none_or(|f| f(&**ev))
             });
             if let Some(ev) = held.and_then(|i| state.parked.remove(i)) {
+                state.wait_taken.push((self.exec, ev.clone_event()));
                 drop(state);
                 return downcast_event(ev);
             }

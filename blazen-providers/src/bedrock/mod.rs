@@ -155,7 +155,7 @@ impl CompletionModel {
     /// from `AWS_REGION` (or `AWS_DEFAULT_REGION`).
     ///
     /// # Errors
-    /// [`BlazenError`] Validation when a variable is unset.
+    /// [`BlazenError`](crate::BlazenError) Validation when a variable is unset.
     pub fn bedrock_from_env() -> Result<Self> {
         let key = crate::native::env_key(ENV_KEY)?;
         let region = crate::native::env_key(ENV_REGIONS[0])

@@ -98,7 +98,7 @@ impl CompletionModel {
     /// [`CompletionModel::cohere`] with the key from `COHERE_API_KEY` (or `CO_API_KEY`).
     ///
     /// # Errors
-    /// [`BlazenError`] Validation when neither variable is set.
+    /// [`BlazenError`](crate::BlazenError) Validation when neither variable is set.
     pub fn cohere_from_env() -> Result<Self> {
         crate::native::env_key(ENV_KEYS[0])
             .or_else(|_| crate::native::env_key(ENV_KEYS[1]))

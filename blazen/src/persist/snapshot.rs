@@ -268,6 +268,12 @@ pub struct WorkflowSnapshot {
     /// [`target_step`](SerializedEvent::target_step)): they are delivered again on resume.
     #[serde(default)]
     pub in_flight: Vec<SerializedEvent>,
+    /// Events held for `Context::wait_for_event`, in arrival order: those a wait of an
+    /// in-flight step had already taken (the step runs again from its start on resume and
+    /// waits for them again), then those no wait had taken yet. On resume they go straight
+    /// back to the waits, never to a step that accepts the same type.
+    #[serde(default)]
+    pub held: Vec<SerializedEvent>,
     /// Partial `collect_events` buffers.
     #[serde(default)]
     pub fan_in: Vec<FanInBuffer>,
@@ -298,6 +304,7 @@ impl WorkflowSnapshot {
             state: BTreeMap::new(),
             bytes: BTreeMap::new(),
             queued: Vec::new(),
+            held: Vec::new(),
             in_flight: Vec::new(),
             fan_in: Vec::new(),
             stream_position: 0,

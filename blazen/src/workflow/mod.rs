@@ -332,6 +332,11 @@ impl Workflow {
                 .collect
                 .insert((step, buf.event_type.into()), FanIn::Restored(evs));
         }
+        state.parked = snapshot
+            .held
+            .into_iter()
+            .map(|e| Box::new(e.into_dynamic()) as Box<dyn Event>)
+            .collect();
         let mut queued = Vec::new();
         // In-flight events first: they were delivered before the queued ones.
         for ev in snapshot.in_flight.into_iter().chain(snapshot.queued) {

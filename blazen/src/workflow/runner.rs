@@ -321,6 +321,13 @@ impl Router {
                     // Complete: the fan-in batches it took are no longer needed to replay it.
                     self.shared.lock_state().taken.remove(&s.exec);
                 }
+                if !self.wf.waited.is_empty() {
+                    // Nor the events its waits took.
+                    let mut state = self.shared.lock_state();
+                    if !state.wait_taken.is_empty() {
+                        state.wait_taken.retain(|(exec, _)| *exec != s.exec);
+                    }
+                }
                 self.live[s.step as usize] -= 1;
                 self.live_total -= 1;
                 let output = match result {
@@ -781,9 +788,20 @@ impl Router {
                 snap.queued.push(SerializedEvent::from_event(&**ev));
             }
         }
-        // Events held for a wait: routed again after resume (and held again).
-        for ev in &self.shared.lock_state().parked {
-            snap.queued.push(SerializedEvent::from_event(&**ev));
+        // Events held for waits: those the waits of in-flight executions took (the
+        // executions run again and wait again), then those no wait took yet.
+        {
+            let live: std::collections::HashSet<u64> =
+                self.slots.iter().flatten().map(|s| s.exec).collect();
+            let state = self.shared.lock_state();
+            let taken = state
+                .wait_taken
+                .iter()
+                .filter(|(exec, _)| live.contains(exec))
+                .map(|(_, ev)| ev);
+            for ev in taken.chain(&state.parked) {
+                snap.held.push(SerializedEvent::from_event(&**ev));
+            }
         }
         for s in self.slots.iter().flatten() {
             if let Some(ev) = &s.input {
