@@ -236,10 +236,13 @@ async fn pause_while_waiting_keeps_the_step_and_the_held_events() {
         .await
         .expect("pause returns while a step waits")
         .unwrap();
-    assert!(matches!(
-        handler.result().await,
-        Err(WorkflowError::Paused { .. })
-    ));
+    for _ in 0..2 {
+        // Asked again, the outcome is still the typed `Paused`.
+        assert!(matches!(
+            handler.result().await,
+            Err(WorkflowError::Paused { run_id }) if run_id == handler.run_id()
+        ));
+    }
     assert_eq!(snap.in_flight.len(), 1);
     assert_eq!(snap.in_flight[0].target_step.as_deref(), Some("review"));
     assert_eq!(snap.held.len(), 1, "the held comment: {:?}", snap.held);

@@ -181,3 +181,82 @@ async fn steps_still_running_after_stop_are_cancelled() {
     tokio::time::sleep(Duration::from_millis(400)).await;
     assert!(rx.try_recv().is_err(), "the slow step was not cancelled");
 }
+
+/// A step's own error type, with a cause.
+#[derive(Debug)]
+struct QuotaGone {
+    cause: std::io::Error,
+}
+
+impl std::fmt::Display for QuotaGone {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("quota gone")
+    }
+}
+
+impl std::error::Error for QuotaGone {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        Some(&self.cause)
+    }
+}
+
+#[tokio::test]
+async fn result_called_again_gives_the_same_typed_error() {
+    let wf = two_steps(step("work", |_ctx, _x: Num| async {
+        Err::<StopEvent, _>(WorkflowError::other(QuotaGone {
+            cause: std::io::Error::other("budget of team A"),
+        }))
+    }));
+    let handler = wf.run(json!({})).await.unwrap();
+    let first = handler.result().await.unwrap_err();
+    let second = handler.result().await.unwrap_err();
+    let third = handler.result().await.unwrap_err();
+    // The first caller gets the step's own error back.
+    let WorkflowError::Step { source, .. } = &first else {
+        panic!("{first:?}");
+    };
+    let WorkflowError::Other(inner) = &**source else {
+        panic!("{source:?}");
+    };
+    assert!(inner.downcast_ref::<QuotaGone>().is_some());
+    // Later callers get the same variant and fields, and the cause's message and chain.
+    for again in [&second, &third] {
+        let WorkflowError::Step {
+            step,
+            event,
+            source,
+        } = again
+        else {
+            panic!("{again:?}");
+        };
+        assert_eq!((step.as_str(), event.as_str()), ("work", "Num"));
+        assert!(matches!(**source, WorkflowError::Other(_)), "{source:?}");
+        assert_eq!(again.to_string(), first.to_string());
+        let chain = |e: &WorkflowError| {
+            let mut out = Vec::new();
+            let mut cur: Option<&dyn std::error::Error> = Some(e);
+            while let Some(c) = cur {
+                out.push(c.to_string());
+                cur = c.source();
+            }
+            out
+        };
+        assert_eq!(chain(again), chain(&first));
+        assert_eq!(chain(again).last().unwrap(), "budget of team A");
+    }
+
+    // A panic comes back typed too.
+    let wf = two_steps(step("work", |_ctx, _x: Num| async move {
+        panic!("boom");
+        #[allow(unreachable_code)]
+        StopEvent::default()
+    }));
+    let handler = wf.run(json!({})).await.unwrap();
+    assert!(matches!(
+        handler.result().await,
+        Err(WorkflowError::Panic { .. })
+    ));
+    assert!(
+        matches!(handler.result().await, Err(WorkflowError::Panic { message, .. }) if message == "boom")
+    );
+}

@@ -149,4 +149,114 @@ impl WorkflowError {
     pub fn other(err: impl std::error::Error + Send + Sync + 'static) -> Self {
         WorkflowError::Other(Box::new(err))
     }
+
+    /// The same error, variant and fields included, for a second reader of one outcome
+    /// (`WorkflowHandler::result` called again). What cannot be cloned — a user's error, a
+    /// serde or backend error — is copied as its message and its chain of causes.
+    pub(crate) fn duplicate(&self) -> Self {
+        use WorkflowError as E;
+        match self {
+            E::Step {
+                step,
+                event,
+                source,
+            } => E::Step {
+                step: step.clone(),
+                event: event.clone(),
+                source: Box::new(source.duplicate()),
+            },
+            E::Panic {
+                step,
+                event,
+                message,
+            } => E::Panic {
+                step: step.clone(),
+                event: event.clone(),
+                message: message.clone(),
+            },
+            E::Timeout { what, elapsed } => E::Timeout {
+                what: what.clone(),
+                elapsed: *elapsed,
+            },
+            E::Stalled { workflow } => E::Stalled {
+                workflow: workflow.clone(),
+            },
+            E::UnroutedEvent { event, sender } => E::UnroutedEvent {
+                event: event.clone(),
+                sender: sender.clone(),
+            },
+            E::EventDecode { event, message } => E::EventDecode {
+                event: event.clone(),
+                message: message.clone(),
+            },
+            E::Graph(defects) => E::Graph(defects.clone()),
+            E::State { key, source } => E::State {
+                key: key.clone(),
+                source: copy_serde_error(source),
+            },
+            E::Paused { run_id } => E::Paused { run_id: *run_id },
+            E::NotRunning { run_id } => E::NotRunning { run_id: *run_id },
+            E::UnknownInputRequest { request_id } => E::UnknownInputRequest {
+                request_id: *request_id,
+            },
+            E::UndeclaredWait { step, event } => E::UndeclaredWait {
+                step: step.clone(),
+                event: event.clone(),
+            },
+            E::MissingResource { step, resource } => E::MissingResource {
+                step: step.clone(),
+                resource,
+            },
+            E::WaitAbandoned { step, event } => E::WaitAbandoned {
+                step: step.clone(),
+                event: event.clone(),
+            },
+            E::NoRuntime => E::NoRuntime,
+            E::SnapshotMismatch {
+                workflow,
+                expected,
+                found,
+            } => E::SnapshotMismatch {
+                workflow: workflow.clone(),
+                expected: expected.clone(),
+                found: found.clone(),
+            },
+            E::Persist(err) => E::Persist(err.duplicate()),
+            E::Message(message) => E::Message(message.clone()),
+            E::Other(err) => E::Other(Box::new(CopiedError::of(&**err))),
+        }
+    }
+}
+
+/// A serde error again, with the same message (serde errors cannot be cloned).
+pub(crate) fn copy_serde_error(err: &serde_json::Error) -> serde_json::Error {
+    <serde_json::Error as serde::de::Error>::custom(err)
+}
+
+/// An error that cannot be cloned, copied as its message and its chain of causes.
+#[derive(Debug)]
+pub(crate) struct CopiedError {
+    message: String,
+    source: Option<Box<CopiedError>>,
+}
+
+impl CopiedError {
+    pub(crate) fn of(err: &(dyn std::error::Error + 'static)) -> Self {
+        CopiedError {
+            message: err.to_string(),
+            source: err.source().map(|s| Box::new(CopiedError::of(s))),
+        }
+    }
+}
+
+impl std::fmt::Display for CopiedError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for CopiedError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        self.source.as_deref().map(|s| s as _)
+    }
 }

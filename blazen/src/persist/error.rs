@@ -73,6 +73,40 @@ pub enum PersistError {
 }
 
 impl PersistError {
+    /// The same error for a second reader (see `WorkflowError::duplicate`).
+    pub(crate) fn duplicate(&self) -> Self {
+        use crate::error::{copy_serde_error, CopiedError};
+        match self {
+            PersistError::UnsupportedFormat { found, supported } => {
+                PersistError::UnsupportedFormat {
+                    found: *found,
+                    supported: *supported,
+                }
+            }
+            PersistError::UnsupportedSchema {
+                store,
+                found,
+                supported,
+            } => PersistError::UnsupportedSchema {
+                store: store.clone(),
+                found: *found,
+                supported: *supported,
+            },
+            PersistError::Encode(e) => PersistError::Encode(copy_serde_error(e)),
+            PersistError::Decode(e) => PersistError::Decode(copy_serde_error(e)),
+            PersistError::RunNotFound { run_id } => PersistError::RunNotFound { run_id: *run_id },
+            PersistError::WorkflowMismatch { expected, found } => PersistError::WorkflowMismatch {
+                expected: expected.clone(),
+                found: found.clone(),
+            },
+            PersistError::Backend { store, source } => PersistError::Backend {
+                store: store.clone(),
+                source: Box::new(CopiedError::of(&**source)),
+            },
+            PersistError::Interrupted(m) => PersistError::Interrupted(m.clone()),
+        }
+    }
+
     /// A backend error of `store`.
     pub fn backend(
         store: impl Into<String>,

@@ -19,8 +19,8 @@ use super::runner::{PendingInputs, Respond, RouterMsg, RunOutcome, StreamMsg, SE
 
 enum Outcome {
     Waiting(oneshot::Receiver<RunOutcome>),
-    /// The outcome after `result()` returned it once (errors keep their message).
-    Done(Result<StopEvent, String>),
+    /// The outcome after `result()` returned it once (a copy: the first caller got it).
+    Done(Result<StopEvent, WorkflowError>),
 }
 
 /// The handle of one run: its result, its event stream, pause and human input.
@@ -78,9 +78,7 @@ impl WorkflowHandler {
             run_id: snapshot.run_id,
             router: None,
             stream: Mutex::new(Some(rx)),
-            outcome: tokio::sync::Mutex::new(Outcome::Done(
-                super::stored_outcome(snapshot).map_err(|e| e.to_string()),
-            )),
+            outcome: tokio::sync::Mutex::new(Outcome::Done(super::stored_outcome(snapshot))),
             inputs: PendingInputs::default(),
             ctx: None,
             _alive: None,
@@ -95,12 +93,13 @@ impl WorkflowHandler {
     /// Waits for the run to end: its `StopEvent`, or the error that ended it.
     ///
     /// A paused run ends with [`WorkflowError::Paused`]. Calling `result` again returns the
-    /// same outcome (an error then carries only its message).
+    /// same outcome: the same error variant with the same fields (a cause that cannot be
+    /// cloned, such as a step's own error type, comes back as its message and its causes).
     pub async fn result(&self) -> Result<StopEvent, WorkflowError> {
         let mut slot = self.outcome.lock().await;
         match &mut *slot {
             Outcome::Done(Ok(stop)) => Ok(stop.clone()),
-            Outcome::Done(Err(message)) => Err(WorkflowError::msg(message.clone())),
+            Outcome::Done(Err(err)) => Err(err.duplicate()),
             Outcome::Waiting(rx) => {
                 let outcome = match rx.await {
                     Ok(outcome) => outcome,
@@ -111,7 +110,7 @@ impl WorkflowHandler {
                 };
                 *slot = Outcome::Done(match &outcome {
                     Ok(stop) => Ok(stop.clone()),
-                    Err(err) => Err(err.to_string()),
+                    Err(err) => Err(err.duplicate()),
                 });
                 outcome
             }
