@@ -181,7 +181,8 @@ fn header_name(provider: &str, name: &str) -> Result<HeaderName> {
 }
 
 /// Where a provider POSTs JSON, prepared once: the parsed URL and the headers every request
-/// carries (JSON content type, the credentials marked sensitive, any extra header).
+/// carries (JSON content type and accept, user agent, the credentials marked sensitive, any
+/// extra header).
 ///
 /// A provider that sends many requests to one URL keeps its `Endpoint` and pays per request
 /// only for the body: no URL parse, no credential formatting, no header validation.
@@ -642,6 +643,70 @@ mod tests {
             err.to_string().contains("cannot encode the request"),
             "{err}"
         );
+    }
+
+    /// A response whose body comes in `pieces`, each in its own chunk and write.
+    async fn chunked_response(pieces: &'static [&'static [u8]]) -> Response {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        tokio::spawn(async move {
+            let (mut conn, _) = listener.accept().await.unwrap();
+            let mut buf = [0u8; 4096];
+            let _ = conn.read(&mut buf).await;
+            let head = "HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\n";
+            conn.write_all(head.as_bytes()).await.unwrap();
+            for p in pieces {
+                let mut frame = format!("{:x}\r\n", p.len()).into_bytes();
+                frame.extend_from_slice(p);
+                frame.extend_from_slice(b"\r\n");
+                conn.write_all(&frame).await.unwrap();
+                conn.flush().await.unwrap();
+                tokio::task::yield_now().await;
+            }
+            conn.write_all(b"0\r\n\r\n").await.unwrap();
+        });
+        shared_client()
+            .get(format!("http://{addr}/"))
+            .send()
+            .await
+            .unwrap()
+    }
+
+    #[tokio::test]
+    async fn a_body_in_pieces_is_joined_and_a_limit_keeps_or_refuses_what_is_over() {
+        const PIECES: &[&[u8]] = &[b"hello ", b"big ", b"world"];
+        let whole = read_body("p", chunked_response(PIECES).await)
+            .await
+            .unwrap();
+        assert_eq!(&whole[..], b"hello big world");
+        // Capped (an error body): the first bytes, the rest not read.
+        let capped = read_capped("p", chunked_response(PIECES).await, 8)
+            .await
+            .unwrap();
+        assert_eq!(&capped[..], b"hello bi");
+        let capped = read_capped("p", chunked_response(PIECES).await, 3)
+            .await
+            .unwrap();
+        assert_eq!(&capped[..], b"hel");
+        // Over the limit of a successful answer: an error keeping the start of the body.
+        let err = read_limited("p", chunked_response(PIECES).await, 10, Over::Fail)
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(err, BlazenError::InvalidResponse { .. }),
+            "{err:?}"
+        );
+        assert!(
+            err.to_string().contains("exceeds the limit of 10 bytes"),
+            "{err}"
+        );
+        assert_eq!(err.raw_body(), Some("hello big "));
+        // Exactly at the limit is whole.
+        let exact = read_limited("p", chunked_response(PIECES).await, 15, Over::Fail)
+            .await
+            .unwrap();
+        assert_eq!(&exact[..], b"hello big world");
     }
 
     #[test]
