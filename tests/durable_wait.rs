@@ -232,10 +232,7 @@ async fn pause_while_waiting_keeps_the_step_and_the_held_events() {
         })
         .unwrap();
     // Pause does not wait for the waiting step: the snapshot holds it in flight.
-    let snap = tokio::time::timeout(Duration::from_secs(5), handler.pause())
-        .await
-        .expect("pause returns while a step waits")
-        .unwrap();
+    let snap = pause_while_waiting(&handler).await;
     for _ in 0..2 {
         // Asked again, the outcome is still the typed `Paused`.
         assert!(matches!(
@@ -262,6 +259,14 @@ async fn pause_while_waiting_keeps_the_step_and_the_held_events() {
     // the context survived the snapshot.
     let ctx = resumed.context().expect("live context");
     assert_eq!(ctx.get::<u32>("starts").unwrap(), Some(2));
+}
+
+/// Pauses a run whose step waits: the pause does not wait for the step.
+async fn pause_while_waiting(handler: &WorkflowHandler) -> WorkflowSnapshot {
+    tokio::time::timeout(Duration::from_secs(5), handler.pause())
+        .await
+        .expect("pause returns while a step waits")
+        .unwrap()
 }
 
 fn handler_approves(handler: &WorkflowHandler) {
@@ -408,10 +413,7 @@ async fn an_event_a_wait_already_took_is_kept_when_the_run_pauses_at_the_next_wa
     until_asked(&mut stream).await;
     handler_approves(&handler);
     until_asked(&mut stream).await;
-    let snap = tokio::time::timeout(Duration::from_secs(5), handler.pause())
-        .await
-        .expect("pause returns while a step waits")
-        .unwrap();
+    let snap = pause_while_waiting(&handler).await;
     assert_eq!(snap.in_flight.len(), 1);
     assert_eq!(snap.held.len(), 1, "the approval: {:?}", snap.held);
     assert!(snap.held[0].event_type.ends_with("Approval"));
