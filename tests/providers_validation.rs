@@ -247,6 +247,24 @@ async fn a_model_used_then_pointed_elsewhere_sends_to_the_new_server() {
     model.complete(&[ChatMessage::user("hi")]).await.unwrap();
     assert_eq!((hits(&first).await, hits(&second).await), (2, 1));
 
+    // Native providers keep their endpoint the same way (the answer does not fit their
+    // format: only where the requests went matters here).
+    for native in [
+        CompletionModel::anthropic("k"),
+        CompletionModel::cohere("k"),
+    ] {
+        let (a, b) = (server().await, server().await);
+        let model = native.with_base_url(a.uri());
+        let _ = model.complete(&[ChatMessage::user("hi")]).await;
+        let _ = model
+            .clone()
+            .with_base_url(b.uri())
+            .complete(&[ChatMessage::user("hi")])
+            .await;
+        let _ = model.complete(&[ChatMessage::user("hi")]).await;
+        assert_eq!((hits(&a).await, hits(&b).await), (2, 1));
+    }
+
     // Azure: the deployment is part of the URL, so with_model re-targets too.
     let azure = CompletionModel::azure("k", "res", "dep-a").with_base_url(first.uri());
     azure.complete(&[ChatMessage::user("hi")]).await.unwrap();

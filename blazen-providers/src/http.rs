@@ -257,6 +257,34 @@ impl Endpoint {
     }
 }
 
+/// A provider's [`Endpoint`] for one URL, prepared on first use.
+///
+/// A clone starts empty: a provider is cloned to be re-targeted (`with_model`,
+/// `with_base_url`), and the clone prepares its own endpoint from its own URL.
+#[derive(Debug, Default)]
+pub(crate) struct EndpointCache(std::sync::OnceLock<Endpoint>);
+
+impl Clone for EndpointCache {
+    fn clone(&self) -> Self {
+        EndpointCache::default()
+    }
+}
+
+impl EndpointCache {
+    /// The endpoint, prepared with `prepare` the first time (an error is not kept: the
+    /// next call prepares again).
+    pub(crate) fn get_or_prepare(
+        &self,
+        prepare: impl FnOnce() -> Result<Endpoint>,
+    ) -> Result<&Endpoint> {
+        if let Some(endpoint) = self.0.get() {
+            return Ok(endpoint);
+        }
+        let endpoint = prepare()?;
+        Ok(self.0.get_or_init(|| endpoint))
+    }
+}
+
 /// Milliseconds elapsed since `start`, saturating.
 /// What every provider's answer gets the same way: the measured total time (kept beside any
 /// queue/execution times the provider reported) and the cost from the pricing table, unless
@@ -707,6 +735,24 @@ mod tests {
             .await
             .unwrap();
         assert_eq!(&exact[..], b"hello big world");
+    }
+
+    #[test]
+    fn an_endpoint_cache_prepares_once_keeps_no_error_and_a_clone_starts_empty() {
+        let cache = EndpointCache::default();
+        let prepare = |url: &str| {
+            let url = url.to_owned();
+            move || Endpoint::new("p", &url, &Auth::None, &[])
+        };
+        assert!(cache.get_or_prepare(prepare("not a url")).is_err());
+        let first = cache.get_or_prepare(prepare("http://a/x")).unwrap();
+        assert_eq!(first.url.as_str(), "http://a/x");
+        // Prepared: the next URL is not even looked at.
+        let again = cache.get_or_prepare(prepare("http://b/y")).unwrap();
+        assert_eq!(again.url.as_str(), "http://a/x");
+        let clone = cache.clone();
+        let fresh = clone.get_or_prepare(prepare("http://b/y")).unwrap();
+        assert_eq!(fresh.url.as_str(), "http://b/y");
     }
 
     #[test]

@@ -32,6 +32,8 @@ pub(crate) struct AnthropicProvider {
     auth: Auth,
     base_url: String,
     model: String,
+    /// `{base_url}/messages`, prepared on first use (a clone prepares its own).
+    messages: http::EndpointCache,
 }
 
 impl AnthropicProvider {
@@ -41,6 +43,7 @@ impl AnthropicProvider {
             auth: Auth::Header("x-api-key", ApiKey::new(key.into())),
             base_url: DEFAULT_BASE_URL.to_owned(),
             model: DEFAULT_MODEL.to_owned(),
+            messages: http::EndpointCache::default(),
         }
     }
 
@@ -56,17 +59,15 @@ impl AnthropicProvider {
         );
         let body = convert::to_wire(req, &model, DEFAULT_MAX_TOKENS, stream)?;
         let body = crate::http::json_body(&body)?;
-        let url = format!("{}/messages", self.base_url.trim_end_matches('/'));
-        let response = http::post_json(
-            &self.client,
-            PROVIDER,
-            &url,
-            &self.auth,
-            &[("anthropic-version", API_VERSION.to_owned())],
-            body,
-            stream,
-        )
-        .await?;
+        let endpoint = self.messages.get_or_prepare(|| {
+            http::Endpoint::new(
+                PROVIDER,
+                &format!("{}/messages", self.base_url.trim_end_matches('/')),
+                &self.auth,
+                &[("anthropic-version", API_VERSION.to_owned())],
+            )
+        })?;
+        let response = http::post_to(&self.client, PROVIDER, endpoint, body, stream).await?;
         Ok((response, model, structured))
     }
 }

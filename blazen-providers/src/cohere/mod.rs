@@ -27,6 +27,8 @@ pub(crate) struct CohereProvider {
     auth: Auth,
     base_url: String,
     model: String,
+    /// `{base_url}/chat`, prepared on first use (a clone prepares its own).
+    chat: http::EndpointCache,
 }
 
 impl CohereProvider {
@@ -36,6 +38,7 @@ impl CohereProvider {
             auth: Auth::Bearer(ApiKey::new(key.into())),
             base_url: DEFAULT_BASE_URL.to_owned(),
             model: DEFAULT_MODEL.to_owned(),
+            chat: http::EndpointCache::default(),
         }
     }
 
@@ -47,9 +50,11 @@ impl CohereProvider {
         let model = req.model.clone().unwrap_or_else(|| self.model.clone());
         let body = convert::to_wire(req, &model, stream)?;
         let body = crate::http::json_body(&body)?;
-        let url = format!("{}/chat", self.base_url.trim_end_matches('/'));
-        let response =
-            http::post_json(&self.client, PROVIDER, &url, &self.auth, &[], body, stream).await?;
+        let endpoint = self.chat.get_or_prepare(|| {
+            let url = format!("{}/chat", self.base_url.trim_end_matches('/'));
+            http::Endpoint::new(PROVIDER, &url, &self.auth, &[])
+        })?;
+        let response = http::post_to(&self.client, PROVIDER, endpoint, body, stream).await?;
         Ok((response, model))
     }
 }

@@ -7,7 +7,7 @@ pub(crate) mod stream;
 pub(crate) mod wire;
 
 use std::fmt;
-use std::sync::{Arc, OnceLock};
+use std::sync::Arc;
 use std::time::Instant;
 
 use async_trait::async_trait;
@@ -81,8 +81,8 @@ pub(crate) struct OpenAiCompat {
     /// Azure: the deployment path and the api-version query.
     azure: Option<AzureTarget>,
     extra_headers: Vec<(&'static str, String)>,
-    /// The chat endpoint, prepared on first use; a clone whose URL changes starts anew.
-    chat: Arc<OnceLock<http::Endpoint>>,
+    /// The chat endpoint, prepared on first use (a clone prepares its own).
+    chat: http::EndpointCache,
 }
 
 #[derive(Debug, Clone)]
@@ -113,13 +113,13 @@ impl OpenAiCompat {
             model: profile.default_model.to_owned(),
             azure: None,
             extra_headers: Vec::new(),
-            chat: Arc::default(),
+            chat: http::EndpointCache::default(),
         }
     }
 
     pub(crate) fn base_url_owned(mut self, url: impl Into<String>) -> Self {
         self.base_url = url.into().trim_end_matches('/').to_owned();
-        self.chat = Arc::default();
+        self.chat = http::EndpointCache::default();
         self
     }
 
@@ -130,7 +130,7 @@ impl OpenAiCompat {
 
     pub(crate) fn azure(mut self, target: AzureTarget) -> Self {
         self.azure = Some(target);
-        self.chat = Arc::default();
+        self.chat = http::EndpointCache::default();
         self
     }
 
@@ -252,16 +252,14 @@ impl OpenAiCompat {
 
     /// The chat completions endpoint, prepared once per model (URL parsed, headers built).
     fn chat(&self) -> Result<&http::Endpoint> {
-        if let Some(endpoint) = self.chat.get() {
-            return Ok(endpoint);
-        }
-        let endpoint = http::Endpoint::new(
-            &self.provider_name,
-            &self.endpoint("chat/completions"),
-            &self.auth(),
-            &self.extra_headers,
-        )?;
-        Ok(self.chat.get_or_init(|| endpoint))
+        self.chat.get_or_prepare(|| {
+            http::Endpoint::new(
+                &self.provider_name,
+                &self.endpoint("chat/completions"),
+                &self.auth(),
+                &self.extra_headers,
+            )
+        })
     }
 }
 
@@ -517,7 +515,6 @@ impl Provider for OpenAiCompat {
         let mut p = self.clone();
         if let Some(az) = &mut p.azure {
             az.deployment = model.to_owned();
-            p.chat = Arc::default();
         }
         p.model = model.to_owned();
         Arc::new(p)
