@@ -37,6 +37,11 @@
 //!   arrive, each tool call once and complete (its argument fragments joined), usage on the
 //!   final chunk. A stream cut short or an error frame mid-stream is an error, never a silent
 //!   end.
+//! - **Connections.** Each model pools keep-alive connections (shared by its clones, rustls,
+//!   HTTP/2 when offered). A server that stays silent for 600 s — no response headers, no body
+//!   bytes, no stream event — ends the call with a retryable [`BlazenError::Timeout`]; a slow
+//!   server that keeps sending is never cut off. [`CompletionModel::with_timeout`] bounds a
+//!   whole call more tightly.
 //! - **Errors.** One [`BlazenError`] taxonomy with the provider's status, code, type, request id,
 //!   retry delay and raw body; [`BlazenError::is_retryable`]. Keys never appear in `Debug`,
 //!   `Display` or errors. A provider of your own builds the same errors
