@@ -7,6 +7,8 @@ pub(crate) mod stream;
 pub(crate) mod wire;
 
 use std::fmt;
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -250,6 +252,35 @@ impl OpenAiCompat {
         .await
     }
 
+    /// [`Provider::complete`]: a function returning an `async move` block, so that the
+    /// request is stored once in the future.
+    #[allow(
+        clippy::manual_async_fn,
+        reason = "an async fn would store `request` twice"
+    )]
+    fn complete_request(
+        &self,
+        request: CompletionRequest,
+    ) -> impl Future<Output = Result<CompletionResponse>> + Send + '_ {
+        async move {
+            let started = Instant::now();
+            let response = self.post(&request, false).await?;
+            let request_id = http::request_id(response.headers());
+            let body = http::read_body(&self.provider_name, response).await?;
+            let wire: ChatResponse = serde_json::from_slice(&body).map_err(|e| {
+                BlazenError::invalid_response(
+                    &self.provider_name,
+                    format!("the response is not a chat completion: {e}"),
+                    &body,
+                )
+            })?;
+            let fallback = request.model.as_deref().unwrap_or(&self.model);
+            let mut out = convert_response(&self.provider_name, wire, fallback)?;
+            out.request_id = request_id;
+            Ok(http::finish_response(out, started))
+        }
+    }
+
     /// The chat completions endpoint, prepared once per model (URL parsed, headers built).
     fn chat(&self) -> Result<&http::Endpoint> {
         self.chat.get_or_prepare(|| {
@@ -455,22 +486,17 @@ impl Provider for OpenAiCompat {
         &self.model
     }
 
-    async fn complete(&self, request: CompletionRequest) -> Result<CompletionResponse> {
-        let started = Instant::now();
-        let response = self.post(&request, false).await?;
-        let request_id = http::request_id(response.headers());
-        let body = http::read_body(&self.provider_name, response).await?;
-        let wire: ChatResponse = serde_json::from_slice(&body).map_err(|e| {
-            BlazenError::invalid_response(
-                &self.provider_name,
-                format!("the response is not a chat completion: {e}"),
-                &body,
-            )
-        })?;
-        let fallback = request.model.as_deref().unwrap_or(&self.model);
-        let mut out = convert_response(&self.provider_name, wire, fallback)?;
-        out.request_id = request_id;
-        Ok(http::finish_response(out, started))
+    // Written out rather than left to `async_trait`, whose future would hold the request
+    // twice (the argument and the local it moves into): see `complete_request`.
+    fn complete<'life0, 'async_trait>(
+        &'life0 self,
+        request: CompletionRequest,
+    ) -> Pin<Box<dyn Future<Output = Result<CompletionResponse>> + Send + 'async_trait>>
+    where
+        'life0: 'async_trait,
+        Self: 'async_trait,
+    {
+        Box::pin(self.complete_request(request))
     }
 
     async fn stream(&self, request: CompletionRequest) -> Result<ChunkStream> {
