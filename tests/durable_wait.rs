@@ -435,3 +435,42 @@ async fn an_event_a_wait_already_took_is_kept_when_the_run_pauses_at_the_next_wa
         json!({"draft": "draft", "approved": true, "comment": "after resume"})
     );
 }
+
+/// Collects the three asks, then waits for an approval of the batch.
+#[step(waits_for = [Approval])]
+async fn collect_then_approve(ctx: &Context, q: Ask) -> Result<Option<StopEvent>, WorkflowError> {
+    let Some(mut all) = ctx.collect_events(q, 3) else {
+        return Ok(None);
+    };
+    ctx.write_event_to_stream(Asked { id: 9 });
+    let approval: Approval = ctx.wait_for_event().await?;
+    all.sort_by_key(|a| a.id);
+    let ids: Vec<u32> = all.iter().map(|a| a.id).collect();
+    Ok(Some(StopEvent::new(
+        json!({"ids": ids, "approved": approval.approved}),
+    )))
+}
+
+#[tokio::test]
+async fn a_fan_in_batch_taken_by_a_step_that_then_waits_survives_pause_and_resume() {
+    // Not a checkpointing workflow: only the pause snapshot keeps the run.
+    let wf = workflow!("batch", [fan_out, collect_then_approve]);
+    let handler = wf.run(json!({})).await.unwrap();
+    let mut stream = handler.stream_events();
+    until_asked(&mut stream).await;
+    let snap = pause_while_waiting(&handler).await;
+    // The execution holding the batch is in flight; the two events it took from the
+    // buffer are back in the buffer, and its own input is in flight (not both).
+    assert_eq!(snap.in_flight.len(), 1, "{:?}", snap.in_flight);
+    let buffered: usize = snap.fan_in.iter().map(|b| b.events.len()).sum();
+    assert_eq!(buffered, 2, "{:?}", snap.fan_in);
+
+    let snap = WorkflowSnapshot::from_json(&snap.to_json().unwrap()).unwrap();
+    let resumed = wf.resume(snap).await.unwrap();
+    handler_approves(&resumed);
+    let stop = tokio::time::timeout(Duration::from_secs(5), resumed.result())
+        .await
+        .expect("the resumed collector gets its whole batch again")
+        .unwrap();
+    assert_eq!(stop.result, json!({"ids": [1, 2, 3], "approved": true}));
+}

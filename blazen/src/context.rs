@@ -42,8 +42,8 @@ pub(crate) struct RunState {
     pub(crate) values: HashMap<String, StateValue>,
     /// Fan-in buffers of [`Context::collect_events`], keyed by (collecting step, event type).
     pub(crate) collect: HashMap<FanInKey, FanIn>,
-    /// Only when the run checkpoints: the batches `collect_events` handed to step executions
-    /// still running, by execution, each event with the execution that buffered it. A
+    /// Only when the run checkpoints or the collecting step may wait: the batches
+    /// `collect_events` handed to step executions still running, by execution, each event with the execution that buffered it. A
     /// checkpoint puts them back in their buffers (the execution is in flight: after a
     /// crash it runs again and must find its batch); the router drops them when the
     /// execution completes.
@@ -132,8 +132,8 @@ pub(crate) enum FanIn {
         len: usize,
         /// Serializes the `Vec<E>` for a snapshot.
         store: fn(&(dyn Any + Send)) -> Vec<SerializedEvent>,
-        /// Only when the run checkpoints: the step execution that buffered each event (0:
-        /// restored from a snapshot).
+        /// Only when the run checkpoints or the step may wait: the execution that buffered
+        /// each event (0: restored from a snapshot).
         execs: Vec<u64>,
     },
 }
@@ -608,7 +608,10 @@ impl Context {
     /// ```
     pub fn collect_events<E: TypedEvent>(&self, event: E, n: usize) -> Option<Vec<E>> {
         let mut state = self.shared.lock_state();
-        let durable = self.shared.durable;
+        // Which execution buffered or took each event matters when an execution may still
+        // be in flight at a snapshot: in a checkpointing run, or in a step that may wait
+        // (a pause keeps it in flight). See `RunState::taken`.
+        let durable = self.shared.durable || self.may_wait();
         let key = (self.step, Cow::Borrowed(E::EVENT_TYPE));
         let buffer = state.collect.entry(key).or_insert_with(|| FanIn::Typed {
             events: Box::new(Vec::<E>::new()),
@@ -787,6 +790,14 @@ impl Context {
                 event: E::EVENT_TYPE.to_owned(),
             }),
         }
+    }
+
+    /// Whether this step declares a wait (its executions can be in flight at a pause).
+    fn may_wait(&self) -> bool {
+        self.shared
+            .step_waits
+            .get(self.step as usize)
+            .is_some_and(|waits| !waits.is_empty())
     }
 
     /// How many events of type `E` this step has buffered with

@@ -317,7 +317,7 @@ impl Router {
                 if !self.waiting.is_empty() {
                     self.waiting.retain(|&e| e != s.exec);
                 }
-                if self.durable {
+                if self.durable || !self.wf.step_waits[s.step as usize].is_empty() {
                     // Complete: the fan-in batches it took are no longer needed to replay it.
                     self.shared.lock_state().taken.remove(&s.exec);
                 }
