@@ -85,17 +85,23 @@ pub(crate) fn json_body<T: serde::Serialize + ?Sized>(value: &T) -> Result<Vec<u
     }
     /// A buffer that grew past this for one huge body is not kept.
     const KEEP: usize = 1 << 20;
-    SCRATCH.with_borrow_mut(|buf| {
-        buf.clear();
-        let written = serde_json::to_writer(&mut *buf, value);
-        let body = buf.as_slice().to_vec();
-        if buf.capacity() > KEEP {
-            *buf = Vec::new();
-        }
-        written
-            .map(|()| body)
-            .map_err(|e| BlazenError::validation(format!("cannot encode the request: {e}")))
-    })
+    let encoded = SCRATCH
+        .try_with(|scratch| {
+            // Busy only if a `Serialize` impl sent a request itself; then do without.
+            let mut buf = scratch.try_borrow_mut().ok()?;
+            buf.clear();
+            let written = serde_json::to_writer(&mut *buf, value);
+            let body = buf.as_slice().to_vec();
+            if buf.capacity() > KEEP {
+                *buf = Vec::new();
+            }
+            Some(written.map(|()| body))
+        })
+        .ok()
+        .flatten()
+        // The thread is shutting down (its scratch buffer is gone), or the buffer is busy.
+        .unwrap_or_else(|| serde_json::to_vec(value));
+    encoded.map_err(|e| BlazenError::validation(format!("cannot encode the request: {e}")))
 }
 
 /// An API key; its `Debug` prints `[REDACTED]`.
@@ -753,6 +759,22 @@ mod tests {
         let clone = cache.clone();
         let fresh = clone.get_or_prepare(prepare("http://b/y")).unwrap();
         assert_eq!(fresh.url.as_str(), "http://b/y");
+    }
+
+    #[test]
+    fn a_json_body_made_while_another_is_being_made_does_not_panic() {
+        // A `Serialize` impl that encodes a body itself finds the scratch buffer busy.
+        struct Nested;
+        impl serde::Serialize for Nested {
+            fn serialize<S: serde::Serializer>(
+                &self,
+                s: S,
+            ) -> std::result::Result<S::Ok, S::Error> {
+                let inner = json_body(&[1, 2]).map_err(serde::ser::Error::custom)?;
+                s.serialize_str(std::str::from_utf8(&inner).map_err(serde::ser::Error::custom)?)
+            }
+        }
+        assert_eq!(json_body(&Nested).unwrap(), br#""[1,2]""#);
     }
 
     #[test]
