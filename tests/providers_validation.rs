@@ -252,6 +252,8 @@ async fn a_model_used_then_pointed_elsewhere_sends_to_the_new_server() {
     for native in [
         CompletionModel::anthropic("k"),
         CompletionModel::cohere("k"),
+        CompletionModel::gemini("k"),
+        CompletionModel::bedrock("k", "us-east-1"),
     ] {
         let (a, b) = (server().await, server().await);
         let model = native.with_base_url(a.uri());
@@ -287,6 +289,45 @@ async fn a_model_used_then_pointed_elsewhere_sends_to_the_new_server() {
         [
             "/openai/deployments/dep-a/chat/completions",
             "/openai/deployments/dep-b/chat/completions"
+        ]
+    );
+}
+
+#[tokio::test]
+async fn a_request_naming_another_model_goes_to_that_models_url() {
+    // Gemini and Bedrock put the model in the URL; the default model's endpoint is kept, a
+    // request's own model gets its own.
+    let server = server().await;
+    let gemini = CompletionModel::gemini("k")
+        .with_model("gemini-a")
+        .with_base_url(server.uri());
+    let bedrock = CompletionModel::bedrock("k", "us-east-1")
+        .with_model("model-a")
+        .with_base_url(server.uri());
+    let hi = || vec![ChatMessage::user("hi")];
+    for (model, other) in [(&gemini, "gemini-b"), (&bedrock, "model-b")] {
+        let _ = model.complete(&hi()).await;
+        let _ = model
+            .complete_with(CompletionRequest::new(hi()).model(other))
+            .await;
+        let _ = model.complete(&hi()).await;
+    }
+    let paths: Vec<String> = server
+        .received_requests()
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| r.url.path().to_owned())
+        .collect();
+    assert_eq!(
+        paths,
+        [
+            "/models/gemini-a:generateContent",
+            "/models/gemini-b:generateContent",
+            "/models/gemini-a:generateContent",
+            "/model/model-a/converse",
+            "/model/model-b/converse",
+            "/model/model-a/converse",
         ]
     );
 }

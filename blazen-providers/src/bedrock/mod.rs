@@ -31,6 +31,10 @@ pub(crate) struct BedrockProvider {
     auth: Auth,
     base_url: String,
     model: String,
+    /// The default model's `converse` and `converse-stream` endpoints, prepared on first use
+    /// (a clone prepares its own); a request naming another model prepares its endpoint
+    /// each time.
+    endpoints: [http::EndpointCache; 2],
 }
 
 /// Percent-encodes a model id or ARN for a path segment (`:` → `%3A`, `/` → `%2F`).
@@ -53,6 +57,7 @@ impl BedrockProvider {
             auth: Auth::Bearer(ApiKey::new(key.into())),
             base_url: format!("https://bedrock-runtime.{region}.amazonaws.com"),
             model: DEFAULT_MODEL.to_owned(),
+            endpoints: Default::default(),
         }
     }
 
@@ -69,13 +74,21 @@ impl BedrockProvider {
         } else {
             "converse"
         };
-        let url = format!(
-            "{}/model/{}/{action}",
-            self.base_url.trim_end_matches('/'),
-            encode_segment(&model)
-        );
-        let response =
-            http::post_json(&self.client, PROVIDER, &url, &self.auth, &[], body, false).await?;
+        let prepare = || {
+            let url = format!(
+                "{}/model/{}/{action}",
+                self.base_url.trim_end_matches('/'),
+                encode_segment(&model)
+            );
+            http::Endpoint::new(PROVIDER, &url, &self.auth, &[])
+        };
+        // Not an SSE request: the stream is AWS's binary event stream.
+        let response = if model == self.model {
+            let endpoint = self.endpoints[usize::from(stream)].get_or_prepare(prepare)?;
+            http::post_to(&self.client, PROVIDER, endpoint, body, false).await?
+        } else {
+            http::post_to(&self.client, PROVIDER, &prepare()?, body, false).await?
+        };
         Ok((response, model))
     }
 }

@@ -30,6 +30,10 @@ pub(crate) struct GeminiProvider {
     auth: Auth,
     base_url: String,
     model: String,
+    /// The default model's `generateContent` and `streamGenerateContent` endpoints, prepared
+    /// on first use (a clone prepares its own); a request naming another model prepares its
+    /// endpoint each time.
+    endpoints: [http::EndpointCache; 2],
 }
 
 impl GeminiProvider {
@@ -39,6 +43,7 @@ impl GeminiProvider {
             auth: Auth::Header("x-goog-api-key", ApiKey::new(key.into())),
             base_url: DEFAULT_BASE_URL.to_owned(),
             model: DEFAULT_MODEL.to_owned(),
+            endpoints: Default::default(),
         }
     }
 
@@ -60,16 +65,13 @@ impl GeminiProvider {
         let model = req.model.clone().unwrap_or_else(|| self.model.clone());
         let body = convert::to_wire(req)?;
         let body = crate::http::json_body(&body)?;
-        let response = http::post_json(
-            &self.client,
-            PROVIDER,
-            &self.url(&model, stream),
-            &self.auth,
-            &[],
-            body,
-            stream,
-        )
-        .await?;
+        let prepare = || http::Endpoint::new(PROVIDER, &self.url(&model, stream), &self.auth, &[]);
+        let response = if model == self.model {
+            let endpoint = self.endpoints[usize::from(stream)].get_or_prepare(prepare)?;
+            http::post_to(&self.client, PROVIDER, endpoint, body, stream).await?
+        } else {
+            http::post_to(&self.client, PROVIDER, &prepare()?, body, stream).await?
+        };
         Ok((response, model))
     }
 }
