@@ -363,21 +363,26 @@ impl<'de> Visitor<'de> for Key {
 
 /// Reads the members of a map into a struct, field by field, as the derive does: `field(i,
 /// map)` reads the value of field `i`; unknown keys are skipped, a repeated one is an error.
-fn read_map<'de, A, const N: usize>(
+fn read_map<'de, A>(
     mut map: A,
-    fields: &'static [&'static str; N],
+    fields: &'static [&'static str],
     mut field: impl FnMut(usize, &mut A) -> Result<(), A::Error>,
 ) -> Result<(), A::Error>
 where
     A: de::MapAccess<'de>,
 {
-    let mut seen = [false; N];
+    // One bit per field (the structs here have a handful).
+    debug_assert!(fields.len() <= 64);
+    let mut seen: u64 = 0;
     while let Some(key) = map.next_key_seed(Key(fields))? {
         match key {
-            Some(i) if std::mem::replace(&mut seen[i], true) => {
+            Some(i) if seen & (1 << i) != 0 => {
                 return Err(de::Error::duplicate_field(fields[i]));
             }
-            Some(i) => field(i, &mut map)?,
+            Some(i) => {
+                seen |= 1 << i;
+                field(i, &mut map)?;
+            }
             None => {
                 map.next_value::<de::IgnoredAny>()?;
             }
@@ -402,50 +407,67 @@ where
     })
 }
 
-const CHUNK_FIELDS: &[&str; 3] = &["choices", "usage", "error"];
+/// A struct parsed in place: its name, its fields, and how to read each field from a map and
+/// all of them from a positional sequence. `InPlace<Self>` then parses it as the derive would.
+trait StructInPlace {
+    const NAME: &'static str;
+    const FIELDS: &'static [&'static str];
 
-impl<'de> de::DeserializeSeed<'de> for InPlace<'_, ChatChunk> {
+    /// Reads the value of field `i` from `map`.
+    fn field<'de, A: de::MapAccess<'de>>(&mut self, i: usize, map: &mut A) -> Result<(), A::Error>;
+
+    /// Reads the fields in order from `seq`; those missing keep their values.
+    fn fields<'de, A: SeqAccess<'de>>(&mut self, seq: &mut A) -> Result<(), A::Error>;
+}
+
+impl<'de, T: StructInPlace> de::DeserializeSeed<'de> for InPlace<'_, T> {
     type Value = ();
 
     fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
-        d.deserialize_struct("ChatChunk", CHUNK_FIELDS, self)
+        d.deserialize_struct(T::NAME, T::FIELDS, self)
     }
 }
 
-impl<'de> Visitor<'de> for InPlace<'_, ChatChunk> {
+impl<'de, T: StructInPlace> Visitor<'de> for InPlace<'_, T> {
     type Value = ();
 
     fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("struct ChatChunk")
+        write!(f, "struct {}", T::NAME)
     }
 
     fn visit_map<A: de::MapAccess<'de>>(self, map: A) -> Result<(), A::Error> {
-        let chunk = self.0;
-        read_map(map, CHUNK_FIELDS, |i, map| {
-            match i {
-                0 => map.next_value_seed(InPlace(&mut chunk.choices))?,
-                1 => chunk.usage = map.next_value()?,
-                _ => {
-                    chunk.error = map
-                        .next_value::<Option<Value>>()?
-                        .is_some_and(|e| is_error_value(&e))
-                }
-            }
-            Ok(())
-        })
+        read_map(map, T::FIELDS, |i, map| self.0.field(i, map))
     }
 
     fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
-        let chunk = self.0;
-        if seq
-            .next_element_seed(InPlace(&mut chunk.choices))?
-            .is_none()
-            || !next_into(&mut seq, &mut chunk.usage)?
+        self.0.fields(&mut seq)
+    }
+}
+
+impl StructInPlace for ChatChunk {
+    const NAME: &'static str = "ChatChunk";
+    const FIELDS: &'static [&'static str] = &["choices", "usage", "error"];
+
+    fn field<'de, A: de::MapAccess<'de>>(&mut self, i: usize, map: &mut A) -> Result<(), A::Error> {
+        match i {
+            0 => map.next_value_seed(InPlace(&mut self.choices))?,
+            1 => self.usage = map.next_value()?,
+            _ => {
+                let error = map.next_value::<Option<Value>>()?;
+                self.error = error.is_some_and(|e| is_error_value(&e));
+            }
+        }
+        Ok(())
+    }
+
+    fn fields<'de, A: SeqAccess<'de>>(&mut self, seq: &mut A) -> Result<(), A::Error> {
+        if seq.next_element_seed(InPlace(&mut self.choices))?.is_none()
+            || !next_into(seq, &mut self.usage)?
         {
             return Ok(());
         }
         if let Some(error) = seq.next_element::<Option<Value>>()? {
-            chunk.error = error.is_some_and(|e| is_error_value(&e));
+            self.error = error.is_some_and(|e| is_error_value(&e));
         }
         Ok(())
     }
@@ -492,41 +514,24 @@ impl<'de> Visitor<'de> for InPlace<'_, Choices> {
     }
 }
 
-const CHOICE_FIELDS: &[&str; 3] = &["index", "delta", "finish_reason"];
+impl StructInPlace for ChunkChoice {
+    const NAME: &'static str = "ChunkChoice";
+    const FIELDS: &'static [&'static str] = &["index", "delta", "finish_reason"];
 
-impl<'de> de::DeserializeSeed<'de> for InPlace<'_, ChunkChoice> {
-    type Value = ();
-
-    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
-        d.deserialize_struct("ChunkChoice", CHOICE_FIELDS, self)
-    }
-}
-
-impl<'de> Visitor<'de> for InPlace<'_, ChunkChoice> {
-    type Value = ();
-
-    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("struct ChunkChoice")
+    fn field<'de, A: de::MapAccess<'de>>(&mut self, i: usize, map: &mut A) -> Result<(), A::Error> {
+        match i {
+            0 => self.index = map.next_value()?,
+            1 => map.next_value_seed(InPlace(&mut self.delta))?,
+            _ => self.finish_reason = map.next_value()?,
+        }
+        Ok(())
     }
 
-    fn visit_map<A: de::MapAccess<'de>>(self, map: A) -> Result<(), A::Error> {
-        let choice = self.0;
-        read_map(map, CHOICE_FIELDS, |i, map| {
-            match i {
-                0 => choice.index = map.next_value()?,
-                1 => map.next_value_seed(InPlace(&mut choice.delta))?,
-                _ => choice.finish_reason = map.next_value()?,
-            }
-            Ok(())
-        })
-    }
-
-    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
-        let choice = self.0;
-        if next_into(&mut seq, &mut choice.index)?
-            && seq.next_element_seed(InPlace(&mut choice.delta))?.is_some()
+    fn fields<'de, A: SeqAccess<'de>>(&mut self, seq: &mut A) -> Result<(), A::Error> {
+        if next_into(seq, &mut self.index)?
+            && seq.next_element_seed(InPlace(&mut self.delta))?.is_some()
         {
-            next_into(&mut seq, &mut choice.finish_reason)?;
+            next_into(seq, &mut self.finish_reason)?;
         }
         Ok(())
     }
@@ -565,38 +570,30 @@ impl<'de> Visitor<'de> for InPlace<'_, MaybeDelta> {
         delta.reasoning_content = None;
         delta.reasoning = None;
         delta.tool_calls = None;
-        d.deserialize_struct("Delta", DELTA_FIELDS, InPlace(delta))
+        de::DeserializeSeed::deserialize(InPlace(delta), d)
     }
 }
 
-const DELTA_FIELDS: &[&str; 4] = &["content", "reasoning_content", "reasoning", "tool_calls"];
+impl StructInPlace for Delta {
+    const NAME: &'static str = "Delta";
+    const FIELDS: &'static [&'static str] =
+        &["content", "reasoning_content", "reasoning", "tool_calls"];
 
-impl<'de> Visitor<'de> for InPlace<'_, Delta> {
-    type Value = ();
-
-    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("struct Delta")
+    fn field<'de, A: de::MapAccess<'de>>(&mut self, i: usize, map: &mut A) -> Result<(), A::Error> {
+        match i {
+            0 => self.content = map.next_value()?,
+            1 => self.reasoning_content = map.next_value()?,
+            2 => self.reasoning = map.next_value()?,
+            _ => self.tool_calls = map.next_value()?,
+        }
+        Ok(())
     }
 
-    fn visit_map<A: de::MapAccess<'de>>(self, map: A) -> Result<(), A::Error> {
-        let delta = self.0;
-        read_map(map, DELTA_FIELDS, |i, map| {
-            match i {
-                0 => delta.content = map.next_value()?,
-                1 => delta.reasoning_content = map.next_value()?,
-                2 => delta.reasoning = map.next_value()?,
-                _ => delta.tool_calls = map.next_value()?,
-            }
-            Ok(())
-        })
-    }
-
-    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
-        let delta = self.0;
-        let _ = next_into(&mut seq, &mut delta.content)?
-            && next_into(&mut seq, &mut delta.reasoning_content)?
-            && next_into(&mut seq, &mut delta.reasoning)?
-            && next_into(&mut seq, &mut delta.tool_calls)?;
+    fn fields<'de, A: SeqAccess<'de>>(&mut self, seq: &mut A) -> Result<(), A::Error> {
+        let _ = next_into(seq, &mut self.content)?
+            && next_into(seq, &mut self.reasoning_content)?
+            && next_into(seq, &mut self.reasoning)?
+            && next_into(seq, &mut self.tool_calls)?;
         Ok(())
     }
 }
