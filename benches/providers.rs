@@ -464,17 +464,18 @@ fn s3_latency_blazen(bencher: divan::Bencher) {
     bencher.bench_local(|| rt.block_on(blazen_request(&m)));
 }
 
-#[divan::bench(sample_count = 20, sample_size = 1)]
-fn s3_64_in_flight_floor(bencher: divan::Bencher) {
+/// `S3_BATCH` requests made by `request`, `S3_IN_FLIGHT` at a time.
+fn in_flight<F: std::future::Future<Output = usize>>(
+    bencher: divan::Bencher,
+    request: impl Fn() -> F + Sync,
+) {
     let rt = runtime();
-    let c = client();
-    let u = url("s3");
     bencher
         .counter(divan::counter::ItemsCount::new(S3_BATCH))
         .bench_local(|| {
             rt.block_on(
                 futures::stream::iter(0..S3_BATCH)
-                    .map(|_| floor_request(&c, &u))
+                    .map(|_| request())
                     .buffer_unordered(S3_IN_FLIGHT)
                     .count(),
             )
@@ -482,42 +483,28 @@ fn s3_64_in_flight_floor(bencher: divan::Bencher) {
 }
 
 #[divan::bench(sample_count = 20, sample_size = 1)]
+fn s3_64_in_flight_floor(bencher: divan::Bencher) {
+    let (c, u) = (client(), url("s3"));
+    in_flight(bencher, || floor_request(&c, &u));
+}
+
+#[divan::bench(sample_count = 20, sample_size = 1)]
 fn s3_64_in_flight_floor_auth(bencher: divan::Bencher) {
-    let rt = runtime();
+    // blazen's client settings: connect and pool limits, user agent, no reqwest timeout.
     let c = reqwest::Client::builder()
         .connect_timeout(std::time::Duration::from_secs(30))
         .pool_idle_timeout(std::time::Duration::from_secs(90))
         .pool_max_idle_per_host(256)
         .tcp_nodelay(true)
         .user_agent("blazen-providers/0.1.0")
-        .read_timeout(std::time::Duration::from_secs(600))
         .build()
         .expect("client");
     let u = url("s3");
-    bencher
-        .counter(divan::counter::ItemsCount::new(S3_BATCH))
-        .bench_local(|| {
-            rt.block_on(
-                futures::stream::iter(0..S3_BATCH)
-                    .map(|_| floor_request_auth(&c, &u))
-                    .buffer_unordered(S3_IN_FLIGHT)
-                    .count(),
-            )
-        });
+    in_flight(bencher, || floor_request_auth(&c, &u));
 }
 
 #[divan::bench(sample_count = 20, sample_size = 1)]
 fn s3_64_in_flight_blazen(bencher: divan::Bencher) {
-    let rt = runtime();
     let m = model("s3");
-    bencher
-        .counter(divan::counter::ItemsCount::new(S3_BATCH))
-        .bench_local(|| {
-            rt.block_on(
-                futures::stream::iter(0..S3_BATCH)
-                    .map(|_| blazen_request(&m))
-                    .buffer_unordered(S3_IN_FLIGHT)
-                    .count(),
-            )
-        });
+    in_flight(bencher, || blazen_request(&m));
 }
