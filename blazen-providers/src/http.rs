@@ -652,9 +652,22 @@ impl IdleTimer {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use futures::StreamExt;
+
+    /// A local server that accepts connections and never answers (they stay open).
+    pub(crate) async fn silent_server() -> std::net::SocketAddr {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        tokio::spawn(async move {
+            let mut held = Vec::new();
+            while let Ok((conn, _)) = listener.accept().await {
+                held.push(conn);
+            }
+        });
+        addr
+    }
 
     #[test]
     fn a_json_body_is_exactly_sized_and_the_scratch_buffer_is_reused_or_dropped() {
@@ -789,15 +802,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_transport_timeout_says_how_long_it_waited() {
-        // A server that accepts the connection and never answers.
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let addr = listener.local_addr().unwrap();
-        let _silent = tokio::spawn(async move {
-            let mut held = Vec::new();
-            while let Ok((conn, _)) = listener.accept().await {
-                held.push(conn);
-            }
-        });
+        let addr = silent_server().await;
         let client = reqwest::Client::builder()
             .timeout(Duration::from_millis(50))
             .build()

@@ -890,15 +890,7 @@ async fn reqwest_connect_error_is_a_retryable_connection_error_without_the_url()
 
 #[tokio::test]
 async fn reqwest_timeout_is_a_retryable_timeout() {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    // Accept and never answer.
-    let _server = tokio::spawn(async move {
-        let mut held = Vec::new();
-        while let Ok((sock, _)) = listener.accept().await {
-            held.push(sock);
-        }
-    });
+    let addr = crate::http::tests::silent_server().await;
     let client = reqwest::Client::builder()
         .timeout(Duration::from_millis(100))
         .build()
