@@ -277,6 +277,11 @@ impl Clone for EndpointCache {
 }
 
 impl EndpointCache {
+    /// Whether nothing is prepared yet.
+    pub(crate) fn is_empty(&self) -> bool {
+        self.0.get().is_none()
+    }
+
     /// The endpoint, prepared with `prepare` the first time (an error is not kept: the
     /// next call prepares again).
     pub(crate) fn get_or_prepare(
@@ -437,12 +442,12 @@ fn read_limited(
     over: Over,
 ) -> impl Future<Output = Result<Bytes>> + '_ {
     async move {
-        let started = Instant::now();
         let mut body = BodyBuf::default();
         // One await point, so that the future holds one read's state, not one per call site.
+        // (A read error is never one of reqwest's timeouts: the client sets none for bodies.)
         while let Some(mut piece) = idle_limited(provider, response.chunk())
             .await?
-            .map_err(|e| transport_error(provider, e, started))?
+            .map_err(|e| BlazenError::from_reqwest(provider, e))?
         {
             let room = limit - body.len();
             if piece.len() <= room {

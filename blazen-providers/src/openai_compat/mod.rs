@@ -119,9 +119,13 @@ impl OpenAiCompat {
         }
     }
 
+    /// Builders run on a new or a cloned provider: its chat endpoint is not prepared yet.
     pub(crate) fn base_url_owned(mut self, url: impl Into<String>) -> Self {
+        debug_assert!(
+            self.chat.is_empty(),
+            "re-targeting a provider that already sent"
+        );
         self.base_url = url.into().trim_end_matches('/').to_owned();
-        self.chat = http::EndpointCache::default();
         self
     }
 
@@ -131,8 +135,11 @@ impl OpenAiCompat {
     }
 
     pub(crate) fn azure(mut self, target: AzureTarget) -> Self {
+        debug_assert!(
+            self.chat.is_empty(),
+            "re-targeting a provider that already sent"
+        );
         self.azure = Some(target);
-        self.chat = http::EndpointCache::default();
         self
     }
 
