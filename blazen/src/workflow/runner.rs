@@ -317,14 +317,13 @@ impl Router {
                 if !self.waiting.is_empty() {
                     self.waiting.retain(|&e| e != s.exec);
                 }
-                if self.durable || !self.wf.step_waits[s.step as usize].is_empty() {
-                    // Complete: the fan-in batches it took are no longer needed to replay it.
-                    self.shared.lock_state().taken.remove(&s.exec);
-                }
-                if !self.wf.waited.is_empty() {
-                    // Nor the events its waits took.
+                let may_wait = !self.wf.step_waits[s.step as usize].is_empty();
+                if self.durable || may_wait {
+                    // Complete: what it took (fan-in batches, events its waits took) is no
+                    // longer needed to replay it. Only steps that wait take events by waiting.
                     let mut state = self.shared.lock_state();
-                    if !state.wait_taken.is_empty() {
+                    state.taken.remove(&s.exec);
+                    if may_wait {
                         state.wait_taken.retain(|(exec, _)| *exec != s.exec);
                     }
                 }
