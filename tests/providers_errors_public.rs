@@ -7,14 +7,14 @@
 //! back, its moderation 403 is a content-policy refusal that does not; fal's balance
 //! exhaustion keeps its status, request id and raw body.
 
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use async_trait::async_trait;
+#[allow(dead_code)]
+mod support;
+
 use blazen_providers::{
-    BlazenError, ChatMessage, ChunkStream, CompletionModel, CompletionRequest, CompletionResponse,
-    ComputeModel, ImageRequest, PollConfig, Provider, RetryConfig, StreamChunk,
+    BlazenError, ChatMessage, CompletionModel, ComputeModel, ImageRequest, PollConfig, RetryConfig,
+    StreamChunk,
 };
 use futures::StreamExt;
 use serde_json::{json, Value};
@@ -23,85 +23,10 @@ use wiremock::{Mock, MockServer, ResponseTemplate};
 
 // ---------- a custom provider answering from a script ----------
 
-type Reply = Result<CompletionResponse, BlazenError>;
-
-#[derive(Debug)]
-struct Script {
-    name: &'static str,
-    replies: Mutex<Vec<Reply>>,
-    calls: AtomicUsize,
-    times: Mutex<Vec<tokio::time::Instant>>,
-}
-
-#[derive(Debug, Clone)]
-struct Custom(Arc<Script>);
-
-impl Custom {
-    fn new(name: &'static str, replies: Vec<Reply>) -> Self {
-        Custom(Arc::new(Script {
-            name,
-            replies: Mutex::new(replies.into_iter().rev().collect()),
-            calls: AtomicUsize::new(0),
-            times: Mutex::new(Vec::new()),
-        }))
-    }
-    fn calls(&self) -> usize {
-        self.0.calls.load(Ordering::SeqCst)
-    }
-    fn model(&self) -> CompletionModel {
-        CompletionModel::from_provider(self.clone())
-    }
-}
-
-#[async_trait]
-impl Provider for Custom {
-    fn name(&self) -> &str {
-        self.0.name
-    }
-    fn model_id(&self) -> &str {
-        "custom-1"
-    }
-    async fn complete(
-        &self,
-        _r: CompletionRequest,
-    ) -> blazen_providers::Result<CompletionResponse> {
-        self.0.calls.fetch_add(1, Ordering::SeqCst);
-        self.0
-            .times
-            .lock()
-            .unwrap()
-            .push(tokio::time::Instant::now());
-        self.0
-            .replies
-            .lock()
-            .unwrap()
-            .pop()
-            .expect("script exhausted")
-    }
-    async fn stream(&self, r: CompletionRequest) -> blazen_providers::Result<ChunkStream> {
-        let resp = self.complete(r).await?;
-        let chunk = StreamChunk {
-            delta: resp.content,
-            finish_reason: Some("stop".into()),
-            ..Default::default()
-        };
-        Ok(Box::pin(futures::stream::iter([Ok(chunk)])))
-    }
-    fn with_model(&self, _m: &str) -> Arc<dyn Provider> {
-        Arc::new(self.clone())
-    }
-    fn with_base_url(&self, _u: &str) -> Arc<dyn Provider> {
-        Arc::new(self.clone())
-    }
-}
+use support::scripted_provider::{Reply, ScriptedProvider as Custom};
 
 fn answer(text: &str) -> Reply {
-    Ok(CompletionResponse {
-        content: Some(text.into()),
-        model: "custom-1".into(),
-        finish_reason: Some("stop".into()),
-        ..Default::default()
-    })
+    Ok(support::scripted_provider::answer("custom-1", text))
 }
 
 fn msgs() -> Vec<ChatMessage> {
@@ -137,7 +62,7 @@ async fn retry_honours_a_custom_rate_limit_and_its_retry_after() {
         .unwrap();
     assert_eq!(r.content.as_deref(), Some("ok"));
     assert_eq!(p.calls(), 2);
-    let times = p.0.times.lock().unwrap().clone();
+    let times = p.times();
     let waited = times[1] - times[0];
     assert!(
         waited >= Duration::from_secs(7) && waited < Duration::from_millis(7100),

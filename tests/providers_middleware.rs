@@ -6,14 +6,11 @@
 #[allow(dead_code)]
 mod support;
 
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use async_trait::async_trait;
 use blazen_providers::{
-    BlazenError, CacheConfig, ChatMessage, ChunkStream, CompletionModel, CompletionRequest,
-    CompletionResponse, Provider, RetryConfig,
+    BlazenError, CacheConfig, ChatMessage, CompletionModel, CompletionRequest, CompletionResponse,
+    RetryConfig,
 };
 use futures::StreamExt;
 use serde_json::json;
@@ -75,75 +72,10 @@ async fn real_error(template: ResponseTemplate) -> BlazenError {
     model(&server).complete(&msgs()).await.unwrap_err()
 }
 
-/// A provider answering from a script, counting calls and recording (virtual) call times.
-#[derive(Debug)]
-struct Scripted {
-    script: Mutex<Vec<Result<CompletionResponse, BlazenError>>>,
-    calls: AtomicUsize,
-    times: Mutex<Vec<tokio::time::Instant>>,
-}
-
-impl Scripted {
-    fn start(script: Vec<Result<CompletionResponse, BlazenError>>) -> Handle {
-        Handle(Arc::new(Scripted {
-            script: Mutex::new(script.into_iter().rev().collect()),
-            calls: AtomicUsize::new(0),
-            times: Mutex::new(Vec::new()),
-        }))
-    }
-}
-
-/// A shared handle, so the test can look at the calls after the model used them.
-#[derive(Debug, Clone)]
-struct Handle(Arc<Scripted>);
-
-impl std::ops::Deref for Handle {
-    type Target = Scripted;
-    fn deref(&self) -> &Scripted {
-        &self.0
-    }
-}
-
-#[async_trait]
-impl Provider for Handle {
-    fn name(&self) -> &str {
-        "scripted"
-    }
-    fn model_id(&self) -> &str {
-        "scripted-1"
-    }
-    async fn complete(
-        &self,
-        _r: CompletionRequest,
-    ) -> blazen_providers::Result<CompletionResponse> {
-        self.calls.fetch_add(1, Ordering::SeqCst);
-        self.times.lock().unwrap().push(tokio::time::Instant::now());
-        self.script.lock().unwrap().pop().expect("script exhausted")
-    }
-    async fn stream(&self, r: CompletionRequest) -> blazen_providers::Result<ChunkStream> {
-        let resp = self.complete(r).await?;
-        let chunk = blazen_providers::StreamChunk {
-            delta: resp.content,
-            finish_reason: Some("stop".into()),
-            ..Default::default()
-        };
-        Ok(Box::pin(futures::stream::iter([Ok(chunk)])))
-    }
-    fn with_model(&self, _m: &str) -> Arc<dyn Provider> {
-        Arc::new(self.clone())
-    }
-    fn with_base_url(&self, _u: &str) -> Arc<dyn Provider> {
-        Arc::new(self.clone())
-    }
-}
+use support::scripted_provider::ScriptedProvider;
 
 fn answer(text: &str) -> CompletionResponse {
-    CompletionResponse {
-        content: Some(text.into()),
-        model: "scripted-1".into(),
-        finish_reason: Some("stop".into()),
-        ..Default::default()
-    }
+    support::scripted_provider::answer("scripted-1", text)
 }
 
 // ---------- retry ----------
@@ -159,12 +91,12 @@ async fn retry_after_seconds_is_waited_exactly_on_paused_time() {
     assert!(matches!(rate_limited, BlazenError::RateLimit { .. }));
     assert_eq!(rate_limited.retry_after(), Some(Duration::from_secs(2)));
 
-    let script = Scripted::start(vec![Err(rate_limited), Ok(answer("done"))]);
+    let script = ScriptedProvider::new("scripted", vec![Err(rate_limited), Ok(answer("done"))]);
     let m = CompletionModel::from_provider(script.clone()).with_retry(RetryConfig::default());
     tokio::time::pause();
     let r = m.complete(&msgs()).await.unwrap();
     assert_eq!(r.content.as_deref(), Some("done"));
-    let times = script.times.lock().unwrap().clone();
+    let times = script.times();
     assert_eq!(times.len(), 2);
     assert_waited(times[1] - times[0], Duration::from_secs(2));
 }
@@ -187,11 +119,14 @@ async fn retry_after_ms_and_http_date_are_honoured() {
     let waited = dated.retry_after().expect("HTTP date read");
     assert!(waited > Duration::from_secs(17) && waited <= Duration::from_secs(20));
 
-    let script = Scripted::start(vec![Err(ms), Err(dated.clone()), Ok(answer("ok"))]);
+    let script = ScriptedProvider::new(
+        "scripted",
+        vec![Err(ms), Err(dated.clone()), Ok(answer("ok"))],
+    );
     let m = CompletionModel::from_provider(script.clone()).with_retry(RetryConfig::default());
     tokio::time::pause();
     m.complete(&msgs()).await.unwrap();
-    let t = script.times.lock().unwrap().clone();
+    let t = script.times();
     assert_waited(t[1] - t[0], Duration::from_millis(1500));
     assert_waited(t[2] - t[1], waited);
 }
@@ -236,17 +171,20 @@ async fn backoff_grows_exponentially_on_paused_time() {
     )
     .await;
     assert!(unavailable.retry_after().is_none());
-    let script = Scripted::start(vec![
-        Err(unavailable.clone()),
-        Err(unavailable.clone()),
-        Err(unavailable.clone()),
-        Ok(answer("ok")),
-    ]);
+    let script = ScriptedProvider::new(
+        "scripted",
+        vec![
+            Err(unavailable.clone()),
+            Err(unavailable.clone()),
+            Err(unavailable.clone()),
+            Ok(answer("ok")),
+        ],
+    );
     let m = CompletionModel::from_provider(script.clone()).with_retry(RetryConfig::default());
     tokio::time::pause();
     m.complete(&msgs()).await.unwrap();
-    assert_eq!(script.calls.load(Ordering::SeqCst), 4);
-    let t = script.times.lock().unwrap().clone();
+    assert_eq!(script.calls(), 4);
+    let t = script.times();
     for (i, base) in [1u64, 2, 4].into_iter().enumerate() {
         let gap = t[i + 1] - t[i];
         let base = Duration::from_secs(base);

@@ -3,4 +3,5 @@
 pub(crate) mod provider_server;
 pub(crate) mod raw_server;
 pub(crate) mod runtime;
+pub(crate) mod scripted_provider;
 pub(crate) mod scripted_server;
