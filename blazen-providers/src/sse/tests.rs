@@ -475,6 +475,20 @@ fn sse_like() -> impl Strategy<Value = Vec<u8>> {
     prop::collection::vec(piece, 0..40).prop_map(|v| v.concat())
 }
 
+/// `input` cut at the given (random) points, in order.
+fn cut_at<'a>(input: &'a [u8], cuts: &[prop::sample::Index]) -> Vec<&'a [u8]> {
+    let mut points: Vec<usize> = cuts.iter().map(|c| c.index(input.len() + 1)).collect();
+    points.sort_unstable();
+    let mut chunks = Vec::with_capacity(points.len() + 1);
+    let mut prev = 0;
+    for p in points {
+        chunks.push(&input[prev..p]);
+        prev = p;
+    }
+    chunks.push(&input[prev..]);
+    chunks
+}
+
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(512))]
 
@@ -505,15 +519,7 @@ proptest! {
         max in prop_oneof![Just(16usize), Just(DEFAULT_MAX_SIZE)],
     ) {
         let whole = decode_chunks(&[&input], max);
-        let mut points: Vec<usize> = cuts.iter().map(|c| c.index(input.len() + 1)).collect();
-        points.sort_unstable();
-        let mut chunks: Vec<&[u8]> = Vec::new();
-        let mut prev = 0;
-        for p in points {
-            chunks.push(&input[prev..p]);
-            prev = p;
-        }
-        chunks.push(&input[prev..]);
+        let chunks = cut_at(&input, &cuts);
         prop_assert_eq!(decode_pushing_early(&chunks, max, &takes), whole);
     }
 
@@ -524,15 +530,7 @@ proptest! {
         max in prop_oneof![Just(16usize), Just(DEFAULT_MAX_SIZE)],
     ) {
         let whole = decode_chunks(&[&input], max);
-        let mut points: Vec<usize> = cuts.iter().map(|c| c.index(input.len() + 1)).collect();
-        points.sort_unstable();
-        let mut chunks: Vec<&[u8]> = Vec::new();
-        let mut prev = 0;
-        for p in points {
-            chunks.push(&input[prev..p]);
-            prev = p;
-        }
-        chunks.push(&input[prev..]);
+        let chunks = cut_at(&input, &cuts);
         prop_assert_eq!(decode_chunks(&chunks, max), whole);
     }
 }
