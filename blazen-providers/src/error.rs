@@ -2201,8 +2201,9 @@ fn is_token_byte(b: u8) -> bool {
     b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~' | b'+' | b'/' | b'=')
 }
 
-/// Scrubs secret-looking patterns: `Bearer <token>`, `sk-…` / `sk_…` keys, Google `AIza…`
-/// keys and `key=…` / `api_key=…` query parameters. Linear in the input.
+/// Scrubs secret-looking patterns: `Bearer <token>`, `Key <id>:<secret>` (fal's scheme),
+/// `sk-…` / `sk_…` keys, Google `AIza…` keys and `key=…` / `api_key=…` query parameters.
+/// Linear in the input.
 fn redact_patterns(text: &str) -> String {
     let bytes = text.as_bytes();
     let mut out = String::with_capacity(text.len());
@@ -2210,24 +2211,30 @@ fn redact_patterns(text: &str) -> String {
     let mut i = 0;
     while i < bytes.len() {
         let prev_ok = i == 0 || !bytes[i - 1].is_ascii_alphanumeric();
-        // (prefix length kept verbatim, token start)
-        let hit: Option<usize> = if prev_ok && starts_with_ci(&bytes[i..], b"bearer ") {
-            Some(i + 7)
+        // (token start, whether the token may hold a `:`)
+        let hit: Option<(usize, bool)> = if prev_ok && starts_with_ci(&bytes[i..], b"bearer ") {
+            Some((i + 7, false))
         } else if prev_ok
             && (((bytes[i..].starts_with(b"sk-") || bytes[i..].starts_with(b"sk_"))
                 && token_len(bytes, i + 3) >= 8)
                 || (bytes[i..].starts_with(b"AIza") && token_len(bytes, i + 4) >= 20))
         {
-            Some(i)
+            Some((i, false))
+        } else if prev_ok && bytes[i..].starts_with(b"Key ") && is_id_secret(bytes, i + 4) {
+            Some((i + 4, true))
         } else if (i > 0 && matches!(bytes[i - 1], b'?' | b'&'))
             && (bytes[i..].starts_with(b"key=") || bytes[i..].starts_with(b"api_key="))
         {
-            Some(i + if bytes[i] == b'k' { 4 } else { 8 })
+            Some((i + if bytes[i] == b'k' { 4 } else { 8 }, false))
         } else {
             None
         };
-        if let Some(token_start) = hit {
-            let len = token_len(bytes, token_start);
+        if let Some((token_start, colon)) = hit {
+            let len = if colon {
+                id_secret_len(bytes, token_start)
+            } else {
+                token_len(bytes, token_start)
+            };
             if len > 0 {
                 // All boundaries here are ASCII bytes, hence char boundaries.
                 out.push_str(&text[copied..token_start]);
@@ -2241,6 +2248,21 @@ fn redact_patterns(text: &str) -> String {
     }
     out.push_str(&text[copied..]);
     out
+}
+
+/// Whether a token of the `<id>:<secret>` shape of fal keys starts at `start`: at least 16
+/// bytes with a `:` inside (a word after "Key " in prose is not one).
+fn is_id_secret(bytes: &[u8], start: usize) -> bool {
+    let len = id_secret_len(bytes, start);
+    len >= 16 && bytes[start..start + len].contains(&b':')
+}
+
+fn id_secret_len(bytes: &[u8], start: usize) -> usize {
+    bytes.get(start..).map_or(0, |rest| {
+        rest.iter()
+            .take_while(|&&b| is_token_byte(b) || b == b':')
+            .count()
+    })
 }
 
 fn starts_with_ci(hay: &[u8], needle: &[u8]) -> bool {

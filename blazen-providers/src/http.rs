@@ -114,6 +114,9 @@ pub(crate) enum Auth {
     Bearer(ApiKey),
     /// A custom header carrying the key (`api-key` for Azure, `x-api-key` for Anthropic, ...).
     Header(&'static str, ApiKey),
+    /// `Authorization: Key <key>` (fal). The bare key is what gets scrubbed: a server may echo
+    /// it without the scheme.
+    KeyScheme(ApiKey),
     /// No credentials: a server without auth (`openai_compatible` with an empty key).
     None,
 }
@@ -123,8 +126,23 @@ impl Auth {
     pub(crate) fn scrub(&self, err: BlazenError) -> BlazenError {
         match self {
             Auth::Bearer(key) | Auth::Header(_, key) => err.redact_secret(key),
+            // A fal key is `<key id>:<key secret>`: the secret half alone is a secret too.
+            Auth::KeyScheme(key) => {
+                let err = err.redact_secret(key);
+                match key.expose_secret().split_once(':') {
+                    Some((_, secret)) if secret.len() >= 8 => {
+                        err.redact_secret(&SecretString::from(secret))
+                    }
+                    _ => err,
+                }
+            }
             Auth::None => err,
         }
+    }
+
+    /// [`scrub`](Self::scrub) on the error of a result.
+    pub(crate) fn scrub_result<T>(&self, result: Result<T>) -> Result<T> {
+        result.map_err(|e| self.scrub(e))
     }
 
     /// Adds the auth header ([`header`](Self::header)) to a request being built.
@@ -143,7 +161,7 @@ impl Auth {
     /// (a line break pasted with it).
     fn header(&self, provider: &str) -> Result<Option<(HeaderName, HeaderValue)>> {
         let (name, value) = match self {
-            Auth::Bearer(key) | Auth::Header(_, key) if key.is_empty() => {
+            Auth::Bearer(key) | Auth::Header(_, key) | Auth::KeyScheme(key) if key.is_empty() => {
                 return Err(BlazenError::auth(
                     provider,
                     format!(
@@ -159,6 +177,10 @@ impl Auth {
             Auth::Header(name, key) => (
                 header_name(provider, name)?,
                 HeaderValue::from_str(key.expose_secret()),
+            ),
+            Auth::KeyScheme(key) => (
+                AUTHORIZATION,
+                HeaderValue::from_str(&format!("Key {}", key.expose_secret())),
             ),
             Auth::None => return Ok(None),
         };

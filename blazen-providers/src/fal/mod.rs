@@ -31,7 +31,7 @@ const LLM_PROFILE: Profile = Profile {
 };
 
 fn key_auth(key: &str) -> Auth {
-    Auth::Header("authorization", ApiKey::new(format!("Key {key}")))
+    Auth::KeyScheme(ApiKey::new(key.to_owned()))
 }
 
 impl CompletionModel {

@@ -136,6 +136,8 @@ struct SubmitResponse {
     request_id: String,
 }
 
+// Every error of the queue leaves through `Auth::scrub`: fal answers may echo the request,
+// `Authorization: Key <key>` included, in any error body (submit, status, result, cancel).
 #[async_trait]
 impl ComputeBackend for FalQueue {
     fn name(&self) -> &'static str {
@@ -143,6 +145,19 @@ impl ComputeBackend for FalQueue {
     }
 
     async fn submit(&self, request: ComputeRequest, poll: PollConfig) -> Result<ComputeJob> {
+        self.auth.scrub_result(self.submit_job(request, poll).await)
+    }
+
+    fn with_base_url(&self, base_url: &str) -> Arc<dyn ComputeBackend> {
+        Arc::new(Self {
+            base_url: base_url.trim_end_matches('/').to_owned(),
+            ..self.clone()
+        })
+    }
+}
+
+impl FalQueue {
+    async fn submit_job(&self, request: ComputeRequest, poll: PollConfig) -> Result<ComputeJob> {
         let (endpoint, input) = to_input(&request);
         check_endpoint(&endpoint)?;
         let body = crate::http::json_body(&input)?;
@@ -171,13 +186,6 @@ impl ComputeBackend for FalQueue {
             poll,
             Box::new(job),
         ))
-    }
-
-    fn with_base_url(&self, base_url: &str) -> Arc<dyn ComputeBackend> {
-        Arc::new(Self {
-            base_url: base_url.trim_end_matches('/').to_owned(),
-            ..self.clone()
-        })
     }
 }
 
@@ -234,6 +242,20 @@ fn seconds_to_ms(s: f64) -> Option<u64> {
 #[async_trait]
 impl RemoteJob for FalJob {
     async fn status(&self) -> Result<RemoteStatus> {
+        self.auth.scrub_result(self.fetch_status().await)
+    }
+
+    async fn result(&self, timing: RequestTiming) -> Result<ComputeOutput> {
+        self.auth.scrub_result(self.fetch_result(timing).await)
+    }
+
+    async fn cancel(&self) -> Result<bool> {
+        self.auth.scrub_result(self.request_cancel().await)
+    }
+}
+
+impl FalJob {
+    async fn fetch_status(&self) -> Result<RemoteStatus> {
         let url = format!("{}/status?logs=1", self.requests_url);
         let response = match request(&self.client, &self.auth, Method::GET, &url, None).await {
             Ok(r) => r,
@@ -285,7 +307,7 @@ impl RemoteJob for FalJob {
         })
     }
 
-    async fn result(&self, timing: RequestTiming) -> Result<ComputeOutput> {
+    async fn fetch_result(&self, timing: RequestTiming) -> Result<ComputeOutput> {
         let response = match request(
             &self.client,
             &self.auth,
@@ -314,7 +336,7 @@ impl RemoteJob for FalJob {
         from_result(self.kind, job, result)
     }
 
-    async fn cancel(&self) -> Result<bool> {
+    async fn request_cancel(&self) -> Result<bool> {
         let url = format!("{}/cancel", self.requests_url);
         match request(&self.client, &self.auth, Method::PUT, &url, None).await {
             Ok(_) => Ok(true),

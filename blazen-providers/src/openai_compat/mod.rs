@@ -165,14 +165,7 @@ impl OpenAiCompat {
             AuthStyle::OptionalBearer if self.key.is_empty() => Auth::None,
             AuthStyle::OptionalBearer => Auth::Bearer(self.key.clone()),
             AuthStyle::ApiKeyHeader => Auth::Header("api-key", self.key.clone()),
-            // An empty key stays empty (and is refused) rather than becoming "Key ".
-            AuthStyle::KeyScheme if self.key.is_empty() => {
-                Auth::Header("authorization", self.key.clone())
-            }
-            AuthStyle::KeyScheme => Auth::Header(
-                "authorization",
-                ApiKey::new(format!("Key {}", self.key.expose_secret())),
-            ),
+            AuthStyle::KeyScheme => Auth::KeyScheme(self.key.clone()),
         }
     }
 
