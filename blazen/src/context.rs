@@ -1,312 +1,20 @@
 //! The per-run context handed to every step.
 
 use std::any::Any;
-use std::borrow::Cow;
-use std::collections::HashMap;
 use std::fmt;
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::Arc;
 
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 use serde_json::Value;
-use tokio::sync::{mpsc, oneshot};
 use uuid::Uuid;
 
 use crate::error::WorkflowError;
 use crate::event::{downcast_event, DynamicEvent, Event, TypedEvent};
-use crate::persist::SerializedEvent;
 use crate::resources::Resources;
-use crate::workflow::runner::{RouterMsg, StreamMsg};
-
-/// One value stored in the context.
-#[derive(Debug, Clone, PartialEq)]
-pub(crate) enum StateValue {
-    /// Stored with [`Context::set`].
-    Json(Value),
-    /// Stored with [`Context::set_bytes`].
-    Bytes(Vec<u8>),
-}
-
-/// The key of a fan-in buffer: the collecting step's index and the event type.
-pub(crate) type FanInKey = (u32, Cow<'static, str>);
-
-/// A fan-in batch handed to a running step execution: its buffer, and each event with the
-/// execution that buffered it.
-pub(crate) type TakenBatch = (FanInKey, Vec<(u64, SerializedEvent)>);
-
-/// Everything a run keeps in its context; it lives in the run, so snapshots serialise it.
-#[derive(Debug, Default)]
-pub(crate) struct RunState {
-    /// `set`/`set_bytes` values.
-    pub(crate) values: HashMap<String, StateValue>,
-    /// Fan-in buffers of [`Context::collect_events`], keyed by (collecting step, event type).
-    pub(crate) collect: HashMap<FanInKey, FanIn>,
-    /// Only when the run checkpoints or the collecting step may wait: the batches
-    /// `collect_events` handed to step executions still running, by execution, each event with the execution that buffered it. A
-    /// checkpoint puts them back in their buffers (the execution is in flight: after a
-    /// crash it runs again and must find its batch); the router drops them when the
-    /// execution completes.
-    pub(crate) taken: HashMap<u64, Vec<TakenBatch>>,
-    /// Step executions waiting in [`Context::wait_for_event`], oldest first.
-    pub(crate) waiters: Vec<Waiter>,
-    /// Waited-for events that arrived while no waiter took them, oldest first: the next
-    /// fitting wait takes them. Part of snapshots.
-    pub(crate) parked: std::collections::VecDeque<Box<dyn Event>>,
-    /// A copy of each event a wait took, with the execution that took it, in delivery
-    /// order; the router drops an execution's copies when it completes. A snapshot holds the
-    /// copies of the executions still in flight: they run again from their start on resume
-    /// and wait for those events again.
-    pub(crate) wait_taken: Vec<(u64, Box<dyn Event>)>,
-}
-
-/// Which events a waiter takes, beyond their type.
-type WaitFilter = Box<dyn Fn(&dyn Event) -> bool + Send>;
-
-/// One step execution waiting for an event.
-pub(crate) struct Waiter {
-    /// The waiting execution.
-    pub(crate) exec: u64,
-    pub(crate) event_type: &'static str,
-    filter: Option<WaitFilter>,
-    tx: oneshot::Sender<Box<dyn Event>>,
-}
-
-impl fmt::Debug for Waiter {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Waiter")
-            .field("exec", &self.exec)
-            .field("event_type", &self.event_type)
-            .finish_non_exhaustive()
-    }
-}
-
-impl Waiter {
-    fn takes(&self, ev: &dyn Event) -> bool {
-        self.event_type == ev.event_type() && self.filter.as_ref().is_none_or(|f| f(ev))
-    }
-
-    /// Whether the execution still waits (its wait was not dropped: the step did not time
-    /// out or get aborted).
-    pub(crate) fn is_waiting(&self) -> bool {
-        !self.tx.is_closed()
-    }
-}
-
-impl RunState {
-    /// Hands `ev` to the oldest waiter that takes it (the waiting execution), or gives it
-    /// back if none does.
-    pub(crate) fn deliver(&mut self, mut ev: Box<dyn Event>) -> Result<u64, Box<dyn Event>> {
-        let mut i = 0;
-        while i < self.waiters.len() {
-            if !self.waiters[i].is_waiting() {
-                self.waiters.remove(i);
-                continue;
-            }
-            if !self.waiters[i].takes(&*ev) {
-                i += 1;
-                continue;
-            }
-            let waiter = self.waiters.remove(i);
-            let copy = ev.clone_event();
-            match waiter.tx.send(ev) {
-                Ok(()) => {
-                    self.wait_taken.push((waiter.exec, copy));
-                    return Ok(waiter.exec);
-                }
-                // The wait ended meanwhile: the next waiter may take it.
-                Err(back) => ev = back,
-            }
-        }
-        Err(ev)
-    }
-}
-
-/// One fan-in buffer.
-pub(crate) enum FanIn {
-    /// Restored from a snapshot: decoded into the step's type at its next `collect_events`.
-    Restored(Vec<Box<dyn Event>>),
-    /// Events of one type `E`, unboxed: a `Vec<E>` (one allocation for the whole batch).
-    Typed {
-        events: Box<dyn Any + Send>,
-        len: usize,
-        /// Serializes the `Vec<E>` for a snapshot.
-        store: fn(&(dyn Any + Send)) -> Vec<SerializedEvent>,
-        /// Only when the run checkpoints or the step may wait: the execution that buffered
-        /// each event (0: restored from a snapshot).
-        execs: Vec<u64>,
-    },
-}
-
-impl fmt::Debug for FanIn {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("FanIn").field("len", &self.len()).finish()
-    }
-}
-
-impl FanIn {
-    pub(crate) fn len(&self) -> usize {
-        match self {
-            FanIn::Restored(evs) => evs.len(),
-            FanIn::Typed { len, .. } => *len,
-        }
-    }
-
-    /// The buffered events in their stored form, each with the step execution that buffered
-    /// it (0 when unknown: restored, or the run does not checkpoint).
-    pub(crate) fn stored(&self) -> Vec<(u64, SerializedEvent)> {
-        match self {
-            FanIn::Restored(evs) => evs
-                .iter()
-                .map(|e| (0, SerializedEvent::from_event(&**e)))
-                .collect(),
-            FanIn::Typed {
-                events,
-                store,
-                execs,
-                ..
-            } => {
-                let execs = execs.iter().copied().chain(std::iter::repeat(0));
-                execs.zip(store(&**events)).collect()
-            }
-        }
-    }
-}
-
-fn store_typed<E: TypedEvent>(events: &(dyn Any + Send)) -> Vec<SerializedEvent> {
-    match events.downcast_ref::<Vec<E>>() {
-        Some(events) => events
-            .iter()
-            .map(|e| SerializedEvent::from_event(e))
-            .collect(),
-        None => Vec::new(),
-    }
-}
-
-/// The bound of a run's event stream (see `WorkflowBuilder::stream_capacity`): how many
-/// events may wait unread, and the lag marker of the overflow going on.
-#[derive(Debug)]
-pub(crate) struct StreamLimit {
-    capacity: usize,
-    /// Events sent and not yet read.
-    pending: AtomicUsize,
-    /// The marker of the overflow going on, if any: writers count missed events into it while
-    /// the reader is behind; the reader closes it when it reaches it.
-    open: Mutex<Option<Arc<AtomicU64>>>,
-}
-
-impl StreamLimit {
-    pub(crate) fn new(capacity: usize) -> Self {
-        StreamLimit {
-            capacity: capacity.max(1),
-            pending: AtomicUsize::new(0),
-            open: Mutex::new(None),
-        }
-    }
-
-    fn lock(&self) -> MutexGuard<'_, Option<Arc<AtomicU64>>> {
-        self.open.lock().unwrap_or_else(|p| p.into_inner())
-    }
-
-    /// Sends `event`, or counts it as missed when the reader is `capacity` events behind (the
-    /// first miss of an overflow puts a marker in the stream at that point).
-    pub(crate) fn publish(&self, tx: &mpsc::UnboundedSender<StreamMsg>, event: Box<dyn Event>) {
-        let mut open = self.lock();
-        if self.pending.load(Ordering::Acquire) < self.capacity {
-            *open = None;
-            self.pending.fetch_add(1, Ordering::AcqRel);
-            let _ = tx.send(StreamMsg::Event(event));
-            return;
-        }
-        match open.as_ref() {
-            Some(missed) => {
-                missed.fetch_add(1, Ordering::Relaxed);
-            }
-            None => {
-                let missed = Arc::new(AtomicU64::new(1));
-                let _ = tx.send(StreamMsg::Lagged(Arc::clone(&missed)));
-                *open = Some(missed);
-            }
-        }
-    }
-
-    /// Sends `event` whatever the bound (input requests: never dropped).
-    pub(crate) fn publish_always(
-        &self,
-        tx: &mpsc::UnboundedSender<StreamMsg>,
-        event: Box<dyn Event>,
-    ) {
-        let _open = self.lock();
-        self.pending.fetch_add(1, Ordering::AcqRel);
-        let _ = tx.send(StreamMsg::Event(event));
-    }
-
-    /// The reader took an event.
-    pub(crate) fn took_event(&self) {
-        self.pending.fetch_sub(1, Ordering::AcqRel);
-    }
-
-    /// The reader reached a marker: how many events it stands for (later misses need a new
-    /// marker, after the events sent since).
-    pub(crate) fn took_marker(&self, marker: &Arc<AtomicU64>) -> u64 {
-        let mut open = self.lock();
-        if open.as_ref().is_some_and(|m| Arc::ptr_eq(m, marker)) {
-            *open = None;
-        }
-        marker.load(Ordering::Relaxed)
-    }
-}
-
-/// What the contexts of one run share.
-pub(crate) struct RunShared {
-    pub(crate) run_id: Uuid,
-    pub(crate) state: Mutex<RunState>,
-    pub(crate) router: mpsc::UnboundedSender<RouterMsg>,
-    pub(crate) stream: mpsc::UnboundedSender<StreamMsg>,
-    /// How many events were written to the stream (the snapshot's stream position).
-    pub(crate) stream_position: AtomicU64,
-    /// The workflow's step names (for error messages).
-    pub(crate) step_names: Arc<[Arc<str>]>,
-    /// Per step, the routing names of the events it declares it waits for.
-    pub(crate) step_waits: Arc<[Box<[Arc<str>]>]>,
-    /// The workflow's resources.
-    pub(crate) resources: Resources,
-    /// The bound of the event stream, when the workflow sets one.
-    pub(crate) stream_limit: Option<Arc<StreamLimit>>,
-    /// The run saves checkpoints (fan-in buffers then remember which execution buffered
-    /// each event).
-    pub(crate) durable: bool,
-}
-
-impl fmt::Debug for RunShared {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("RunShared")
-            .field("run_id", &self.run_id)
-            .finish_non_exhaustive()
-    }
-}
-
-impl RunShared {
-    /// Publishes `event` on the run's stream (counted in the stream position). With a bound,
-    /// a `droppable` event that does not fit is counted by a lag marker instead.
-    pub(crate) fn publish(&self, event: Box<dyn Event>, droppable: bool) {
-        self.stream_position.fetch_add(1, Ordering::Relaxed);
-        // After the handler (and its stream) is gone, there is no reader: sends may fail.
-        match &self.stream_limit {
-            None => {
-                let _ = self.stream.send(StreamMsg::Event(event));
-            }
-            Some(limit) if droppable => limit.publish(&self.stream, event),
-            Some(limit) => limit.publish_always(&self.stream, event),
-        }
-    }
-
-    pub(crate) fn lock_state(&self) -> MutexGuard<'_, RunState> {
-        // A panic while the lock was held leaves the maps intact (each operation is a single
-        // insert/remove), so a poisoned lock is recovered rather than failing every later step.
-        self.state.lock().unwrap_or_else(|p| p.into_inner())
-    }
-}
+use crate::run::msg::{RouterMsg, SENDER_RUN};
+use crate::run::state::{StateValue, WaitFilter, WaitStart};
+use crate::run::RunShared;
 
 /// The per-run context: typed state, event sending, stream writing and the run id.
 ///
@@ -397,28 +105,11 @@ impl Context {
     /// [`resource`](Self::resource) calls find `resources`: to unit-test a step that uses a
     /// model or a client.
     pub fn detached_with(resources: Resources) -> Self {
-        let (router, _) = mpsc::unbounded_channel();
-        let (stream, _) = mpsc::unbounded_channel();
-        let shared = RunShared {
-            run_id: Uuid::new_v4(),
-            state: Mutex::new(RunState::default()),
-            router,
-            stream,
-            stream_position: AtomicU64::new(0),
-            step_names: Arc::from(Vec::<Arc<str>>::new()),
-            step_waits: Arc::from(Vec::<Box<[Arc<str>]>>::new()),
-            resources,
-            stream_limit: None,
-            durable: false,
-        };
-        Context::new(Arc::new(shared), u32::MAX)
+        Context::new(Arc::new(RunShared::detached(resources)), SENDER_RUN)
     }
 
     pub(crate) fn step_name(&self) -> &str {
-        match self.shared.step_names.get(self.step as usize) {
-            Some(name) => name,
-            None => "run",
-        }
+        self.shared.step_name(self.step)
     }
 
     /// Stores `value` under `key` as JSON (replacing what was there).
@@ -431,8 +122,7 @@ impl Context {
         })?;
         self.shared
             .lock_state()
-            .values
-            .insert(key.to_owned(), StateValue::Json(json));
+            .set_value(key, StateValue::Json(json));
         Ok(())
     }
 
@@ -441,10 +131,8 @@ impl Context {
     /// A value stored with [`set_bytes`](Self::set_bytes) reads as a JSON array of numbers
     /// (so `get::<Vec<u8>>` works on it). Fails if the stored value does not fit `T`.
     pub fn get<T: DeserializeOwned>(&self, key: &str) -> Result<Option<T>, WorkflowError> {
-        let json = match self.shared.lock_state().values.get(key) {
-            None => return Ok(None),
-            Some(StateValue::Json(v)) => v.clone(),
-            Some(StateValue::Bytes(b)) => Value::Array(b.iter().map(|&x| x.into()).collect()),
+        let Some(json) = self.shared.lock_state().value_json(key) else {
+            return Ok(None);
         };
         serde_json::from_value(json)
             .map(Some)
@@ -479,23 +167,20 @@ impl Context {
             source,
         };
         let mut state = self.shared.lock_state();
-        let current = match state.values.get(key) {
+        let current = match state.value(key) {
             None => None,
             Some(StateValue::Json(v)) => Some(T::deserialize(v).map_err(state_err)?),
-            Some(StateValue::Bytes(b)) => {
-                let json = Value::Array(b.iter().map(|&x| x.into()).collect());
-                Some(serde_json::from_value(json).map_err(state_err)?)
-            }
+            Some(bytes) => Some(serde_json::from_value(bytes.to_json()).map_err(state_err)?),
         };
         let new = f(current);
         let json = serde_json::to_value(&new).map_err(state_err)?;
-        state.values.insert(key.to_owned(), StateValue::Json(json));
+        state.set_value(key, StateValue::Json(json));
         Ok(new)
     }
 
     /// The raw JSON value stored under `key`.
     pub fn get_json(&self, key: &str) -> Option<Value> {
-        match self.shared.lock_state().values.get(key) {
+        match self.shared.lock_state().value(key) {
             Some(StateValue::Json(v)) => Some(v.clone()),
             _ => None,
         }
@@ -505,13 +190,12 @@ impl Context {
     pub fn set_bytes(&self, key: &str, bytes: impl Into<Vec<u8>>) {
         self.shared
             .lock_state()
-            .values
-            .insert(key.to_owned(), StateValue::Bytes(bytes.into()));
+            .set_value(key, StateValue::Bytes(bytes.into()));
     }
 
     /// The binary data stored under `key` with [`set_bytes`](Self::set_bytes), if any.
     pub fn get_bytes(&self, key: &str) -> Option<Vec<u8>> {
-        match self.shared.lock_state().values.get(key) {
+        match self.shared.lock_state().value(key) {
             Some(StateValue::Bytes(b)) => Some(b.clone()),
             _ => None,
         }
@@ -519,7 +203,7 @@ impl Context {
 
     /// Removes the value stored under `key`; whether there was one.
     pub fn remove(&self, key: &str) -> bool {
-        self.shared.lock_state().values.remove(key).is_some()
+        self.shared.lock_state().remove_value(key)
     }
 
     /// The workflow's resource of type `T` (a model, a client, a pool), given with
@@ -607,73 +291,13 @@ impl Context {
     /// # let _ = step;
     /// ```
     pub fn collect_events<E: TypedEvent>(&self, event: E, n: usize) -> Option<Vec<E>> {
-        let mut state = self.shared.lock_state();
         // Which execution buffered or took each event matters when an execution may still
         // be in flight at a snapshot: in a checkpointing run, or in a step that may wait
         // (a pause keeps it in flight). See `RunState::taken`.
-        let durable = self.shared.durable || self.may_wait();
-        let key = (self.step, Cow::Borrowed(E::EVENT_TYPE));
-        let buffer = state.collect.entry(key).or_insert_with(|| FanIn::Typed {
-            events: Box::new(Vec::<E>::new()),
-            len: 0,
-            store: store_typed::<E>,
-            execs: Vec::new(),
-        });
-        if let FanIn::Restored(restored) = buffer {
-            // Events restored from a snapshot come back as `DynamicEvent`s: decode them once.
-            // (They were serialized from an `E`, so decoding fails only for a snapshot edited
-            // by hand; such events are dropped.)
-            let typed: Vec<E> = std::mem::take(restored)
-                .into_iter()
-                .filter_map(|ev| downcast_event::<E>(ev).ok())
-                .collect();
-            *buffer = FanIn::Typed {
-                len: typed.len(),
-                execs: if durable {
-                    vec![0; typed.len()]
-                } else {
-                    Vec::new()
-                },
-                events: Box::new(typed),
-                store: store_typed::<E>,
-            };
-        }
-        let FanIn::Typed {
-            events,
-            len,
-            store,
-            execs,
-        } = buffer
-        else {
-            return None;
-        };
-        let Some(vec) = events.downcast_mut::<Vec<E>>() else {
-            // Keys include the event type's name, so only two types sharing one routing name
-            // (a graph clash) can get here.
-            return None;
-        };
-        vec.push(event);
-        *len = vec.len();
-        if durable {
-            execs.push(self.exec);
-        }
-        if vec.len() < n {
-            return None;
-        }
-        let batch = std::mem::take(vec);
-        let (store, execs) = (*store, std::mem::take(execs));
-        let key = (self.step, Cow::Borrowed(E::EVENT_TYPE));
-        state.collect.remove(&key);
-        if durable && self.exec != 0 {
-            // Kept until this execution completes, for checkpoints taken meanwhile.
-            let stored = execs.into_iter().zip(store(&batch)).collect();
-            state
-                .taken
-                .entry(self.exec)
-                .or_default()
-                .push((key, stored));
-        }
-        Some(batch)
+        let durable = self.shared.durable || self.shared.may_wait(self.step);
+        self.shared
+            .lock_state()
+            .collect(self.step, self.exec, durable, event, n)
     }
 
     /// Waits, inside the step, for the next event of type `E` sent in the run (by another
@@ -738,12 +362,7 @@ impl Context {
         E: TypedEvent,
         F: Fn(&E) -> bool + Send + Sync + 'static,
     {
-        let declared = self
-            .shared
-            .step_waits
-            .get(self.step as usize)
-            .is_some_and(|waits| waits.iter().any(|w| **w == *E::EVENT_TYPE));
-        if !declared {
+        if !self.shared.declares_wait(self.step, E::EVENT_TYPE) {
             return Err(WorkflowError::UndeclaredWait {
                 step: self.step_name().to_owned(),
                 event: E::EVENT_TYPE.to_owned(),
@@ -759,24 +378,13 @@ impl Context {
                 None => false,
             }) as WaitFilter
         });
-        let rx = {
-            let mut state = self.shared.lock_state();
-            let held = state.parked.iter().position(|ev| {
-                ev.event_type() == E::EVENT_TYPE && filter.as_ref().is_none_or(|f| f(&**ev))
-            });
-            if let Some(ev) = held.and_then(|i| state.parked.remove(i)) {
-                state.wait_taken.push((self.exec, ev.clone_event()));
-                drop(state);
-                return downcast_event(ev);
-            }
-            let (tx, rx) = oneshot::channel();
-            state.waiters.push(Waiter {
-                exec: self.exec,
-                event_type: E::EVENT_TYPE,
-                filter,
-                tx,
-            });
-            rx
+        let start = self
+            .shared
+            .lock_state()
+            .start_wait(self.exec, E::EVENT_TYPE, filter);
+        let rx = match start {
+            WaitStart::Held(ev) => return downcast_event(ev),
+            WaitStart::Waiting(rx) => rx,
         };
         // Waking the router lets it see that every running step may now be waiting.
         let _ = self
@@ -792,22 +400,9 @@ impl Context {
         }
     }
 
-    /// Whether this step declares a wait (its executions can be in flight at a pause).
-    fn may_wait(&self) -> bool {
-        self.shared
-            .step_waits
-            .get(self.step as usize)
-            .is_some_and(|waits| !waits.is_empty())
-    }
-
     /// How many events of type `E` this step has buffered with
     /// [`collect_events`](Self::collect_events).
     pub fn collected_count<E: TypedEvent>(&self) -> usize {
-        let key = (self.step, Cow::Borrowed(E::EVENT_TYPE));
-        self.shared
-            .lock_state()
-            .collect
-            .get(&key)
-            .map_or(0, FanIn::len)
+        self.shared.lock_state().collected(self.step, E::EVENT_TYPE)
     }
 }

@@ -8,7 +8,9 @@ pub mod event;
 pub mod graph;
 pub mod persist;
 mod resources;
+mod run;
 pub mod step;
+mod sync;
 pub mod tool;
 pub mod workflow;
 

@@ -1,7 +1,7 @@
 //! [`EmbeddedStore`]: the default durable checkpoint store, a SQLite file.
 
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -157,11 +157,9 @@ impl EmbeddedStore {
     }
 }
 
-fn lock(conn: &Mutex<Connection>) -> MutexGuard<'_, Connection> {
-    // Every operation is a single statement (its own transaction): a panic while holding
-    // the lock leaves no transaction open, so a poisoned connection is still usable.
-    conn.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
-}
+// Every operation is a single statement (its own transaction): a panic while holding the
+// lock leaves no transaction open, so a poisoned connection is still usable.
+use crate::sync::lock;
 
 fn to_i64(ms: u64) -> i64 {
     i64::try_from(ms).unwrap_or(i64::MAX)

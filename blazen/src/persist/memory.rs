@@ -57,11 +57,8 @@ impl InMemoryStore {
     }
 
     fn lock(&self) -> MutexGuard<'_, HashMap<Uuid, Entry>> {
-        // A panic while holding the lock cannot leave an entry half-written (each is
-        // replaced whole), so a poisoned map is still consistent.
-        self.runs
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
+        // Each entry is replaced whole: a poisoned map is still consistent.
+        crate::sync::lock(&self.runs)
     }
 }
 

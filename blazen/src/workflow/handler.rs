@@ -15,7 +15,10 @@ use crate::error::WorkflowError;
 use crate::event::{Event, StopEvent};
 use crate::persist::{InputRequest, WorkflowSnapshot};
 
-use super::runner::{PendingInputs, Respond, RouterMsg, RunOutcome, StreamMsg, SENDER_RUN};
+use super::runner::PendingInputs;
+use crate::run::msg::{Respond, RouterMsg, RunOutcome, StreamMsg, SENDER_RUN};
+use crate::run::stream::StreamLimit;
+use crate::sync::lock;
 
 enum Outcome {
     Waiting(oneshot::Receiver<RunOutcome>),
@@ -130,7 +133,7 @@ impl WorkflowHandler {
     /// here too (never dropped). The first call takes the stream; later calls get a stream
     /// that ends at once.
     pub fn stream_events(&self) -> EventStream {
-        let rx = self.stream.lock().unwrap_or_else(|p| p.into_inner()).take();
+        let rx = lock(&self.stream).take();
         let limit = self
             .ctx
             .as_ref()
@@ -162,10 +165,7 @@ impl WorkflowHandler {
     /// The input requests the run is waiting for (see
     /// [`InputRequiredEvent`](crate::event::InputRequiredEvent)).
     pub fn input_requests(&self) -> Vec<InputRequest> {
-        self.inputs
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .clone()
+        lock(&self.inputs).clone()
     }
 
     /// Answers input request `request_id`: the steps that accept
@@ -218,7 +218,7 @@ impl WorkflowHandler {
 pub struct EventStream {
     rx: Option<mpsc::UnboundedReceiver<StreamMsg>>,
     /// The run's stream bound, if it has one.
-    limit: Option<std::sync::Arc<crate::context::StreamLimit>>,
+    limit: Option<std::sync::Arc<StreamLimit>>,
 }
 
 impl fmt::Debug for EventStream {

@@ -55,13 +55,18 @@ use uuid::Uuid;
 pub use builder::WorkflowBuilder;
 pub use handler::{EventStream, WorkflowHandler};
 
-use crate::context::{Context, FanIn, RunShared, RunState, StateValue};
+use crate::context::Context;
 use crate::error::WorkflowError;
 use crate::event::{Event, InputResponseEvent, StartEvent, StopEvent};
 use crate::persist::{CheckpointStore, SnapshotStatus, WorkflowSnapshot};
 use crate::resources::Resources;
+use crate::run::msg::{RouterMsg, SENDER_RUN};
+use crate::run::snapshot::restore;
+use crate::run::state::RunState;
+use crate::run::stream::StreamLimit;
+use crate::run::RunShared;
 use crate::step::Step;
-use runner::{Router, RouterMsg, SENDER_RUN};
+use runner::Router;
 
 /// A validated workflow: its steps, its routing table and its options.
 ///
@@ -314,45 +319,15 @@ impl Workflow {
                 ))
             })
         };
-        let mut state = RunState::default();
-        for (k, v) in snapshot.state {
-            state.values.insert(k, StateValue::Json(v));
-        }
-        for (k, b) in snapshot.bytes {
-            state.values.insert(k, StateValue::Bytes(b));
-        }
-        for buf in snapshot.fan_in {
-            let step = step_index(&buf.step)?;
-            let evs: Vec<Box<dyn Event>> = buf
-                .events
-                .into_iter()
-                .map(|e| Box::new(e.into_dynamic()) as Box<dyn Event>)
-                .collect();
-            state
-                .collect
-                .insert((step, buf.event_type.into()), FanIn::Restored(evs));
-        }
-        state.parked = snapshot
-            .held
-            .into_iter()
-            .map(|e| Box::new(e.into_dynamic()) as Box<dyn Event>)
-            .collect();
-        let mut queued = Vec::new();
-        // In-flight events first: they were delivered before the queued ones.
-        for ev in snapshot.in_flight.into_iter().chain(snapshot.queued) {
-            let step = match &ev.target_step {
-                Some(name) => Some(step_index(name)?),
-                None => None,
-            };
-            queued.push((step, Box::new(ev.into_dynamic()) as Box<dyn Event>));
-        }
+        let run_id = snapshot.run_id;
+        let restored = restore(snapshot, step_index)?;
         self.start(
-            snapshot.run_id,
-            state,
+            run_id,
+            restored.state,
             None,
-            queued,
-            snapshot.input_requests,
-            snapshot.stream_position,
+            restored.queued,
+            restored.input_requests,
+            restored.stream_position,
         )
     }
 
@@ -430,7 +405,7 @@ impl Workflow {
             stream_limit: self
                 .inner
                 .stream_capacity
-                .map(|c| Arc::new(crate::context::StreamLimit::new(c))),
+                .map(|c| Arc::new(StreamLimit::new(c))),
         });
         let inputs = Arc::new(Mutex::new(inputs));
         let mut router = Router::new(

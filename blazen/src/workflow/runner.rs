@@ -9,79 +9,29 @@
 use std::collections::VecDeque;
 use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use futures::FutureExt;
-use serde_json::Value;
 use tokio::sync::{mpsc, oneshot};
 use tokio::task::AbortHandle;
 use tracing::Instrument;
 
-use crate::context::StateValue;
-use crate::context::{Context, RunShared};
+use crate::context::Context;
 use crate::error::WorkflowError;
 use crate::event::{
     downcast_event, Event, InputRequiredEvent, InputResponseEvent, StopEvent, TypedEvent,
 };
-use crate::persist::{
-    FanInBuffer, InputRequest, SerializedEvent, SnapshotStatus, WorkflowSnapshot,
-};
+use crate::persist::{InputRequest, SerializedEvent, SnapshotStatus, WorkflowSnapshot};
+use crate::run::msg::{Respond, RouterMsg, RunOutcome, StepFailure, StreamMsg, SENDER_RUN};
+use crate::run::snapshot::{capture, RouterImage, SnapshotOf};
+use crate::run::RunShared;
 use crate::step::StepOutput;
+use crate::sync::lock;
 use crate::workflow::WorkflowInner;
 
 /// How many events of a large fan-out the router routes before it looks at other messages
 /// and lets the started steps run.
 const FAN_OUT_CHUNK: usize = 256;
-
-/// The sender index of events that come from the run itself (start event, responses).
-pub(crate) const SENDER_RUN: u32 = u32::MAX;
-
-/// The outcome of a run, as `WorkflowHandler::result` returns it.
-pub(crate) type RunOutcome = Result<StopEvent, WorkflowError>;
-
-/// Messages to the router.
-pub(crate) enum RouterMsg {
-    /// `ctx.send_event` (or the run itself).
-    Send { event: Box<dyn Event>, sender: u32 },
-    /// A step instance finished.
-    Done {
-        slot: u32,
-        result: Result<StepOutput, StepFailure>,
-    },
-    /// `handler.pause()`.
-    Pause {
-        reply: oneshot::Sender<Result<WorkflowSnapshot, WorkflowError>>,
-    },
-    /// `handler.respond()` (boxed: it is rare, and keeps the message small).
-    Respond(Box<Respond>),
-    /// Step execution `exec` started waiting in `Context::wait_for_event` (sent after its
-    /// earlier sends, so the router has routed those when it counts the step as waiting).
-    Waiting { exec: u64 },
-}
-
-/// An answer to an input request.
-pub(crate) struct Respond {
-    pub(crate) request_id: uuid::Uuid,
-    pub(crate) response: Value,
-    pub(crate) reply: oneshot::Sender<Result<(), WorkflowError>>,
-}
-
-/// How a step instance failed.
-pub(crate) enum StepFailure {
-    Error(Box<WorkflowError>),
-    Panic(String),
-    Timeout(Duration),
-}
-
-/// Items of the event stream.
-pub(crate) enum StreamMsg {
-    Event(Box<dyn Event>),
-    /// Events were dropped here (bounded stream): the count, still growing while the
-    /// reader is behind.
-    Lagged(Arc<std::sync::atomic::AtomicU64>),
-    /// The run is over: the stream ends.
-    End,
-}
 
 /// A running step instance.
 struct Slot {
@@ -187,15 +137,24 @@ impl Router {
 
     /// The router loop: runs until the run stops, fails, times out or is paused.
     pub(crate) async fn run(mut self, start: Option<Box<dyn Event>>) {
+        match self.drive(start).await {
+            Some(outcome) => self.finish(outcome).await,
+            None => self.detach(),
+        }
+    }
+
+    /// Routes until the run ends (`Some(outcome)`), or until it waits for input with its
+    /// handler gone (`None`: the router detaches).
+    async fn drive(&mut self, start: Option<Box<dyn Event>>) -> Option<RunOutcome> {
         if let Some(start) = start {
             if let Err(err) = self.route(start, SENDER_RUN) {
-                return self.finish(Err(err)).await;
+                return Some(Err(err));
             }
         }
         // Restored queues: start what may start.
         for step in 0..self.queues.len() {
             if let Err(err) = self.drain_queue(step as u32) {
-                return self.finish(Err(err)).await;
+                return Some(Err(err));
             }
         }
         let mut deadline = self
@@ -204,7 +163,7 @@ impl Router {
             .map(|t| Box::pin(tokio::time::sleep_until((self.started + t).into())));
         loop {
             if let Some(done) = self.check_idle().await {
-                return self.finish(done).await;
+                return Some(done);
             }
             if !self.backlog.is_empty() && !self.paused {
                 // First everything that already arrived (completions free concurrency permits
@@ -212,92 +171,80 @@ impl Router {
                 // routes, so handling only part would let completions pile up), then the next
                 // chunk of the fan-out; then let the started steps run.
                 while let Ok(msg) = self.rx.try_recv() {
-                    match self.handle(msg).await {
-                        Ok(None) => {}
-                        Ok(Some(done)) => return self.finish(done).await,
-                        Err(err) => return self.finish(Err(err)).await,
+                    if let Some(done) = ended(self.handle(msg).await) {
+                        return Some(done);
                     }
                 }
-                match self.route_backlog(FAN_OUT_CHUNK) {
-                    Ok(None) => {}
-                    Ok(Some(done)) => return self.finish(done).await,
-                    Err(err) => return self.finish(Err(err)).await,
+                if let Some(done) = ended(self.route_backlog(FAN_OUT_CHUNK)) {
+                    return Some(done);
                 }
-                if let Some(limit) = self.wf.timeout {
-                    let elapsed = self.started.elapsed();
-                    if elapsed >= limit {
-                        let err = WorkflowError::Timeout {
-                            what: format!("workflow `{}`", self.wf.name),
-                            elapsed,
-                        };
-                        return self.finish(Err(err)).await;
-                    }
+                if self
+                    .wf
+                    .timeout
+                    .is_some_and(|limit| self.started.elapsed() >= limit)
+                {
+                    return Some(Err(self.timeout_error()));
                 }
                 tokio::task::yield_now().await;
                 continue;
             }
-            if self.waiting_input && self.handler_gone.is_some() {
-                // Only someone outside can move the run on (an answer, or an event for the
-                // waiting steps). If the handler is gone, nobody can in this process (after
-                // a restart `respond_from` or `resume_from` continues from the store): end
-                // the router quietly, leaving the saved snapshot as the run's state.
-                let rx = &mut self.rx;
-                let gone = &mut self.handler_gone;
-                let wake = tokio::select! {
-                    biased;
-                    msg = rx.recv() => Some(msg),
-                    _ = async {
-                        if let Some(g) = gone.as_mut() {
+            // While the run waits for input, the handler's drop wakes the router too: only
+            // someone outside can move the run on (an answer, or an event for the waiting
+            // steps), and with the handler gone nobody can in this process (after a restart
+            // `respond_from` or `resume_from` continues from the store).
+            let watch_handler = self.waiting_input && self.handler_gone.is_some();
+            let wake = if !watch_handler && deadline.is_none() {
+                Wake::Msg(self.rx.recv().await)
+            } else {
+                self.wake(watch_handler, &mut deadline).await
+            };
+            match wake {
+                // `None` never comes: the run's shared state holds a sender, so the channel
+                // stays open while the router runs.
+                Wake::Msg(Some(msg)) => {
+                    if let Some(done) = ended(self.handle(msg).await) {
+                        return Some(done);
+                    }
+                }
+                Wake::Msg(None) | Wake::Deadline => return Some(Err(self.timeout_error())),
+                Wake::HandlerGone => return None,
+            }
+        }
+    }
+
+    /// The next message, the workflow deadline, or (`watch_handler`) the handler's drop.
+    async fn wake(
+        &mut self,
+        watch_handler: bool,
+        deadline: &mut Option<std::pin::Pin<Box<tokio::time::Sleep>>>,
+    ) -> Wake {
+        let rx = &mut self.rx;
+        let gone = &mut self.handler_gone;
+        tokio::select! {
+                biased;
+                msg = rx.recv() => Wake::Msg(msg),
+                _ = async {
+                    match gone.as_mut() {
+                        Some(g) => {
                             let _ = g.await;
                         }
-                    } => None,
-                    () = async {
-                        match deadline.as_mut() {
-                            Some(sleep) => sleep.as_mut().await,
-                            None => std::future::pending().await,
-                        }
-                    } => Some(None),
-                };
-                let Some(msg) = wake else {
-                    return self.detach();
-                };
-                let Some(msg) = msg else {
-                    let err = WorkflowError::Timeout {
-                        what: format!("workflow `{}`", self.wf.name),
-                        elapsed: self.started.elapsed(),
-                    };
-                    return self.finish(Err(err)).await;
-                };
-                match self.handle(msg).await {
-                    Ok(None) => {}
-                    Ok(Some(done)) => return self.finish(done).await,
-                    Err(err) => return self.finish(Err(err)).await,
-                }
-                continue;
-            }
-            let msg = match deadline.as_mut() {
-                Some(sleep) => tokio::select! {
-                    biased;
-                    msg = self.rx.recv() => msg,
-                    () = sleep.as_mut() => None,
-                },
-                None => self.rx.recv().await,
-            };
-            // `None` only when the deadline passed: the run's shared state holds a sender, so
-            // the channel never closes while the router runs.
-            let Some(msg) = msg else {
-                // The deadline passed.
-                let err = WorkflowError::Timeout {
-                    what: format!("workflow `{}`", self.wf.name),
-                    elapsed: self.started.elapsed(),
-                };
-                return self.finish(Err(err)).await;
-            };
-            match self.handle(msg).await {
-                Ok(None) => {}
-                Ok(Some(done)) => return self.finish(done).await,
-                Err(err) => return self.finish(Err(err)).await,
-            }
+                        None => std::future::pending().await,
+                    }
+                }, if watch_handler => Wake::HandlerGone,
+                () = async {
+                    match deadline.as_mut() {
+                        Some(sleep) => sleep.as_mut().await,
+                        None => std::future::pending().await,
+                    }
+                } => Wake::Deadline,
+        }
+    }
+
+    /// The error of a run past its workflow timeout.
+    fn timeout_error(&self) -> WorkflowError {
+        WorkflowError::Timeout {
+            what: format!("workflow `{}`", self.wf.name),
+            elapsed: self.started.elapsed(),
         }
     }
 
@@ -319,13 +266,9 @@ impl Router {
                 }
                 let may_wait = !self.wf.step_waits[s.step as usize].is_empty();
                 if self.durable || may_wait {
-                    // Complete: what it took (fan-in batches, events its waits took) is no
-                    // longer needed to replay it. Only steps that wait take events by waiting.
-                    let mut state = self.shared.lock_state();
-                    state.taken.remove(&s.exec);
-                    if may_wait {
-                        state.wait_taken.retain(|(exec, _)| *exec != s.exec);
-                    }
+                    // Only executions of checkpointing runs or of steps that may wait can
+                    // hold something.
+                    self.shared.lock_state().complete(s.exec, may_wait);
                 }
                 self.live[s.step as usize] -= 1;
                 self.live_total -= 1;
@@ -507,16 +450,7 @@ impl Router {
         if self.waiting.is_empty() {
             return 0;
         }
-        let state = self.shared.lock_state();
-        let mut execs: Vec<u64> = state
-            .waiters
-            .iter()
-            .filter(|w| w.is_waiting() && self.waiting.contains(&w.exec))
-            .map(|w| w.exec)
-            .collect();
-        execs.sort_unstable();
-        execs.dedup();
-        execs.len()
+        self.shared.lock_state().still_waiting(&self.waiting)
     }
 
     fn step_error(&self, slot: &Slot, failure: StepFailure) -> WorkflowError {
@@ -573,7 +507,7 @@ impl Router {
                     return Ok(());
                 }
                 Err(ev) if route.is_none() => {
-                    state.parked.push_back(ev);
+                    state.park(ev);
                     return Ok(());
                 }
                 Err(ev) => ev,
@@ -714,107 +648,44 @@ impl Router {
 
     /// Everything the run is made of right now, as a snapshot.
     fn image(&self, status: SnapshotStatus) -> WorkflowSnapshot {
-        let mut snap = WorkflowSnapshot::new(
-            self.wf.name.clone(),
-            self.wf.fingerprint.clone(),
-            self.shared.run_id,
-        );
-        snap.status = status;
-        {
-            let state = self.shared.lock_state();
-            for (key, value) in &state.values {
-                match value {
-                    StateValue::Json(v) => {
-                        snap.state.insert(key.clone(), v.clone());
-                    }
-                    StateValue::Bytes(b) => {
-                        snap.bytes.insert(key.clone(), b.clone());
-                    }
-                }
-            }
-            // Fan-in buffers as the completed executions left them: executions still running
-            // are in flight and run again after a crash, so the events they buffered are left
-            // out (they will be buffered again) and the batches they took are put back first
-            // (they arrived before the current buffer's events).
-            let live: std::collections::HashSet<u64> =
-                self.slots.iter().flatten().map(|s| s.exec).collect();
-            let mut takers: Vec<_> = state
-                .taken
-                .iter()
-                .filter(|(exec, _)| live.contains(exec))
-                .collect();
-            takers.sort_by_key(|(exec, _)| **exec);
-            let mut buffers: std::collections::BTreeMap<(u32, &str), Vec<SerializedEvent>> =
-                std::collections::BTreeMap::new();
-            for (_, batches) in takers {
-                for ((step, event), events) in batches {
-                    buffers.entry((*step, event)).or_default().extend(
-                        events
-                            .iter()
-                            .filter(|(exec, _)| !live.contains(exec))
-                            .map(|(_, e)| e.clone()),
-                    );
-                }
-            }
-            for ((step, event), buffer) in &state.collect {
-                buffers.entry((*step, event)).or_default().extend(
-                    buffer
-                        .stored()
-                        .into_iter()
-                        .filter(|(exec, _)| !live.contains(exec))
-                        .map(|(_, e)| e),
-                );
-            }
-            for ((step, event), events) in buffers {
-                if !events.is_empty() {
-                    snap.fan_in.push(FanInBuffer::new(
-                        self.sender_name(step),
-                        event.to_owned(),
-                        events,
-                    ));
-                }
-            }
-        }
+        let mut router = RouterImage {
+            live: self.slots.iter().flatten().map(|s| s.exec).collect(),
+            input_requests: lock(&self.inputs).clone(),
+            stream_position: self
+                .shared
+                .stream_position
+                .load(std::sync::atomic::Ordering::Relaxed),
+            ..RouterImage::default()
+        };
         for (step, q) in self.queues.iter().enumerate() {
             let name = self.wf.steps[step].name();
             for ev in q {
-                snap.queued
+                router
+                    .queued
                     .push(SerializedEvent::from_event(&**ev).for_step(name));
             }
         }
         for (events, _) in &self.backlog {
             for ev in events.as_slice() {
-                snap.queued.push(SerializedEvent::from_event(&**ev));
-            }
-        }
-        // Events held for waits: those the waits of in-flight executions took (the
-        // executions run again and wait again), then those no wait took yet.
-        {
-            let live: std::collections::HashSet<u64> =
-                self.slots.iter().flatten().map(|s| s.exec).collect();
-            let state = self.shared.lock_state();
-            let taken = state
-                .wait_taken
-                .iter()
-                .filter(|(exec, _)| live.contains(exec))
-                .map(|(_, ev)| ev);
-            for ev in taken.chain(&state.parked) {
-                snap.held.push(SerializedEvent::from_event(&**ev));
+                router.queued.push(SerializedEvent::from_event(&**ev));
             }
         }
         for s in self.slots.iter().flatten() {
             if let Some(ev) = &s.input {
                 let name = self.wf.steps[s.step as usize].name();
-                snap.in_flight
+                router
+                    .in_flight
                     .push(SerializedEvent::from_event(&**ev).for_step(name));
             }
         }
-        snap.input_requests = lock(&self.inputs).clone();
-        snap.stream_position = self
-            .shared
-            .stream_position
-            .load(std::sync::atomic::Ordering::Relaxed);
-        snap
+        let of = SnapshotOf {
+            workflow: &self.wf.name,
+            fingerprint: &self.wf.fingerprint,
+            run_id: self.shared.run_id,
+        };
+        capture(of, status, &self.shared.lock_state(), router, |step| {
+            self.sender_name(step)
+        })
     }
 
     /// Saves the run's snapshot to the checkpoint store.
@@ -879,12 +750,6 @@ impl Router {
     }
 }
 
-fn lock<T>(m: &std::sync::Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    // Poisoning only means a panic elsewhere while holding the lock; the data is a plain
-    // list that stays consistent.
-    m.lock().unwrap_or_else(|p| p.into_inner())
-}
-
 /// Spawns a step execution, inside its span when tracing is on.
 fn spawn_step<F>(span: tracing::Span, task: F) -> AbortHandle
 where
@@ -895,6 +760,18 @@ where
     } else {
         tokio::spawn(task.instrument(span)).abort_handle()
     }
+}
+
+/// What woke the router.
+enum Wake {
+    Msg(Option<RouterMsg>),
+    Deadline,
+    HandlerGone,
+}
+
+/// The outcome of handling a message when it ends the run (an error ends it too).
+fn ended(handled: Result<Option<RunOutcome>, WorkflowError>) -> Option<RunOutcome> {
+    handled.unwrap_or_else(|err| Some(Err(err)))
 }
 
 type CaughtStep = Result<Result<StepOutput, WorkflowError>, Box<dyn std::any::Any + Send>>;

@@ -1,0 +1,64 @@
+//! What crosses the run's channels: messages to the router and items of the event stream.
+
+use std::sync::atomic::AtomicU64;
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde_json::Value;
+use tokio::sync::oneshot;
+use uuid::Uuid;
+
+use crate::error::WorkflowError;
+use crate::event::{Event, StopEvent};
+use crate::persist::WorkflowSnapshot;
+use crate::step::StepOutput;
+
+/// The sender index of events that come from the run itself (start event, responses).
+pub(crate) const SENDER_RUN: u32 = u32::MAX;
+
+/// The outcome of a run, as `WorkflowHandler::result` returns it.
+pub(crate) type RunOutcome = Result<StopEvent, WorkflowError>;
+
+/// Messages to the router.
+pub(crate) enum RouterMsg {
+    /// `ctx.send_event` (or the run itself).
+    Send { event: Box<dyn Event>, sender: u32 },
+    /// A step instance finished.
+    Done {
+        slot: u32,
+        result: Result<StepOutput, StepFailure>,
+    },
+    /// `handler.pause()`.
+    Pause {
+        reply: oneshot::Sender<Result<WorkflowSnapshot, WorkflowError>>,
+    },
+    /// `handler.respond()` (boxed: it is rare, and keeps the message small).
+    Respond(Box<Respond>),
+    /// Step execution `exec` started waiting in `Context::wait_for_event` (sent after its
+    /// earlier sends, so the router has routed those when it counts the step as waiting).
+    Waiting { exec: u64 },
+}
+
+/// An answer to an input request.
+pub(crate) struct Respond {
+    pub(crate) request_id: Uuid,
+    pub(crate) response: Value,
+    pub(crate) reply: oneshot::Sender<Result<(), WorkflowError>>,
+}
+
+/// How a step instance failed.
+pub(crate) enum StepFailure {
+    Error(Box<WorkflowError>),
+    Panic(String),
+    Timeout(Duration),
+}
+
+/// Items of the event stream.
+pub(crate) enum StreamMsg {
+    Event(Box<dyn Event>),
+    /// Events were dropped here (bounded stream): the count, still growing while the
+    /// reader is behind.
+    Lagged(Arc<AtomicU64>),
+    /// The run is over: the stream ends.
+    End,
+}
