@@ -67,6 +67,21 @@ pub enum PersistError {
         #[source]
         source: Box<dyn std::error::Error + Send + Sync + 'static>,
     },
+    /// The lease this write relied on is gone: another worker took the run over (a newer
+    /// epoch) or it finished. The writer must abandon the run.
+    #[error("run {run_id}: lease of epoch {epoch} no longer holds (taken over or finished)")]
+    Fenced {
+        /// The run.
+        run_id: Uuid,
+        /// The stale epoch.
+        epoch: u64,
+    },
+    /// The run is finished: it takes no more messages.
+    #[error("run {run_id} is finished")]
+    Finished {
+        /// The run.
+        run_id: Uuid,
+    },
     /// A store operation running on a blocking thread panicked or was cancelled.
     #[error("checkpoint store operation did not complete: {0}")]
     Interrupted(String),
@@ -103,6 +118,11 @@ impl PersistError {
                 store: store.clone(),
                 source: Box::new(CopiedError::of(&**source)),
             },
+            PersistError::Fenced { run_id, epoch } => PersistError::Fenced {
+                run_id: *run_id,
+                epoch: *epoch,
+            },
+            PersistError::Finished { run_id } => PersistError::Finished { run_id: *run_id },
             PersistError::Interrupted(m) => PersistError::Interrupted(m.clone()),
         }
     }

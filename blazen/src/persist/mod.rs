@@ -43,13 +43,17 @@
 
 mod embedded;
 mod error;
+mod journal;
 mod memory;
+mod ownership;
 mod snapshot;
 mod store;
 
 pub use embedded::EmbeddedStore;
 pub use error::PersistError;
+pub use journal::{Frame, JournalEntry};
 pub use memory::InMemoryStore;
+pub use ownership::{InboxMessage, Lease, Notice, Notices, RunStatus, RunStore};
 pub use snapshot::{
     fingerprint, FanInBuffer, InputRequest, SerializedEvent, SnapshotStatus, WorkflowSnapshot,
     FORMAT_VERSION,
