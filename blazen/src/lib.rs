@@ -12,6 +12,7 @@ mod run;
 pub mod step;
 mod sync;
 pub mod tool;
+pub mod worker;
 pub mod workflow;
 
 pub use blazen_macros::{step, tool, workflow, Event};
@@ -22,13 +23,14 @@ pub use event::{
     StartEvent, StopEvent, StreamLagged, TypedEvent,
 };
 pub use graph::{GraphCheck, GraphDefect};
-pub use persist::{CheckpointStore, EmbeddedStore, InMemoryStore, WorkflowSnapshot};
+pub use persist::{CheckpointStore, EmbeddedStore, InMemoryStore, RunStore, WorkflowSnapshot};
 pub use resources::Resources;
 pub use step::{IntoStepOutput, Step, StepFuture, StepHandler, StepOutput};
 pub use tool::{
     ArgumentError, ArgumentErrorKind, IntoToolResult, RenderedSchema, SchemaDialect,
     StrictUnsupported, ToolDef, ToolError,
 };
+pub use worker::{RunClient, Worker, WorkerBuilder};
 pub use workflow::{EventStream, Workflow, WorkflowBuilder, WorkflowHandler};
 
 /// Everything a workflow author needs: `use blazen::prelude::*;`.

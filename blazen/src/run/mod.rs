@@ -12,6 +12,7 @@
 //! `workflow`.
 
 pub(crate) mod msg;
+pub(crate) mod owner;
 pub(crate) mod snapshot;
 pub(crate) mod state;
 pub(crate) mod stream;
@@ -49,6 +50,8 @@ pub(crate) struct RunShared {
     /// The run saves checkpoints (fan-in buffers then remember which execution buffered
     /// each event).
     pub(crate) durable: bool,
+    /// The run is owned by a worker through a lease: its checkpoints are journal entries.
+    pub(crate) owner: Option<Arc<owner::Ownership>>,
 }
 
 impl fmt::Debug for RunShared {
@@ -63,7 +66,10 @@ impl RunShared {
     /// Publishes `event` on the run's stream (counted in the stream position). With a bound,
     /// a `droppable` event that does not fit is counted by a lag marker instead.
     pub(crate) fn publish(&self, event: Box<dyn Event>, droppable: bool) {
-        self.stream_position.fetch_add(1, Ordering::Relaxed);
+        let position = self.stream_position.fetch_add(1, Ordering::Relaxed);
+        if let Some(owner) = &self.owner {
+            owner.log_stream(position, &*event);
+        }
         // After the handler (and its stream) is gone, there is no reader: sends may fail.
         match &self.stream_limit {
             None => {
@@ -97,6 +103,7 @@ impl RunShared {
             resources,
             stream_limit: None,
             durable: false,
+            owner: None,
         }
     }
 

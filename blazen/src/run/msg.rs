@@ -34,6 +34,12 @@ pub(crate) enum RouterMsg {
     },
     /// `handler.respond()` (boxed: it is rare, and keeps the message small).
     Respond(Box<Respond>),
+    /// Checkpoint now (messages from the run's inbox were just handed over).
+    Checkpoint,
+    /// Cancel the run (a `RunClient::cancel` that reached the owner).
+    Cancel,
+    /// The worker owning the run lost its lease: stop at once and write nothing more.
+    Abandon { epoch: u64 },
     /// Step execution `exec` started waiting in `Context::wait_for_event` (sent after its
     /// earlier sends, so the router has routed those when it counts the step as waiting).
     Waiting { exec: u64 },

@@ -52,9 +52,7 @@ pub(crate) fn capture(
     router: RouterImage,
     step_name: impl Fn(u32) -> String,
 ) -> WorkflowSnapshot {
-    let mut snap = WorkflowSnapshot::new(of.workflow, of.fingerprint, of.run_id);
-    snap.status = status;
-    let live = &router.live;
+    let mut snap = capture_frame(of, status, state, router, step_name);
     for (key, value) in &state.values {
         match value {
             StateValue::Json(v) => {
@@ -65,6 +63,21 @@ pub(crate) fn capture(
             }
         }
     }
+    snap
+}
+
+/// [`capture`] without the context values: the frame of a journal entry, whose cost does not
+/// grow with the context.
+pub(crate) fn capture_frame(
+    of: SnapshotOf<'_>,
+    status: SnapshotStatus,
+    state: &RunState,
+    router: RouterImage,
+    step_name: impl Fn(u32) -> String,
+) -> WorkflowSnapshot {
+    let mut snap = WorkflowSnapshot::new(of.workflow, of.fingerprint, of.run_id);
+    snap.status = status;
+    let live = &router.live;
     let mut takers: Vec<_> = state
         .taken
         .iter()

@@ -3,14 +3,14 @@
 
 use std::any::Any;
 use std::borrow::Cow;
-use std::collections::{HashMap, VecDeque};
+use std::collections::{BTreeSet, HashMap, VecDeque};
 use std::fmt;
 
 use serde_json::Value;
 use tokio::sync::oneshot;
 
 use crate::event::{downcast_event, Event, TypedEvent};
-use crate::persist::SerializedEvent;
+use crate::persist::{JournalEntry, SerializedEvent};
 
 /// One value stored in the context.
 #[derive(Debug, Clone, PartialEq)]
@@ -63,6 +63,16 @@ pub(crate) struct RunState {
     /// copies of the executions still in flight: they run again from their start on resume
     /// and wait for those events again.
     pub(crate) wait_taken: Vec<(u64, Box<dyn Event>)>,
+    /// Only in runs that write a journal: the context keys written and removed since the
+    /// last journal entry.
+    pub(crate) changes: Option<Changes>,
+}
+
+/// The context keys changed since the last journal entry.
+#[derive(Debug, Default)]
+pub(crate) struct Changes {
+    written: BTreeSet<String>,
+    removed: BTreeSet<String>,
 }
 
 /// Which events a waiter takes, beyond their type.
@@ -119,12 +129,46 @@ impl RunState {
 
     /// Stores `value` under `key`, replacing what was there.
     pub(crate) fn set_value(&mut self, key: &str, value: StateValue) {
+        if let Some(changes) = &mut self.changes {
+            changes.removed.remove(key);
+            changes.written.insert(key.to_owned());
+        }
         self.values.insert(key.to_owned(), value);
     }
 
     /// Removes the value under `key`; whether there was one.
     pub(crate) fn remove_value(&mut self, key: &str) -> bool {
-        self.values.remove(key).is_some()
+        let removed = self.values.remove(key).is_some();
+        if let (Some(changes), true) = (&mut self.changes, removed) {
+            changes.written.remove(key);
+            changes.removed.insert(key.to_owned());
+        }
+        removed
+    }
+
+    /// Starts recording which context keys change (for journal entries).
+    pub(crate) fn record_changes(&mut self) {
+        self.changes.get_or_insert_with(Changes::default);
+    }
+
+    /// The context changes since the last call (values as they are now) into `entry`, and
+    /// forgets them.
+    pub(crate) fn take_changes(&mut self, entry: &mut JournalEntry) {
+        let Some(changes) = &mut self.changes else {
+            return;
+        };
+        for key in std::mem::take(&mut changes.written) {
+            match self.values.get(&key) {
+                Some(StateValue::Json(v)) => {
+                    entry.set.insert(key, v.clone());
+                }
+                Some(StateValue::Bytes(b)) => {
+                    entry.set_bytes.insert(key, b.clone());
+                }
+                None => entry.removed.push(key),
+            }
+        }
+        entry.removed.extend(std::mem::take(&mut changes.removed));
     }
 
     /// How many events of `event_type` the fan-in buffer of `step` holds.

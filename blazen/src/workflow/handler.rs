@@ -88,6 +88,11 @@ impl WorkflowHandler {
         }
     }
 
+    /// The run's router, while it runs.
+    pub(crate) fn router_sender(&self) -> Option<mpsc::UnboundedSender<RouterMsg>> {
+        self.router.clone()
+    }
+
     /// The run's id (also [`Context::run_id`] inside its steps).
     pub fn run_id(&self) -> Uuid {
         self.run_id

@@ -61,7 +61,8 @@ use crate::event::{Event, InputResponseEvent, StartEvent, StopEvent};
 use crate::persist::{CheckpointStore, SnapshotStatus, WorkflowSnapshot};
 use crate::resources::Resources;
 use crate::run::msg::{RouterMsg, SENDER_RUN};
-use crate::run::snapshot::restore;
+use crate::run::owner::Ownership;
+use crate::run::snapshot::{restore, Restored};
 use crate::run::state::RunState;
 use crate::run::stream::StreamLimit;
 use crate::run::RunShared;
@@ -281,14 +282,7 @@ impl Workflow {
     /// The run executes in its own Tokio task, so this must be called within a Tokio
     /// runtime ([`WorkflowError::NoRuntime`] otherwise).
     pub async fn run(&self, input: Value) -> Result<WorkflowHandler, WorkflowError> {
-        self.start(
-            new_run_id(),
-            RunState::default(),
-            Some(Box::new(StartEvent::new(input))),
-            Vec::new(),
-            Vec::new(),
-            0,
-        )
+        self.start(Launch::new(new_run_id(), input))
     }
 
     /// Continues a run from its snapshot (from [`WorkflowHandler::pause`] or a store).
@@ -304,31 +298,9 @@ impl Workflow {
         if snapshot.status.is_finished() {
             return Ok(WorkflowHandler::finished(&snapshot));
         }
-        let index: HashMap<&str, u32> = self
-            .inner
-            .steps
-            .iter()
-            .enumerate()
-            .map(|(i, s)| (s.name(), i as u32))
-            .collect();
-        let step_index = |name: &str| -> Result<u32, WorkflowError> {
-            index.get(name).copied().ok_or_else(|| {
-                WorkflowError::msg(format!(
-                    "snapshot names step `{name}`, which workflow `{}` does not have",
-                    self.inner.name
-                ))
-            })
-        };
         let run_id = snapshot.run_id;
-        let restored = restore(snapshot, step_index)?;
-        self.start(
-            run_id,
-            restored.state,
-            None,
-            restored.queued,
-            restored.input_requests,
-            restored.stream_position,
-        )
+        let restored = restore(snapshot, |name| self.step_index(name))?;
+        self.start(Launch::restored(run_id, restored))
     }
 
     /// Continues run `run_id` from its last snapshot in `store` (e.g. after a crash).
@@ -377,15 +349,59 @@ impl Workflow {
         self.resume(snapshot).await
     }
 
-    fn start(
+    /// Starts run `run_id` owned by a worker (`owner`): from `snapshot`, or with a
+    /// `StartEvent` carrying `input` when there is none.
+    pub(crate) fn start_owned(
         &self,
         run_id: Uuid,
-        state: RunState,
-        start: Option<Box<dyn Event>>,
-        queued: Vec<(Option<u32>, Box<dyn Event>)>,
-        inputs: Vec<crate::persist::InputRequest>,
-        stream_position: u64,
+        from: Result<WorkflowSnapshot, Value>,
+        owner: Arc<Ownership>,
     ) -> Result<WorkflowHandler, WorkflowError> {
+        let launch = match from {
+            Ok(snapshot) => {
+                snapshot.ensure_compatible(&self.inner.name, &self.inner.fingerprint)?;
+                if snapshot.status.is_finished() {
+                    return Ok(WorkflowHandler::finished(&snapshot));
+                }
+                let restored = restore(snapshot, |name| self.step_index(name))?;
+                Launch::restored(run_id, restored)
+            }
+            Err(input) => Launch::new(run_id, input),
+        };
+        self.start(Launch {
+            owner: Some(owner),
+            ..launch
+        })
+    }
+
+    /// The index of the step named `name` (named in a snapshot).
+    fn step_index(&self, name: &str) -> Result<u32, WorkflowError> {
+        self.inner
+            .steps
+            .iter()
+            .position(|s| s.name() == name)
+            .map(|i| i as u32)
+            .ok_or_else(|| {
+                WorkflowError::msg(format!(
+                    "snapshot names step `{name}`, which workflow `{}` does not have",
+                    self.inner.name
+                ))
+            })
+    }
+
+    fn start(&self, launch: Launch) -> Result<WorkflowHandler, WorkflowError> {
+        let Launch {
+            run_id,
+            mut state,
+            start,
+            queued,
+            inputs,
+            stream_position,
+            owner,
+        } = launch;
+        if owner.is_some() {
+            state.record_changes();
+        }
         let runtime =
             tokio::runtime::Handle::try_current().map_err(|_| WorkflowError::NoRuntime)?;
         let (router_tx, router_rx) = mpsc::unbounded_channel::<RouterMsg>();
@@ -398,7 +414,8 @@ impl Workflow {
             router: router_tx.clone(),
             stream: stream_tx,
             stream_position: AtomicU64::new(stream_position),
-            durable: self.inner.checkpoint.is_some(),
+            durable: self.inner.checkpoint.is_some() || owner.is_some(),
+            owner,
             step_names: Arc::clone(&self.inner.step_names),
             step_waits: Arc::clone(&self.inner.step_waits),
             resources: self.inner.resources.clone(),
@@ -423,6 +440,47 @@ impl Workflow {
         Ok(WorkflowHandler::new(
             run_id, router_tx, stream_rx, outcome_rx, inputs, ctx, alive_tx,
         ))
+    }
+}
+
+/// What a run starts from.
+struct Launch {
+    run_id: Uuid,
+    state: RunState,
+    /// The `StartEvent` of a new run.
+    start: Option<Box<dyn Event>>,
+    /// Events to queue (restored), each for its step or to route.
+    queued: Vec<(Option<u32>, Box<dyn Event>)>,
+    inputs: Vec<crate::persist::InputRequest>,
+    stream_position: u64,
+    owner: Option<Arc<Ownership>>,
+}
+
+impl Launch {
+    /// A new run with `input` in its `StartEvent`.
+    fn new(run_id: Uuid, input: Value) -> Self {
+        Launch {
+            run_id,
+            state: RunState::default(),
+            start: Some(Box::new(StartEvent::new(input))),
+            queued: Vec::new(),
+            inputs: Vec::new(),
+            stream_position: 0,
+            owner: None,
+        }
+    }
+
+    /// A run restored from its snapshot.
+    fn restored(run_id: Uuid, restored: Restored) -> Self {
+        Launch {
+            run_id,
+            state: restored.state,
+            start: None,
+            queued: restored.queued,
+            inputs: restored.input_requests,
+            stream_position: restored.stream_position,
+            owner: None,
+        }
     }
 }
 

@@ -21,9 +21,13 @@ use crate::error::WorkflowError;
 use crate::event::{
     downcast_event, Event, InputRequiredEvent, InputResponseEvent, StopEvent, TypedEvent,
 };
-use crate::persist::{InputRequest, SerializedEvent, SnapshotStatus, WorkflowSnapshot};
+use crate::persist::{
+    Frame, InputRequest, JournalEntry, PersistError, SerializedEvent, SnapshotStatus,
+    WorkflowSnapshot,
+};
 use crate::run::msg::{Respond, RouterMsg, RunOutcome, StepFailure, StreamMsg, SENDER_RUN};
-use crate::run::snapshot::{capture, RouterImage, SnapshotOf};
+use crate::run::owner::Left;
+use crate::run::snapshot::{capture, capture_frame, RouterImage, SnapshotOf};
 use crate::run::RunShared;
 use crate::step::StepOutput;
 use crate::sync::lock;
@@ -90,7 +94,10 @@ impl Router {
         handler_gone: oneshot::Receiver<()>,
     ) -> Self {
         let n = wf.steps.len();
-        let durable = wf.checkpoint.is_some();
+        let durable = wf.checkpoint.is_some() || shared.owner.is_some();
+        // A run owned by a worker lives on without a handler (anyone may answer it through
+        // the store); it is released from memory by its idle limit instead.
+        let handler_gone = shared.owner.is_none().then_some(handler_gone);
         Router {
             wf,
             shared,
@@ -110,7 +117,7 @@ impl Router {
             inputs,
             input_checkpointed: false,
             waiting_input: false,
-            handler_gone: Some(handler_gone),
+            handler_gone,
             started: Instant::now(),
             waiting: Vec::new(),
         }
@@ -193,10 +200,18 @@ impl Router {
             // steps), and with the handler gone nobody can in this process (after a restart
             // `respond_from` or `resume_from` continues from the store).
             let watch_handler = self.waiting_input && self.handler_gone.is_some();
-            let wake = if !watch_handler && deadline.is_none() {
+            // A run owned by a worker that only waits for outside input is released from
+            // memory after its idle limit; whoever gets its next event resumes it.
+            let idle = self
+                .shared
+                .owner
+                .as_ref()
+                .and_then(|o| o.idle_release)
+                .filter(|_| self.waiting_input);
+            let wake = if !watch_handler && deadline.is_none() && idle.is_none() {
                 Wake::Msg(self.rx.recv().await)
             } else {
-                self.wake(watch_handler, &mut deadline).await
+                self.wake(watch_handler, idle, &mut deadline).await
             };
             match wake {
                 // `None` never comes: the run's shared state holds a sender, so the channel
@@ -208,14 +223,25 @@ impl Router {
                 }
                 Wake::Msg(None) | Wake::Deadline => return Some(Err(self.timeout_error())),
                 Wake::HandlerGone => return None,
+                Wake::Idle => {
+                    if let Some(owner) = &self.shared.owner {
+                        if let Err(err) = owner.release(false).await {
+                            return Some(Err(err.into()));
+                        }
+                        owner.left(Left::Released);
+                    }
+                    return None;
+                }
             }
         }
     }
 
-    /// The next message, the workflow deadline, or (`watch_handler`) the handler's drop.
+    /// The next message, the workflow deadline, (`watch_handler`) the handler's drop, or
+    /// (`idle`) the end of the idle limit.
     async fn wake(
         &mut self,
         watch_handler: bool,
+        idle: Option<std::time::Duration>,
         deadline: &mut Option<std::pin::Pin<Box<tokio::time::Sleep>>>,
     ) -> Wake {
         let rx = &mut self.rx;
@@ -237,6 +263,12 @@ impl Router {
                         None => std::future::pending().await,
                     }
                 } => Wake::Deadline,
+            () = async {
+                match idle {
+                    Some(idle) => tokio::time::sleep(idle).await,
+                    None => std::future::pending().await,
+                }
+            } => Wake::Idle,
         }
     }
 
@@ -306,6 +338,17 @@ impl Router {
                 }
                 Ok(None)
             }
+            RouterMsg::Checkpoint => {
+                if self.durable && !self.paused {
+                    self.checkpoint(SnapshotStatus::Running).await?;
+                }
+                Ok(None)
+            }
+            RouterMsg::Cancel => Err(WorkflowError::msg("the run was cancelled")),
+            RouterMsg::Abandon { epoch } => Err(WorkflowError::Persist(PersistError::Fenced {
+                run_id: self.shared.run_id,
+                epoch,
+            })),
             RouterMsg::Waiting { exec } => {
                 self.waiting.push(exec);
                 Ok(None)
@@ -378,8 +421,8 @@ impl Router {
                 Err(err) => return Some(Err(err)),
             }
             let image = self.image(SnapshotStatus::Paused);
-            if let Some(store) = self.wf.checkpoint.clone() {
-                if let Err(err) = store.save(&image).await {
+            {
+                if let Err(err) = self.save_paused(&image).await {
                     for w in std::mem::take(&mut self.pause_waiters) {
                         let _ = w.send(Err(WorkflowError::msg(format!(
                             "the paused run's snapshot could not be saved: {err}"
@@ -648,6 +691,32 @@ impl Router {
 
     /// Everything the run is made of right now, as a snapshot.
     fn image(&self, status: SnapshotStatus) -> WorkflowSnapshot {
+        let of = self.snapshot_of();
+        let router = self.router_image();
+        capture(of, status, &self.shared.lock_state(), router, |step| {
+            self.sender_name(step)
+        })
+    }
+
+    /// [`image`](Self::image) without the context values.
+    fn frame(&self, status: SnapshotStatus) -> WorkflowSnapshot {
+        let of = self.snapshot_of();
+        let router = self.router_image();
+        capture_frame(of, status, &self.shared.lock_state(), router, |step| {
+            self.sender_name(step)
+        })
+    }
+
+    fn snapshot_of(&self) -> SnapshotOf<'_> {
+        SnapshotOf {
+            workflow: &self.wf.name,
+            fingerprint: &self.wf.fingerprint,
+            run_id: self.shared.run_id,
+        }
+    }
+
+    /// What the router holds of the run, for a snapshot.
+    fn router_image(&self) -> RouterImage {
         let mut router = RouterImage {
             live: self.slots.iter().flatten().map(|s| s.exec).collect(),
             input_requests: lock(&self.inputs).clone(),
@@ -678,24 +747,90 @@ impl Router {
                     .push(SerializedEvent::from_event(&**ev).for_step(name));
             }
         }
-        let of = SnapshotOf {
-            workflow: &self.wf.name,
-            fingerprint: &self.wf.fingerprint,
-            run_id: self.shared.run_id,
-        };
-        capture(of, status, &self.shared.lock_state(), router, |step| {
-            self.sender_name(step)
-        })
+        router
     }
 
-    /// Saves the run's snapshot to the checkpoint store.
+    /// Saves the run's snapshot to the checkpoint store; a run owned by a worker appends a
+    /// journal entry instead (its context changes and its frame, fenced by its lease).
     async fn checkpoint(&mut self, status: SnapshotStatus) -> Result<(), WorkflowError> {
+        if let Some(owner) = self.shared.owner.clone() {
+            let frame = self.frame(status);
+            let mut entry = JournalEntry::new(Frame::of(&frame));
+            self.shared.lock_state().take_changes(&mut entry);
+            owner.append(entry, || self.image(status)).await?;
+            return Ok(());
+        }
         let Some(store) = self.wf.checkpoint.clone() else {
             return Ok(());
         };
         let snap = self.image(status);
         store.save(&snap).await?;
         Ok(())
+    }
+
+    /// Saves the paused run's snapshot (a compaction for a run owned by a worker).
+    async fn save_paused(&self, image: &WorkflowSnapshot) -> Result<(), PersistError> {
+        if let Some(owner) = &self.shared.owner {
+            return owner.compact(image).await;
+        }
+        match &self.wf.checkpoint {
+            Some(store) => store.save(image).await,
+            None => Ok(()),
+        }
+    }
+
+    /// The last word of a run owned by a worker: its final stream item and outcome, then
+    /// the ownership ends. A run whose lease was lost writes nothing more.
+    async fn finish_owned(&self, outcome: &RunOutcome) {
+        let Some(owner) = &self.shared.owner else {
+            return;
+        };
+        let how = match outcome {
+            Err(WorkflowError::Persist(PersistError::Fenced { .. })) => Left::Abandoned,
+            Err(WorkflowError::Paused { .. }) => {
+                if let Err(err) = owner.release(false).await {
+                    tracing::warn!(run_id = %self.shared.run_id, "paused run not released: {err}");
+                }
+                Left::Released
+            }
+            _ => {
+                let snap = self.outcome_snapshot(outcome);
+                let entry = JournalEntry::new(Frame::of(&snap));
+                let written = match owner.append(entry, || snap.clone()).await {
+                    Ok(()) => owner.compact(&snap).await,
+                    Err(err) => Err(err),
+                };
+                if let Err(err) = written {
+                    tracing::warn!(run_id = %self.shared.run_id, "final checkpoint not saved: {err}");
+                }
+                Left::Finished
+            }
+        };
+        owner.left(how);
+    }
+
+    /// A snapshot of the run's outcome alone (resuming it reports the outcome).
+    fn outcome_snapshot(&self, outcome: &RunOutcome) -> WorkflowSnapshot {
+        let mut snap = WorkflowSnapshot::new(
+            self.wf.name.clone(),
+            self.wf.fingerprint.clone(),
+            self.shared.run_id,
+        );
+        snap.stream_position = self
+            .shared
+            .stream_position
+            .load(std::sync::atomic::Ordering::Relaxed);
+        match outcome {
+            Ok(stop) => {
+                snap.status = SnapshotStatus::Completed;
+                snap.result = Some(stop.result.clone());
+            }
+            Err(err) => {
+                snap.status = SnapshotStatus::Failed;
+                snap.error = Some(err.to_string());
+            }
+        }
+        snap
     }
 
     /// Ends the router of a run that waits for input and whose handler is gone: nothing
@@ -714,23 +849,10 @@ impl Router {
             slot.abort.abort();
         }
         let paused = matches!(outcome, Err(WorkflowError::Paused { .. }));
+        self.finish_owned(&outcome).await;
         if let (Some(store), false) = (self.wf.checkpoint.clone(), paused) {
             // The last word on the run: its outcome (resuming it reports the outcome).
-            let mut snap = WorkflowSnapshot::new(
-                self.wf.name.clone(),
-                self.wf.fingerprint.clone(),
-                self.shared.run_id,
-            );
-            match &outcome {
-                Ok(stop) => {
-                    snap.status = SnapshotStatus::Completed;
-                    snap.result = Some(stop.result.clone());
-                }
-                Err(err) => {
-                    snap.status = SnapshotStatus::Failed;
-                    snap.error = Some(err.to_string());
-                }
-            }
+            let snap = self.outcome_snapshot(&outcome);
             if let Err(err) = store.save(&snap).await {
                 tracing::warn!(run_id = %self.shared.run_id, "final checkpoint not saved: {err}");
             }
@@ -767,6 +889,8 @@ enum Wake {
     Msg(Option<RouterMsg>),
     Deadline,
     HandlerGone,
+    /// A run owned by a worker only waited for outside input past its idle limit.
+    Idle,
 }
 
 /// The outcome of handling a message when it ends the run (an error ends it too).

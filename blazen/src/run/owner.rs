@@ -1,0 +1,109 @@
+//! The writer of a run owned through a lease ([`RunStore`]): journal entries fenced by the
+//! lease's epoch, compaction every few entries, the stream events to store, release.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use tokio::sync::mpsc;
+use uuid::Uuid;
+
+use crate::event::Event;
+use crate::persist::{
+    JournalEntry, Lease, PersistError, RunStore, SerializedEvent, WorkflowSnapshot,
+};
+use crate::sync::lock;
+
+/// How a run owned by a worker left it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Left {
+    /// It finished (completed, failed, cancelled): the store has its outcome.
+    Finished,
+    /// It paused, or was released while it waits for outside input.
+    Released,
+    /// Its lease was lost (fenced) or the worker gave it up: it wrote nothing more.
+    Abandoned,
+}
+
+/// What the worker tells the runtime about a run it owns, and how the router reports back.
+pub(crate) struct Ownership {
+    store: Arc<dyn RunStore>,
+    lease: Lease,
+    /// Compact the journal into a snapshot after this many entries.
+    compact_every: u64,
+    /// Release the run after it only waited for outside input this long.
+    pub(crate) idle_release: Option<Duration>,
+    /// Stream events written since the last journal entry, with their positions.
+    stream: Mutex<Vec<(u64, SerializedEvent)>>,
+    /// Entries appended since the last compaction.
+    since_compaction: AtomicU64,
+    left: mpsc::UnboundedSender<(Uuid, Left)>,
+}
+
+impl std::fmt::Debug for Ownership {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Ownership")
+            .field("lease", &self.lease)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Ownership {
+    pub(crate) fn new(
+        store: Arc<dyn RunStore>,
+        lease: Lease,
+        compact_every: u64,
+        idle_release: Option<Duration>,
+        left: mpsc::UnboundedSender<(Uuid, Left)>,
+    ) -> Self {
+        Ownership {
+            store,
+            lease,
+            compact_every: compact_every.max(1),
+            idle_release,
+            stream: Mutex::new(Vec::new()),
+            since_compaction: AtomicU64::new(0),
+            left,
+        }
+    }
+
+    /// Keeps a stream event, at `position`, for the next journal entry.
+    pub(crate) fn log_stream(&self, position: u64, event: &dyn Event) {
+        lock(&self.stream).push((position, SerializedEvent::from_event(event)));
+    }
+
+    /// Appends `entry` with the stream events logged since the last one; compacts with
+    /// `snapshot()` when enough entries accumulated.
+    pub(crate) async fn append(
+        &self,
+        mut entry: JournalEntry,
+        snapshot: impl FnOnce() -> WorkflowSnapshot,
+    ) -> Result<(), PersistError> {
+        let mut stream = std::mem::take(&mut *lock(&self.stream));
+        // Positions are taken by concurrent writers: store them in order.
+        stream.sort_by_key(|(p, _)| *p);
+        entry.stream = stream;
+        self.store.append(&self.lease, &entry).await?;
+        if self.since_compaction.fetch_add(1, Ordering::Relaxed) + 1 >= self.compact_every {
+            self.compact(&snapshot()).await?;
+        }
+        Ok(())
+    }
+
+    /// Replaces the journal with `snapshot`.
+    pub(crate) async fn compact(&self, snapshot: &WorkflowSnapshot) -> Result<(), PersistError> {
+        self.store.compact(&self.lease, snapshot).await?;
+        self.since_compaction.store(0, Ordering::Relaxed);
+        Ok(())
+    }
+
+    /// Gives the run up (see [`RunStore::release`]).
+    pub(crate) async fn release(&self, handover: bool) -> Result<(), PersistError> {
+        self.store.release(&self.lease, handover).await
+    }
+
+    /// Tells the worker how the run left this process.
+    pub(crate) fn left(&self, how: Left) {
+        let _ = self.left.send((self.lease.run_id, how));
+    }
+}
