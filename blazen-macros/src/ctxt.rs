@@ -26,6 +26,11 @@ impl Errors {
         self.errors.push(error);
     }
 
+    /// Whether no error was recorded.
+    pub(crate) fn is_empty(&self) -> bool {
+        self.errors.is_empty()
+    }
+
     /// The errors as `compile_error!` invocations.
     pub(crate) fn into_tokens(self) -> TokenStream {
         self.errors

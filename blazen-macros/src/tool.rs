@@ -17,33 +17,7 @@ use syn::spanned::Spanned;
 use syn::visit_mut::VisitMut;
 use syn::{Expr, ExprLit, FnArg, Ident, ItemFn, Lit, LitStr, Meta, Pat, ReturnType, Token, Type};
 
-/// Errors collected over the whole macro input, combined into one stream.
-#[derive(Default)]
-struct Errors(Option<syn::Error>);
-
-impl Errors {
-    fn push(&mut self, error: syn::Error) {
-        match &mut self.0 {
-            Some(all) => all.combine(error),
-            None => self.0 = Some(error),
-        }
-    }
-
-    fn at(&mut self, tokens: impl ToTokens, message: impl std::fmt::Display) {
-        self.push(syn::Error::new_spanned(tokens, message));
-    }
-
-    fn is_empty(&self) -> bool {
-        self.0.is_none()
-    }
-
-    fn to_compile_errors(&self) -> TokenStream {
-        self.0
-            .as_ref()
-            .map(syn::Error::to_compile_error)
-            .unwrap_or_default()
-    }
-}
+use crate::ctxt::Errors;
 
 /// The options of `#[tool(...)]`.
 #[derive(Default)]
@@ -74,7 +48,7 @@ fn parse_options(attr: TokenStream, errors: &mut Errors) -> Options {
             "name" => &mut options.name,
             "description" => &mut options.description,
             _ => {
-                errors.at(
+                errors.spanned(
                     &path,
                     format!(
                         "unknown `#[tool]` option `{}`; expected `name = \"...\"` or `description = \"...\"`",
@@ -90,25 +64,25 @@ fn parse_options(attr: TokenStream, errors: &mut Errors) -> Options {
                     lit: Lit::Str(s), ..
                 }) => Some(s.clone()),
                 other => {
-                    errors.at(other, format!("`{key}` takes a string: `{key} = \"...\"`"));
+                    errors.spanned(other, format!("`{key}` takes a string: `{key} = \"...\"`"));
                     None
                 }
             },
             _ => {
-                errors.at(&meta, format!("`{key}` takes a string: `{key} = \"...\"`"));
+                errors.spanned(&meta, format!("`{key}` takes a string: `{key} = \"...\"`"));
                 None
             }
         };
         let Some(value) = value else { continue };
         if slot.is_some() {
-            errors.at(&path, format!("duplicate `#[tool]` option `{key}`"));
+            errors.spanned(&path, format!("duplicate `#[tool]` option `{key}`"));
             continue;
         }
         *slot = Some(value);
     }
     if let Some(description) = &options.description {
         if description.value().trim().is_empty() {
-            errors.at(
+            errors.spanned(
                 description,
                 "a tool's description tells the model what it does: it cannot be empty",
             );
@@ -122,7 +96,7 @@ fn parse_options(attr: TokenStream, errors: &mut Errors) -> Options {
                 .chars()
                 .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-');
         if !valid {
-            errors.at(
+            errors.spanned(
                 name,
                 "a tool name is 1 to 64 ASCII letters, digits, `_` or `-` (what every provider accepts)",
             );
@@ -195,15 +169,15 @@ struct TypeCheck<'a> {
 impl VisitMut for TypeCheck<'_> {
     fn visit_type_mut(&mut self, ty: &mut Type) {
         match ty {
-            Type::ImplTrait(t) => self.errors.at(
+            Type::ImplTrait(t) => self.errors.spanned(
                 &*t,
                 "a tool parameter cannot be `impl Trait`: the model sends JSON, so name a concrete type that implements `Deserialize` and `JsonSchema`",
             ),
-            Type::Reference(r) => self.errors.at(
+            Type::Reference(r) => self.errors.spanned(
                 &*r,
                 "a tool parameter cannot be a reference: arguments are decoded from JSON into owned values (use `String` for `&str`, `Vec<T>` for `&[T]`)",
             ),
-            Type::Infer(t) => self.errors.at(&*t, "a tool parameter needs a written type"),
+            Type::Infer(t) => self.errors.spanned(&*t, "a tool parameter needs a written type"),
             _ => syn::visit_mut::visit_type_mut(self, ty),
         }
     }
@@ -215,11 +189,11 @@ pub(crate) fn expand(attr: TokenStream, item: TokenStream) -> TokenStream {
     let mut func: ItemFn = match syn::parse2(item.clone()) {
         Ok(func) => func,
         Err(error) => {
-            errors.push(syn::Error::new(
+            errors.at(
                 error.span(),
                 format!("`#[tool]` goes on a function: {error}"),
-            ));
-            let compile_errors = errors.to_compile_errors();
+            );
+            let compile_errors = errors.into_tokens();
             return quote! { #compile_errors #item };
         }
     };
@@ -228,19 +202,19 @@ pub(crate) fn expand(attr: TokenStream, item: TokenStream) -> TokenStream {
     let sig = &func.sig;
     let mut has_receiver = false;
     if !sig.generics.params.is_empty() {
-        errors.at(
+        errors.spanned(
             &sig.generics.params,
             "a tool cannot be generic: its parameter types make its JSON Schema, so they must be concrete",
         );
     }
     if let Some(where_clause) = &sig.generics.where_clause {
-        errors.at(
+        errors.spanned(
             where_clause,
             "a tool cannot have a `where` clause: it cannot be generic",
         );
     }
     if let Some(variadic) = &sig.variadic {
-        errors.at(variadic, "a tool cannot be variadic");
+        errors.spanned(variadic, "a tool cannot be variadic");
     }
     if sig.constness.is_some() || sig.unsafety.is_some() || sig.abi.is_some() {
         let token = sig
@@ -248,17 +222,17 @@ pub(crate) fn expand(attr: TokenStream, item: TokenStream) -> TokenStream {
             .map(|t| t.span)
             .or(sig.unsafety.map(|t| t.span))
             .unwrap_or_else(|| sig.abi.span());
-        errors.push(syn::Error::new(
+        errors.at(
             token,
             "a tool is a plain `fn` or `async fn` (not `const`, `unsafe` or `extern`)",
-        ));
+        );
     }
     let mut params = Vec::new();
     for input in func.sig.inputs.iter_mut() {
         match input {
             FnArg::Receiver(receiver) => {
                 has_receiver = true;
-                errors.at(
+                errors.spanned(
                     &*receiver,
                     "a tool cannot take `self`: write it as a free function (methods are not tools)",
                 );
@@ -276,7 +250,7 @@ pub(crate) fn expand(attr: TokenStream, item: TokenStream) -> TokenStream {
                         Some(pat.ident.clone())
                     }
                     other => {
-                        errors.at(
+                        errors.spanned(
                             other,
                             "a tool parameter must be a plain name: the name is the argument the model fills in",
                         );
@@ -301,7 +275,7 @@ pub(crate) fn expand(attr: TokenStream, item: TokenStream) -> TokenStream {
         (Some(description), _) => Some(description.value()),
         (None, Some(doc)) => Some(doc),
         (None, None) => {
-            errors.at(
+            errors.spanned(
                 &func.sig.ident,
                 "a tool needs a description for the model: add a `///` doc comment to the function, or write `#[tool(description = \"...\")]`",
             );
@@ -321,7 +295,7 @@ pub(crate) fn expand(attr: TokenStream, item: TokenStream) -> TokenStream {
         "The LLM tool of [`{fn_ident}`](fn@{fn_ident}): `{fn_ident}::tool()` returns its `blazen::ToolDef`."
     );
     if !errors.is_empty() {
-        let compile_errors = errors.to_compile_errors();
+        let compile_errors = errors.into_tokens();
         // The function as written, and (unless it is a method) a module with the same items, so
         // uses of `name::tool()` elsewhere do not add errors of their own.
         let stub = (!has_receiver).then(|| {
