@@ -7,6 +7,7 @@ use proc_macro::TokenStream;
 
 mod ctxt;
 mod event;
+mod options;
 mod step;
 mod tool;
 mod workflow;

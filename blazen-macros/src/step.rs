@@ -10,7 +10,8 @@ use syn::spanned::Spanned;
 use syn::visit_mut::VisitMut;
 use syn::{FnArg, ItemFn, LitStr, ReturnType, Type};
 
-use crate::ctxt::{key_value, split_options, type_list, Errors};
+use crate::ctxt::Errors;
+use crate::options::{Opt, OptionParser, Spec};
 
 /// The options of `#[step(...)]`.
 #[derive(Default)]
@@ -22,95 +23,79 @@ struct Options {
     name: Option<LitStr>,
 }
 
-const KEYS: &str = "`accepts`, `emits`, `waits_for`, `max_concurrency` or `name`";
+/// The options of `#[step(..)]`, for the option parser.
+const SPEC: Spec = Spec {
+    name: "`#[step]`",
+    keys: &["accepts", "emits", "waits_for", "max_concurrency", "name"],
+    form: "",
+};
 
 fn parse_options(attr: TokenStream, errors: &mut Errors) -> Options {
     let mut opts = Options::default();
-    let mut seen: Vec<String> = Vec::new();
-    for chunk in split_options(attr) {
-        let kv = match key_value(chunk) {
-            Ok(kv) => kv,
-            Err(e) => {
-                errors.push(e);
-                continue;
-            }
-        };
-        let key = kv.key.to_string();
-        if !matches!(
-            key.as_str(),
-            "accepts" | "emits" | "waits_for" | "max_concurrency" | "name"
-        ) {
-            errors.spanned(
-                &kv.key,
-                format!("unknown `#[step]` option `{key}`; expected {KEYS}"),
-            );
-            continue;
-        }
-        if seen.contains(&key) {
-            errors.spanned(&kv.key, format!("duplicate `#[step]` option `{key}`"));
-            continue;
-        }
-        seen.push(key.clone());
-        let Some(value) = kv.value else {
-            errors.spanned(&kv.key, format!("`{key}` needs a value: `{key} = ...`"));
-            continue;
-        };
-        match key.as_str() {
-            "accepts" | "emits" | "waits_for" => match type_list(value.clone()) {
-                Ok(list) if list.is_empty() => errors.spanned(
-                    value,
-                    format!("`{key} = []` lists no event; list event types or drop the option"),
-                ),
-                Ok(list) => {
-                    match key.as_str() {
-                        "accepts" => opts.accepts = Some((kv.key.clone(), list)),
-                        "emits" => opts.emits = list,
-                        _ => opts.waits_for = list,
+    OptionParser::new(&SPEC).parse(attr, errors, |opt, errors| {
+        match opt.key.to_string().as_str() {
+            "accepts" => opts.accepts = event_list(&opt, errors).map(|l| (opt.key.clone(), l)),
+            "emits" => opts.emits = event_list(&opt, errors).unwrap_or_default(),
+            "waits_for" => opts.waits_for = event_list(&opt, errors).unwrap_or_default(),
+            "max_concurrency" => opts.max_concurrency = max_concurrency(&opt, errors),
+            _ => {
+                let usage = "`name` takes a string literal: `name = \"analyze_v2\"`";
+                match opt.parse::<LitStr>(errors, usage) {
+                    Some(lit) if lit.value().is_empty() => {
+                        errors.spanned(&lit, "a step's name cannot be empty")
                     }
+                    lit => opts.name = lit,
                 }
-                Err(_) => errors.spanned(
-                    value,
-                    format!("`{key}` takes a list of event types: `{key} = [AEvent, BEvent]`"),
-                ),
-            },
-            "max_concurrency" => match syn::parse2::<syn::Expr>(value.clone()) {
-                Ok(syn::Expr::Lit(syn::ExprLit {
-                    lit: syn::Lit::Int(lit),
-                    ..
-                })) if lit.base10_parse::<usize>().is_err() || !lit.suffix().is_empty() => {
-                    errors.spanned(
-                        &lit,
-                        "`max_concurrency` takes a number of instances (0: unlimited)",
-                    )
-                }
-                Ok(
-                    expr @ syn::Expr::Lit(syn::ExprLit {
-                        lit: syn::Lit::Int(_),
-                        ..
-                    }),
-                )
-                | Ok(expr @ (syn::Expr::Path(_) | syn::Expr::Block(_) | syn::Expr::Call(_))) => {
-                    opts.max_concurrency = Some(expr)
-                }
-                _ => errors.spanned(
-                    value,
-                    "`max_concurrency` takes a number of instances (0: unlimited) or a `usize` constant",
-                ),
-            },
-            "name" => match syn::parse2::<LitStr>(value.clone()) {
-                Ok(lit) if lit.value().is_empty() => {
-                    errors.spanned(&lit, "a step's name cannot be empty")
-                }
-                Ok(lit) => opts.name = Some(lit),
-                Err(_) => errors.spanned(
-                    value,
-                    "`name` takes a string literal: `name = \"analyze_v2\"`",
-                ),
-            },
-            _ => {}
+            }
+        }
+    });
+    opts
+}
+
+/// `accepts`, `emits` or `waits_for`: a non-empty list of event types.
+fn event_list(opt: &Opt, errors: &mut Errors) -> Option<Vec<Type>> {
+    let key = &opt.key;
+    let usage = format!("`{key}` takes a list of event types: `{key} = [AEvent, BEvent]`");
+    let list = opt.list::<Type>(errors, &usage)?;
+    if list.is_empty() {
+        errors.spanned(
+            &opt.value,
+            format!("`{key} = []` lists no event; list event types or drop the option"),
+        );
+        return None;
+    }
+    Some(list)
+}
+
+/// `max_concurrency`: an unsuffixed `usize` literal, or a path, block or call giving one.
+fn max_concurrency(opt: &Opt, errors: &mut Errors) -> Option<syn::Expr> {
+    let value = opt.value(errors)?;
+    match syn::parse2::<syn::Expr>(value.clone()) {
+        Ok(syn::Expr::Lit(syn::ExprLit {
+            lit: syn::Lit::Int(lit),
+            ..
+        })) if lit.base10_parse::<usize>().is_err() || !lit.suffix().is_empty() => {
+            errors.spanned(
+                &lit,
+                "`max_concurrency` takes a number of instances (0: unlimited)",
+            );
+            None
+        }
+        Ok(
+            expr @ syn::Expr::Lit(syn::ExprLit {
+                lit: syn::Lit::Int(_),
+                ..
+            }),
+        )
+        | Ok(expr @ (syn::Expr::Path(_) | syn::Expr::Block(_) | syn::Expr::Call(_))) => Some(expr),
+        _ => {
+            errors.spanned(
+                value,
+                "`max_concurrency` takes a number of instances (0: unlimited) or a `usize` constant",
+            );
+            None
         }
     }
-    opts
 }
 
 /// How the context parameter is taken.

@@ -10,14 +10,13 @@
 //! is still emitted (with a stub module) so the rest of the crate keeps type-checking.
 
 use proc_macro2::TokenStream;
-use quote::{format_ident, quote, quote_spanned, ToTokens};
-use syn::parse::Parser;
-use syn::punctuated::Punctuated;
+use quote::{format_ident, quote, quote_spanned};
 use syn::spanned::Spanned;
 use syn::visit_mut::VisitMut;
-use syn::{Expr, ExprLit, FnArg, Ident, ItemFn, Lit, LitStr, Meta, Pat, ReturnType, Token, Type};
+use syn::{Expr, ExprLit, FnArg, Ident, ItemFn, Lit, LitStr, Meta, Pat, ReturnType, Type};
 
 use crate::ctxt::Errors;
+use crate::options::{OptionParser, Spec};
 
 /// The options of `#[tool(...)]`.
 #[derive(Default)]
@@ -26,60 +25,27 @@ struct Options {
     description: Option<LitStr>,
 }
 
+/// The options of `#[tool(..)]`, for the option parser.
+const SPEC: Spec = Spec {
+    name: "`#[tool]`",
+    keys: &["name", "description"],
+    form: " = \"...\"",
+};
+
 fn parse_options(attr: TokenStream, errors: &mut Errors) -> Options {
     let mut options = Options::default();
-    if attr.is_empty() {
-        return options;
-    }
-    let metas = match Punctuated::<Meta, Token![,]>::parse_terminated.parse2(attr) {
-        Ok(metas) => metas,
-        Err(error) => {
-            errors.push(error);
-            return options;
+    OptionParser::new(&SPEC).parse(attr, errors, |opt, errors| {
+        let key = &opt.key;
+        let value = opt.string(
+            errors,
+            &format!("`{key}` takes a string: `{key} = \"...\"`"),
+        );
+        if opt.key == "name" {
+            options.name = value;
+        } else {
+            options.description = value;
         }
-    };
-    for meta in metas {
-        let path = meta.path().clone();
-        let key = path
-            .get_ident()
-            .map(ToString::to_string)
-            .unwrap_or_default();
-        let slot = match key.as_str() {
-            "name" => &mut options.name,
-            "description" => &mut options.description,
-            _ => {
-                errors.spanned(
-                    &path,
-                    format!(
-                        "unknown `#[tool]` option `{}`; expected `name = \"...\"` or `description = \"...\"`",
-                        path.to_token_stream()
-                    ),
-                );
-                continue;
-            }
-        };
-        let value = match &meta {
-            Meta::NameValue(nv) => match &nv.value {
-                Expr::Lit(ExprLit {
-                    lit: Lit::Str(s), ..
-                }) => Some(s.clone()),
-                other => {
-                    errors.spanned(other, format!("`{key}` takes a string: `{key} = \"...\"`"));
-                    None
-                }
-            },
-            _ => {
-                errors.spanned(&meta, format!("`{key}` takes a string: `{key} = \"...\"`"));
-                None
-            }
-        };
-        let Some(value) = value else { continue };
-        if slot.is_some() {
-            errors.spanned(&path, format!("duplicate `#[tool]` option `{key}`"));
-            continue;
-        }
-        *slot = Some(value);
-    }
+    });
     if let Some(description) = &options.description {
         if description.value().trim().is_empty() {
             errors.spanned(
