@@ -34,7 +34,8 @@ pub(super) struct Step<'a> {
 
 /// The outcome of validation; the errors are in the context.
 pub(super) enum Checked<'a> {
-    Valid(Step<'a>),
+    // Boxed: one allocation per step, against moving a large enum around.
+    Valid(Box<Step<'a>>),
     /// A problem no expansion can work around; the step's name, for a poisoned module.
     Invalid(String),
     /// A method: it sits in an `impl` block, where no module can go beside it.
@@ -66,14 +67,14 @@ pub(super) fn check<'a>(func: &'a ItemFn, opts: Options, errors: &mut Errors) ->
     } else if !ok {
         Checked::Invalid(name)
     } else {
-        Checked::Valid(Step {
+        Checked::Valid(Box::new(Step {
             func,
             name,
             params: params.list,
             event: params.event,
             ret,
             opts,
-        })
+        }))
     }
 }
 
