@@ -99,13 +99,7 @@ impl Opt {
     /// not a `T` as `usage`, at the value.
     pub(crate) fn parse<T: Parse>(&self, errors: &mut Errors, usage: &str) -> Option<T> {
         let value = self.value(errors)?;
-        match syn::parse2(value.clone()) {
-            Ok(parsed) => Some(parsed),
-            Err(_) => {
-                errors.spanned(value, usage);
-                None
-            }
-        }
+        parse_value(T::parse, value, errors, usage)
     }
 
     /// A string literal value; anything else reports `usage`, at the value or, without one,
@@ -115,13 +109,7 @@ impl Opt {
             errors.spanned(&self.key, usage);
             return None;
         };
-        match syn::parse2(value.clone()) {
-            Ok(lit) => Some(lit),
-            Err(_) => {
-                errors.spanned(value, usage);
-                None
-            }
-        }
+        parse_value(<LitStr as Parse>::parse, value, errors, usage)
     }
 
     /// A flag: a bare key; a value reports `usage` at the value.
@@ -145,12 +133,22 @@ impl Opt {
             let list = Punctuated::<T, Token![,]>::parse_terminated(&content)?;
             Ok(list.into_iter().collect())
         };
-        match parser.parse2(value.clone()) {
-            Ok(list) => Some(list),
-            Err(_) => {
-                errors.spanned(value, usage);
-                None
-            }
+        parse_value(parser, value, errors, usage)
+    }
+}
+
+/// `value` parsed by `parser`; on failure `usage` is reported over the value.
+fn parse_value<P: Parser>(
+    parser: P,
+    value: &TokenStream,
+    errors: &mut Errors,
+    usage: &str,
+) -> Option<P::Output> {
+    match parser.parse2(value.clone()) {
+        Ok(parsed) => Some(parsed),
+        Err(_) => {
+            errors.spanned(value, usage);
+            None
         }
     }
 }
