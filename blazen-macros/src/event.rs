@@ -13,7 +13,8 @@ use quote::{quote, quote_spanned};
 use syn::spanned::Spanned;
 use syn::{Data, DeriveInput, Fields, LitStr};
 
-use crate::ctxt::{key_value, split_options, Errors};
+use crate::ctxt::Errors;
+use crate::options::{OptionParser, Spec};
 
 /// The parsed `#[event(...)]` options.
 #[derive(Default)]
@@ -22,8 +23,16 @@ struct Options {
     one_of: Option<Span>,
 }
 
+/// The options of `#[event(..)]`, for the option parser.
+const SPEC: Spec = Spec {
+    name: "`#[event]`",
+    keys: &["rename", "one_of"],
+    form: "",
+};
+
 fn parse_options(input: &DeriveInput, errors: &mut Errors) -> Options {
     let mut opts = Options::default();
+    let mut parser = OptionParser::new(&SPEC);
     for attr in &input.attrs {
         if !attr.path().is_ident("event") {
             continue;
@@ -38,52 +47,20 @@ fn parse_options(input: &DeriveInput, errors: &mut Errors) -> Options {
                 continue;
             }
         };
-        for chunk in split_options(list.tokens.clone()) {
-            let kv = match key_value(chunk) {
-                Ok(kv) => kv,
-                Err(e) => {
-                    errors.push(e);
-                    continue;
-                }
-            };
-            let key = kv.key.to_string();
-            match (key.as_str(), kv.value) {
-                ("rename", Some(value)) => match syn::parse2::<LitStr>(value.clone()) {
-                    Ok(lit) if lit.value().is_empty() => {
+        parser.parse(list.tokens.clone(), errors, |opt, errors| {
+            if opt.key == "rename" {
+                let usage = "`rename` takes a string literal: `#[event(rename = \"Name\")]`";
+                match opt.string(errors, usage) {
+                    Some(lit) if lit.value().is_empty() => {
                         errors.spanned(&lit, "the event name cannot be empty")
                     }
-                    Ok(lit) => {
-                        if opts.rename.is_some() {
-                            errors.spanned(&kv.key, "duplicate `#[event]` option `rename`");
-                        } else {
-                            opts.rename = Some(lit);
-                        }
-                    }
-                    Err(_) => errors.spanned(
-                        value,
-                        "`rename` takes a string literal: `#[event(rename = \"Name\")]`",
-                    ),
-                },
-                ("rename", None) => errors.spanned(
-                    &kv.key,
-                    "`rename` takes a string literal: `#[event(rename = \"Name\")]`",
-                ),
-                ("one_of", None) => {
-                    if opts.one_of.is_some() {
-                        errors.spanned(&kv.key, "duplicate `#[event]` option `one_of`");
-                    } else {
-                        opts.one_of = Some(kv.key.span());
-                    }
+                    Some(lit) => opts.rename = Some(lit),
+                    None => {}
                 }
-                ("one_of", Some(value)) => {
-                    errors.spanned(value, "`one_of` takes no value: `#[event(one_of)]`")
-                }
-                _ => errors.spanned(
-                    &kv.key,
-                    format!("unknown `#[event]` option `{key}`; expected `rename` or `one_of`"),
-                ),
+            } else if opt.flag(errors, "`one_of` takes no value: `#[event(one_of)]`") {
+                opts.one_of = Some(opt.key.span());
             }
-        }
+        });
     }
     opts
 }

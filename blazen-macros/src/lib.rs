@@ -2,11 +2,24 @@
 //!
 //! Use them through the `blazen` crate, which re-exports them. Each entry point is thin: it
 //! hands the tokens to its module, which parses, validates and expands.
+//!
+//! # Where things live
+//!
+//! - `ctxt.rs`: `Errors`, the one error context: every problem at the user's token, all
+//!   reported together; the item is still emitted after an error.
+//! - `options.rs`: the one option parser of all four macros (`key = value`, flags, `[lists]`,
+//!   unknown options listed, duplicates reported at the second occurrence).
+//! - `event.rs`: `#[derive(Event)]`, its options, checks and impls in one file.
+//! - `step/`, `tool/`: `mod.rs` runs `parse.rs` (the options) → `valid.rs` (the signature, into
+//!   a typed model) → `expand.rs` (the module beside the function).
+//! - `workflow.rs`: `workflow!`: the step list and options, the compile-time graph check and the
+//!   builder chain.
 
 use proc_macro::TokenStream;
 
 mod ctxt;
 mod event;
+mod options;
 mod step;
 mod tool;
 mod workflow;

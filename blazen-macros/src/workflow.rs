@@ -11,7 +11,8 @@ use syn::parse::{ParseStream, Parser};
 use syn::spanned::Spanned;
 use syn::{LitStr, Path, Token};
 
-use crate::ctxt::{key_value, split_options, Errors};
+use crate::ctxt::Errors;
+use crate::options::{OptionParser, Spec};
 
 /// The checks that `allow = [..]` can switch off, with their bit names in `__private`.
 const ALLOW_KEYS: [(&str, &str); 4] = [
@@ -20,6 +21,13 @@ const ALLOW_KEYS: [(&str, &str); 4] = [
     ("unreachable", "ALLOW_UNREACHABLE"),
     ("dead_end", "ALLOW_DEAD_END"),
 ];
+
+/// The options after the steps, for the option parser.
+const SPEC: Spec = Spec {
+    name: "`workflow!`",
+    keys: &["timeout", "checkpoint", "allow"],
+    form: "",
+};
 
 const USAGE: &str = "expected `workflow!(\"name\", [step_a, step_b], timeout = ..., checkpoint = ..., allow = [..])`";
 
@@ -68,77 +76,36 @@ pub(crate) fn expand(input: TokenStream) -> TokenStream {
     let mut timeout = None;
     let mut checkpoint = None;
     let mut allow: Vec<(syn::Ident, &str)> = Vec::new();
-    let mut seen: Vec<String> = Vec::new();
-    for chunk in split_options(parsed.rest) {
-        let kv = match key_value(chunk) {
-            Ok(kv) => kv,
-            Err(e) => {
-                errors.push(e);
-                continue;
+    OptionParser::new(&SPEC).parse(parsed.rest, &mut errors, |opt, errors| {
+        match opt.key.to_string().as_str() {
+            "timeout" => {
+                timeout = opt.parse::<syn::Expr>(errors, "`timeout` takes a `Duration` expression")
             }
-        };
-        let key = kv.key.to_string();
-        if !matches!(key.as_str(), "timeout" | "checkpoint" | "allow") {
-            errors.spanned(
-                &kv.key,
-                format!("unknown `workflow!` option `{key}`; expected `timeout`, `checkpoint` or `allow`"),
-            );
-            continue;
-        }
-        if seen.contains(&key) {
-            errors.spanned(&kv.key, format!("duplicate `workflow!` option `{key}`"));
-            continue;
-        }
-        seen.push(key.clone());
-        let Some(value) = kv.value else {
-            errors.spanned(&kv.key, format!("`{key}` needs a value: `{key} = ...`"));
-            continue;
-        };
-        match key.as_str() {
-            "timeout" => match syn::parse2::<syn::Expr>(value.clone()) {
-                Ok(e) => timeout = Some(e),
-                Err(_) => errors.spanned(value, "`timeout` takes a `Duration` expression"),
-            },
-            "checkpoint" => match syn::parse2::<syn::Expr>(value.clone()) {
-                Ok(e) => checkpoint = Some(e),
-                Err(_) => errors.spanned(value, "`checkpoint` takes a checkpoint store expression"),
-            },
+            "checkpoint" => {
+                checkpoint = opt
+                    .parse::<syn::Expr>(errors, "`checkpoint` takes a checkpoint store expression")
+            }
             _ => {
-                let list = |input: ParseStream<'_>| -> syn::Result<Vec<syn::Ident>> {
-                    let content;
-                    syn::bracketed!(content in input);
-                    let l = syn::punctuated::Punctuated::<syn::Ident, Token![,]>::parse_terminated(
-                        &content,
-                    )?;
-                    Ok(l.into_iter().collect())
-                };
-                match list.parse2(value.clone()) {
-                    Ok(idents) => {
-                        for id in idents {
-                            let name = id.to_string();
-                            match ALLOW_KEYS.iter().find(|(k, _)| *k == name) {
-                                Some(_) if allow.iter().any(|(a, _)| *a == id) => {
-                                    errors.spanned(&id, format!("`{name}` is already allowed"))
-                                }
-                                Some((_, bit)) => allow.push((id, bit)),
-                                None => errors.spanned(
-                                    &id,
-                                    format!(
-                                        "unknown check `{name}`; `allow` takes `unaccepted`, \
-                                         `unemitted`, `unreachable` and `dead_end`"
-                                    ),
-                                ),
-                            }
+                let usage = "`allow` takes a list of checks: `allow = [unreachable, dead_end]`";
+                for id in opt.list::<syn::Ident>(errors, usage).unwrap_or_default() {
+                    let name = id.to_string();
+                    match ALLOW_KEYS.iter().find(|(k, _)| *k == name) {
+                        Some(_) if allow.iter().any(|(a, _)| *a == id) => {
+                            errors.spanned(&id, format!("`{name}` is already allowed"))
                         }
+                        Some((_, bit)) => allow.push((id, bit)),
+                        None => errors.spanned(
+                            &id,
+                            format!(
+                                "unknown check `{name}`; `allow` takes `unaccepted`, \
+                                 `unemitted`, `unreachable` and `dead_end`"
+                            ),
+                        ),
                     }
-                    Err(_) => errors.spanned(
-                        value,
-                        "`allow` takes a list of checks: `allow = [unreachable, dead_end]`",
-                    ),
                 }
             }
         }
-    }
+    });
 
     let name = &parsed.name;
     let n = parsed.steps.len();
