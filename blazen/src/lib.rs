@@ -23,6 +23,8 @@ pub use event::{
     StartEvent, StopEvent, StreamLagged, TypedEvent,
 };
 pub use graph::{GraphCheck, GraphDefect};
+#[cfg(feature = "postgres")]
+pub use persist::PostgresStore;
 pub use persist::{CheckpointStore, EmbeddedStore, InMemoryStore, RunStore, WorkflowSnapshot};
 pub use resources::Resources;
 pub use step::{IntoStepOutput, Step, StepFuture, StepHandler, StepOutput};

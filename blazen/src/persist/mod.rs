@@ -46,6 +46,8 @@ mod error;
 mod journal;
 mod memory;
 mod ownership;
+#[cfg(feature = "postgres")]
+mod postgres;
 mod snapshot;
 mod store;
 
@@ -54,6 +56,8 @@ pub use error::PersistError;
 pub use journal::{Frame, JournalEntry};
 pub use memory::InMemoryStore;
 pub use ownership::{InboxMessage, Lease, Notice, Notices, RunStatus, RunStore};
+#[cfg(feature = "postgres")]
+pub use postgres::PostgresStore;
 pub use snapshot::{
     fingerprint, FanInBuffer, InputRequest, SerializedEvent, SnapshotStatus, WorkflowSnapshot,
     FORMAT_VERSION,

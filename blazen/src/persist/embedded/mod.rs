@@ -5,20 +5,29 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use async_trait::async_trait;
-use rusqlite::{params, Connection, OptionalExtension};
+use rusqlite::{params, Connection, OptionalExtension, Transaction, TransactionBehavior};
 use uuid::Uuid;
 
 use super::error::PersistError;
+use super::journal::JournalEntry;
 use super::snapshot::{now_ms, SnapshotStatus, WorkflowSnapshot};
 use super::store::{CheckpointStore, RunInfo};
 
+mod runs;
+
 /// The schema this build creates and reads (`PRAGMA user_version`).
-const SCHEMA_VERSION: i64 = 1;
+///
+/// - 1: `blazen_runs` with one snapshot per run.
+/// - 2: ownership (owner, lease, epoch, wake and cancel flags, journal length) on
+///   `blazen_runs`, and the tables `blazen_journal`, `blazen_stream`, `blazen_inbox` and
+///   `blazen_notices`. A version-1 database is migrated when opened.
+const SCHEMA_VERSION: i64 = 2;
 
 /// How long an operation waits for another process holding the database's write lock.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
 
-const SCHEMA: &str = "
+/// Version 1.
+const SCHEMA_V1: &str = "
 CREATE TABLE IF NOT EXISTS blazen_runs (
     run_id         TEXT PRIMARY KEY NOT NULL,
     workflow       TEXT NOT NULL,
@@ -30,6 +39,41 @@ CREATE TABLE IF NOT EXISTS blazen_runs (
 CREATE INDEX IF NOT EXISTS blazen_runs_workflow ON blazen_runs (workflow, updated_at_ms);
 ";
 
+/// Version 1 → 2.
+const MIGRATE_V2: &str = "
+ALTER TABLE blazen_runs ADD COLUMN owner TEXT;
+ALTER TABLE blazen_runs ADD COLUMN lease_until_ms INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE blazen_runs ADD COLUMN epoch INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE blazen_runs ADD COLUMN wake INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE blazen_runs ADD COLUMN cancel_requested INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE blazen_runs ADD COLUMN journal_len INTEGER NOT NULL DEFAULT 0;
+CREATE INDEX IF NOT EXISTS blazen_runs_claim ON blazen_runs (workflow, lease_until_ms);
+CREATE TABLE IF NOT EXISTS blazen_journal (
+    run_id TEXT NOT NULL,
+    seq    INTEGER NOT NULL,
+    epoch  INTEGER NOT NULL,
+    entry  TEXT NOT NULL,
+    PRIMARY KEY (run_id, seq)
+);
+CREATE TABLE IF NOT EXISTS blazen_stream (
+    run_id   TEXT NOT NULL,
+    position INTEGER NOT NULL,
+    event    TEXT NOT NULL,
+    PRIMARY KEY (run_id, position)
+);
+CREATE TABLE IF NOT EXISTS blazen_inbox (
+    id      INTEGER PRIMARY KEY AUTOINCREMENT,
+    run_id  TEXT NOT NULL,
+    message TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS blazen_inbox_run ON blazen_inbox (run_id, id);
+CREATE TABLE IF NOT EXISTS blazen_notices (
+    id     INTEGER PRIMARY KEY AUTOINCREMENT,
+    run_id TEXT NOT NULL,
+    kind   TEXT NOT NULL
+);
+";
+
 #[derive(Debug)]
 struct Inner {
     path: PathBuf,
@@ -39,15 +83,22 @@ struct Inner {
 /// The default durable [`CheckpointStore`]: one SQLite database file (bundled SQLite, no
 /// system library needed). Cheap to clone; clones share one connection.
 ///
-/// - Every [`save`](CheckpointStore::save) is one transaction committed with the write-ahead
-///   log and `synchronous = FULL`: once it returns, the snapshot survives SIGKILL and power
-///   loss, and a crash during a save leaves the previous snapshot intact.
+/// - Every write is one transaction committed with the write-ahead log and
+///   `synchronous = FULL`: once it returns, it survives SIGKILL and power loss, and a crash
+///   during a write leaves the previous state intact.
 /// - Several processes may open the same file (SQLite's locking; writers wait up to 10 s).
+///   It is also a [`RunStore`](super::RunStore) for the processes of one machine: claims
+///   and fenced writes take the write lock first (`BEGIN IMMEDIATE`), so two processes
+///   never claim one run; leases are measured on the machine's clock; wake-ups
+///   ([`notices`](super::RunStore::notices)) are polled every 50 ms.
 /// - Blocking database calls run on Tokio's blocking threads
 ///   ([`spawn_blocking`](tokio::task::spawn_blocking)); outside a Tokio runtime they run
 ///   on the calling thread.
 /// - The table `blazen_runs` (`run_id`, `workflow`, `status`, `format_version`,
-///   `updated_at_ms`, `snapshot` as JSON text) can be inspected with the `sqlite3` tool.
+///   `updated_at_ms`, `snapshot` as JSON text, and the ownership columns) can be inspected
+///   with the `sqlite3` tool; `blazen_journal`, `blazen_stream` and `blazen_inbox` hold
+///   journal entries, stream events and messages as JSON text. A database written by an
+///   older build (schema version 1) is migrated when opened.
 ///
 /// ```
 /// use blazen::persist::{CheckpointStore, EmbeddedStore, WorkflowSnapshot};
@@ -74,8 +125,30 @@ pub struct EmbeddedStore {
     inner: Arc<Inner>,
 }
 
+/// Opens a connection to `path` with the store's settings (busy timeout, WAL, FULL sync).
+fn connection(path: &Path, store: &str) -> Result<Connection, PersistError> {
+    let err = |e: rusqlite::Error| PersistError::backend(store, e);
+    let conn = Connection::open(path).map_err(err)?;
+    conn.busy_timeout(BUSY_TIMEOUT).map_err(err)?;
+    // WAL: a commit appends to the log, readers do not block the writer, and a torn
+    // write is discarded on recovery. FULL: the log is synced at every commit.
+    let mode: String = conn
+        .query_row("PRAGMA journal_mode = WAL", [], |row| row.get(0))
+        .map_err(err)?;
+    if !mode.eq_ignore_ascii_case("wal") {
+        return Err(PersistError::backend(
+            store,
+            format!("could not switch to write-ahead logging (journal mode is `{mode}`)"),
+        ));
+    }
+    conn.execute_batch("PRAGMA synchronous = FULL;")
+        .map_err(err)?;
+    Ok(conn)
+}
+
 impl EmbeddedStore {
-    /// Opens the store at `path`, creating the file and its table if needed.
+    /// Opens the store at `path`, creating the file and its tables if needed, and migrating
+    /// a database of an older build.
     ///
     /// Fails with [`PersistError::Backend`] if the file cannot be opened or is not a SQLite
     /// database, and with [`PersistError::UnsupportedSchema`] if a newer build wrote it.
@@ -84,34 +157,19 @@ impl EmbeddedStore {
         let store = path.display().to_string();
         let err = |e: rusqlite::Error| PersistError::backend(store.clone(), e);
 
-        let mut conn = Connection::open(&path).map_err(err)?;
-        conn.busy_timeout(BUSY_TIMEOUT).map_err(err)?;
-        // WAL: a commit appends to the log, readers do not block the writer, and a torn
-        // write is discarded on recovery. FULL: the log is synced at every commit.
-        let mode: String = conn
-            .query_row("PRAGMA journal_mode = WAL", [], |row| row.get(0))
-            .map_err(err)?;
-        if !mode.eq_ignore_ascii_case("wal") {
-            return Err(PersistError::backend(
-                store,
-                format!("could not switch to write-ahead logging (journal mode is `{mode}`)"),
-            ));
-        }
-        conn.execute_batch("PRAGMA synchronous = FULL;")
-            .map_err(err)?;
-
+        let mut conn = connection(&path, &store)?;
         let tx = conn
-            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+            .transaction_with_behavior(TransactionBehavior::Immediate)
             .map_err(err)?;
         let version: i64 = tx
             .query_row("PRAGMA user_version", [], |row| row.get(0))
             .map_err(err)?;
         match version {
             0 => {
-                tx.execute_batch(SCHEMA).map_err(err)?;
-                tx.execute_batch(&format!("PRAGMA user_version = {SCHEMA_VERSION};"))
-                    .map_err(err)?;
+                tx.execute_batch(SCHEMA_V1).map_err(err)?;
+                tx.execute_batch(MIGRATE_V2).map_err(err)?;
             }
+            1 => tx.execute_batch(MIGRATE_V2).map_err(err)?,
             SCHEMA_VERSION => {}
             found => {
                 return Err(PersistError::UnsupportedSchema {
@@ -120,6 +178,10 @@ impl EmbeddedStore {
                     supported: SCHEMA_VERSION,
                 })
             }
+        }
+        if version != SCHEMA_VERSION {
+            tx.execute_batch(&format!("PRAGMA user_version = {SCHEMA_VERSION};"))
+                .map_err(err)?;
         }
         tx.commit().map_err(err)?;
 
@@ -140,12 +202,12 @@ impl EmbeddedStore {
     async fn with_conn<T, F>(&self, f: F) -> Result<T, PersistError>
     where
         T: Send + 'static,
-        F: FnOnce(&Connection, &str) -> Result<T, PersistError> + Send + 'static,
+        F: FnOnce(&mut Connection, &str) -> Result<T, PersistError> + Send + 'static,
     {
         let inner = Arc::clone(&self.inner);
         let job = move || {
-            let conn = lock(&inner.conn);
-            f(&conn, &inner.path.display().to_string())
+            let mut conn = lock(&inner.conn);
+            f(&mut conn, &inner.path.display().to_string())
         };
         match tokio::runtime::Handle::try_current() {
             Ok(handle) => handle
@@ -155,14 +217,62 @@ impl EmbeddedStore {
             Err(_) => job(),
         }
     }
+
+    /// Runs `f` in one `BEGIN IMMEDIATE` transaction (the database's write lock taken
+    /// first, so what `f` reads stays true until it commits), committed if `f` succeeds.
+    async fn write<T, F>(&self, f: F) -> Result<T, PersistError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Transaction<'_>, &str) -> Result<T, PersistError> + Send + 'static,
+    {
+        self.with_conn(move |conn, store| {
+            let tx = conn
+                .transaction_with_behavior(TransactionBehavior::Immediate)
+                .map_err(|e| PersistError::backend(store, e))?;
+            let out = f(&tx, store)?;
+            tx.commit().map_err(|e| PersistError::backend(store, e))?;
+            Ok(out)
+        })
+        .await
+    }
 }
 
-// Every operation is a single statement (its own transaction): a panic while holding the
+// Every operation is one transaction, rolled back when dropped: a panic while holding the
 // lock leaves no transaction open, so a poisoned connection is still usable.
 use crate::sync::lock;
 
 fn to_i64(ms: u64) -> i64 {
     i64::try_from(ms).unwrap_or(i64::MAX)
+}
+
+/// Reads the snapshot of `run_id` and applies its journal, in the transaction `conn` is in.
+fn load_run(
+    conn: &Connection,
+    store: &str,
+    run_id: Uuid,
+) -> Result<Option<WorkflowSnapshot>, PersistError> {
+    let err = |e: rusqlite::Error| PersistError::backend(store, e);
+    let id = run_id.to_string();
+    let json: Option<String> = conn
+        .prepare("SELECT snapshot FROM blazen_runs WHERE run_id = ?1")
+        .and_then(|mut s| s.query_row(params![id], |row| row.get(0)).optional())
+        .map_err(err)?;
+    let Some(json) = json else {
+        return Ok(None);
+    };
+    let mut snapshot = WorkflowSnapshot::from_json(&json)?;
+    let mut stmt = conn
+        .prepare("SELECT entry FROM blazen_journal WHERE run_id = ?1 ORDER BY seq")
+        .map_err(err)?;
+    let rows = stmt
+        .query_map(params![id], |row| row.get::<_, String>(0))
+        .map_err(err)?;
+    for row in rows {
+        let entry: JournalEntry =
+            serde_json::from_str(&row.map_err(err)?).map_err(PersistError::Decode)?;
+        entry.apply(&mut snapshot);
+    }
+    Ok(Some(snapshot))
 }
 
 #[async_trait]
@@ -173,8 +283,9 @@ impl CheckpointStore for EmbeddedStore {
         let workflow = snapshot.workflow.clone();
         let status = snapshot.status.as_str();
         let version = i64::from(snapshot.format_version);
-        self.with_conn(move |conn, store| {
-            conn.execute(
+        self.write(move |tx, store| {
+            let err = |e: rusqlite::Error| PersistError::backend(store, e);
+            tx.prepare(
                 "INSERT INTO blazen_runs
                      (run_id, workflow, status, format_version, updated_at_ms, snapshot)
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6)
@@ -183,10 +294,23 @@ impl CheckpointStore for EmbeddedStore {
                      status = excluded.status,
                      format_version = excluded.format_version,
                      updated_at_ms = excluded.updated_at_ms,
-                     snapshot = excluded.snapshot",
-                params![run_id, workflow, status, version, to_i64(now_ms()), json],
+                     snapshot = excluded.snapshot,
+                     journal_len = 0",
             )
-            .map_err(|e| PersistError::backend(store, e))?;
+            .and_then(|mut s| {
+                s.execute(params![
+                    run_id,
+                    workflow,
+                    status,
+                    version,
+                    to_i64(now_ms()),
+                    json
+                ])
+            })
+            .map_err(err)?;
+            tx.prepare("DELETE FROM blazen_journal WHERE run_id = ?1")
+                .and_then(|mut s| s.execute(params![run_id]))
+                .map_err(err)?;
             Ok(())
         })
         .await
@@ -194,16 +318,11 @@ impl CheckpointStore for EmbeddedStore {
 
     async fn load(&self, run_id: Uuid) -> Result<Option<WorkflowSnapshot>, PersistError> {
         self.with_conn(move |conn, store| {
-            let json: Option<String> = conn
-                .query_row(
-                    "SELECT snapshot FROM blazen_runs WHERE run_id = ?1",
-                    params![run_id.to_string()],
-                    |row| row.get(0),
-                )
-                .optional()
+            // A read transaction: the snapshot and its journal from one state of the file.
+            let tx = conn
+                .transaction_with_behavior(TransactionBehavior::Deferred)
                 .map_err(|e| PersistError::backend(store, e))?;
-            json.map(|json| WorkflowSnapshot::from_json(&json))
-                .transpose()
+            load_run(&tx, store, run_id)
         })
         .await
     }
@@ -230,17 +349,17 @@ impl CheckpointStore for EmbeddedStore {
             let mut runs = Vec::new();
             for row in rows {
                 let (run_id, workflow, status, updated) = row.map_err(err)?;
-                let run_id = Uuid::parse_str(&run_id).map_err(|e| {
-                    PersistError::backend(store, format!("invalid run id `{run_id}`: {e}"))
-                })?;
-                let status = SnapshotStatus::parse(&status).ok_or_else(|| {
-                    PersistError::backend(
-                        store,
-                        format!("run {run_id} has unknown status `{status}`"),
-                    )
-                })?;
+                // One bad row must not hide every other run: skip it and say so.
+                let Ok(id) = Uuid::parse_str(&run_id) else {
+                    tracing::warn!(store, run_id, "embedded store: skipping a run with an invalid id");
+                    continue;
+                };
+                let Some(status) = SnapshotStatus::parse(&status) else {
+                    tracing::warn!(store, %id, status, "embedded store: skipping a run with an unknown status");
+                    continue;
+                };
                 runs.push(RunInfo::new(
-                    run_id,
+                    id,
                     workflow,
                     status,
                     u64::try_from(updated).unwrap_or(0),
@@ -252,13 +371,19 @@ impl CheckpointStore for EmbeddedStore {
     }
 
     async fn delete(&self, run_id: Uuid) -> Result<bool, PersistError> {
-        self.with_conn(move |conn, store| {
-            let n = conn
-                .execute(
-                    "DELETE FROM blazen_runs WHERE run_id = ?1",
-                    params![run_id.to_string()],
+        self.write(move |tx, store| {
+            let err = |e: rusqlite::Error| PersistError::backend(store, e);
+            let id = run_id.to_string();
+            for table in ["blazen_journal", "blazen_stream", "blazen_inbox"] {
+                tx.execute(
+                    &format!("DELETE FROM {table} WHERE run_id = ?1"),
+                    params![id],
                 )
-                .map_err(|e| PersistError::backend(store, e))?;
+                .map_err(err)?;
+            }
+            let n = tx
+                .execute("DELETE FROM blazen_runs WHERE run_id = ?1", params![id])
+                .map_err(err)?;
             Ok(n > 0)
         })
         .await

@@ -1,0 +1,939 @@
+//! [`PostgresStore`]: runs shared by replicas on several machines through PostgreSQL
+//! (cargo feature `postgres`).
+
+use std::fmt;
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use deadpool_postgres::{Manager, ManagerConfig, Object, Pool, RecyclingMethod, Runtime};
+use futures::StreamExt;
+use tokio::sync::{mpsc, oneshot};
+use tokio_postgres::config::Host;
+use tokio_postgres::types::ToSql;
+use tokio_postgres::{AsyncMessage, Config, NoTls};
+use uuid::Uuid;
+
+use super::error::PersistError;
+use super::journal::JournalEntry;
+use super::ownership::{InboxMessage, Lease, Notice, Notices, RunStatus, RunStore};
+use super::snapshot::{SerializedEvent, SnapshotStatus, WorkflowSnapshot};
+use super::store::{CheckpointStore, RunInfo};
+
+/// The schema this build creates and reads (table `blazen_schema_version`).
+const SCHEMA_VERSION: i64 = 1;
+
+/// The `store` of every error of this store (never the URL: it may hold a password).
+const STORE: &str = "postgres";
+
+/// The database's clock in milliseconds since the Unix epoch: every lease of every replica
+/// is measured on one clock.
+macro_rules! now_ms {
+    () => {
+        "(extract(epoch FROM clock_timestamp()) * 1000)::bigint"
+    };
+}
+
+const MIGRATION: &str = "
+CREATE TABLE IF NOT EXISTS blazen_schema_version (version bigint NOT NULL);
+CREATE TABLE IF NOT EXISTS blazen_runs (
+    run_id           uuid PRIMARY KEY,
+    workflow         text NOT NULL,
+    status           text NOT NULL,
+    format_version   integer NOT NULL,
+    snapshot         text NOT NULL,
+    owner            text,
+    lease_until_ms   bigint NOT NULL DEFAULT 0,
+    epoch            bigint NOT NULL DEFAULT 0,
+    wake             boolean NOT NULL DEFAULT false,
+    cancel_requested boolean NOT NULL DEFAULT false,
+    updated_at_ms    bigint NOT NULL,
+    journal_len      bigint NOT NULL DEFAULT 0
+);
+CREATE INDEX IF NOT EXISTS blazen_runs_claim ON blazen_runs (workflow, lease_until_ms)
+    WHERE status NOT IN ('completed', 'failed');
+CREATE INDEX IF NOT EXISTS blazen_runs_updated ON blazen_runs (updated_at_ms);
+CREATE TABLE IF NOT EXISTS blazen_journal (
+    run_id uuid NOT NULL,
+    seq    bigint NOT NULL,
+    epoch  bigint NOT NULL,
+    entry  text NOT NULL,
+    PRIMARY KEY (run_id, seq)
+);
+CREATE TABLE IF NOT EXISTS blazen_stream (
+    run_id   uuid NOT NULL,
+    position bigint NOT NULL,
+    event    text NOT NULL,
+    PRIMARY KEY (run_id, position)
+);
+CREATE TABLE IF NOT EXISTS blazen_inbox (
+    id      bigserial PRIMARY KEY,
+    run_id  uuid NOT NULL,
+    message text NOT NULL
+);
+CREATE INDEX IF NOT EXISTS blazen_inbox_run ON blazen_inbox (run_id, id);
+";
+
+struct Inner {
+    pool: Pool,
+    config: Config,
+    /// The LISTEN/NOTIFY channel of this store's schema.
+    channel: String,
+    /// The schema, when one was given.
+    schema: Option<String>,
+    /// `postgres://user@host:port/db`: the URL without its password.
+    display: String,
+}
+
+/// A [`RunStore`] on PostgreSQL: replicas on several machines share runs through it.
+/// Cheap to clone; clones share one connection pool (`tokio-postgres` + `deadpool-postgres`,
+/// no TLS).
+///
+/// - [`connect`](Self::connect) creates the tables if needed (idempotent, under an advisory
+///   lock, the schema version recorded in `blazen_schema_version`);
+///   [`connect_with_schema`](Self::connect_with_schema) keeps them in a schema of their own.
+/// - Tables: `blazen_runs` (one row per run: snapshot as JSON text, owner, lease expiry and
+///   epoch, wake and cancel flags, journal length), `blazen_journal` (the entries since the
+///   last compaction), `blazen_stream` (stream events by position) and `blazen_inbox`.
+/// - Leases are measured on the database's clock, so replicas' clocks need not agree.
+/// - Every method is one transaction (most are one statement): cancelling a call (dropping
+///   its future) never leaves half of a write.
+/// - Wake-ups ([`notices`](RunStore::notices)) use `LISTEN`/`NOTIFY` on a dedicated
+///   connection, reconnected with backoff when it drops. A notice sent while it was down is
+///   lost: consumers also re-check the store periodically.
+/// - `Debug` and errors never show the password of the URL.
+///
+/// ```no_run
+/// # async fn demo() -> Result<(), blazen::persist::PersistError> {
+/// use blazen::persist::{CheckpointStore, PostgresStore};
+/// let store = PostgresStore::connect("postgres://postgres@127.0.0.1:5432/test").await?;
+/// println!("{store:?} holds {} runs", store.list().await?.len());
+/// # Ok(())
+/// # }
+/// ```
+#[derive(Clone)]
+pub struct PostgresStore {
+    inner: Arc<Inner>,
+}
+
+impl fmt::Debug for PostgresStore {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("PostgresStore")
+            .field("url", &self.inner.display)
+            .field("schema", &self.inner.schema)
+            .finish_non_exhaustive()
+    }
+}
+
+fn pg(e: impl Into<Box<dyn std::error::Error + Send + Sync + 'static>>) -> PersistError {
+    PersistError::backend(STORE, e)
+}
+
+fn ms(d: Duration) -> i64 {
+    i64::try_from(d.as_millis()).unwrap_or(i64::MAX)
+}
+
+fn to_u64(n: i64) -> u64 {
+    u64::try_from(n).unwrap_or(0)
+}
+
+fn to_i64(n: u64) -> i64 {
+    i64::try_from(n).unwrap_or(i64::MAX)
+}
+
+/// `postgres://user@host:port/db` of `config`: never the password.
+fn redacted(config: &Config) -> String {
+    let user = config.get_user().unwrap_or("");
+    let hosts: Vec<String> = config
+        .get_hosts()
+        .iter()
+        .enumerate()
+        .map(|(i, h)| {
+            let host = match h {
+                Host::Tcp(name) => name.clone(),
+                #[cfg(unix)]
+                Host::Unix(path) => path.display().to_string(),
+            };
+            match config.get_ports().get(i).or(config.get_ports().first()) {
+                Some(port) => format!("{host}:{port}"),
+                None => host,
+            }
+        })
+        .collect();
+    let db = config.get_dbname().unwrap_or("");
+    format!("postgres://{user}@{}/{db}", hosts.join(","))
+}
+
+/// Whether `schema` is a plain identifier (letters, digits, `_`; not starting with a digit).
+fn valid_schema(schema: &str) -> bool {
+    !schema.is_empty()
+        && schema.len() < 64
+        && !schema.starts_with(|c: char| c.is_ascii_digit())
+        && schema
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_')
+}
+
+impl PostgresStore {
+    /// Connects to `url` (`postgres://user:password@host:port/db`, or the key=value form),
+    /// creates the tables if needed in the connection's current schema (`public` unless
+    /// the URL's `options` say otherwise) and returns the store.
+    ///
+    /// Fails with [`PersistError::Backend`] if the database cannot be reached, and with
+    /// [`PersistError::UnsupportedSchema`] if a newer build created the tables.
+    pub async fn connect(url: &str) -> Result<Self, PersistError> {
+        Self::open(url, None).await
+    }
+
+    /// Like [`connect`](Self::connect), with the tables in `schema` (created if needed;
+    /// every pooled connection gets `search_path = schema`). `schema` is a plain identifier
+    /// (ASCII letters, digits and `_`): e.g. one per test, or one per application sharing
+    /// a database.
+    pub async fn connect_with_schema(url: &str, schema: &str) -> Result<Self, PersistError> {
+        if !valid_schema(schema) {
+            return Err(pg(format!(
+                "schema name `{schema}` is not a plain identifier (ASCII letters, digits, `_`)"
+            )));
+        }
+        Self::open(url, Some(schema.to_owned())).await
+    }
+
+    async fn open(url: &str, schema: Option<String>) -> Result<Self, PersistError> {
+        let mut config: Config = url.parse().map_err(pg)?;
+        if let Some(schema) = &schema {
+            let options = match config.get_options() {
+                Some(o) if !o.is_empty() => format!("{o} -c search_path={schema}"),
+                _ => format!("-c search_path={schema}"),
+            };
+            config.options(options);
+        }
+        if config.get_connect_timeout().is_none() {
+            config.connect_timeout(Duration::from_secs(10));
+        }
+        let display = redacted(&config);
+        let manager = Manager::from_config(
+            config.clone(),
+            NoTls,
+            ManagerConfig {
+                recycling_method: RecyclingMethod::Fast,
+            },
+        );
+        let pool = Pool::builder(manager)
+            .max_size(16)
+            .runtime(Runtime::Tokio1)
+            .wait_timeout(Some(Duration::from_secs(30)))
+            .create_timeout(Some(Duration::from_secs(10)))
+            .build()
+            .map_err(pg)?;
+
+        let mut client = pool.get().await.map_err(pg)?;
+        let tx = client.transaction().await.map_err(pg)?;
+        tx.execute(
+            "SELECT pg_advisory_xact_lock(hashtext('blazen-migrate:' || $1::text))",
+            &[&schema.clone().unwrap_or_default()],
+        )
+        .await
+        .map_err(pg)?;
+        if let Some(schema) = &schema {
+            tx.batch_execute(&format!("CREATE SCHEMA IF NOT EXISTS \"{schema}\""))
+                .await
+                .map_err(pg)?;
+        }
+        tx.batch_execute(MIGRATION).await.map_err(pg)?;
+        let found: Option<i64> = tx
+            .query_one("SELECT max(version) FROM blazen_schema_version", &[])
+            .await
+            .map_err(pg)?
+            .get(0);
+        match found {
+            None => {
+                tx.execute(
+                    "INSERT INTO blazen_schema_version (version) VALUES ($1)",
+                    &[&SCHEMA_VERSION],
+                )
+                .await
+                .map_err(pg)?;
+            }
+            Some(SCHEMA_VERSION) => {}
+            Some(found) => {
+                return Err(PersistError::UnsupportedSchema {
+                    store: display,
+                    found,
+                    supported: SCHEMA_VERSION,
+                })
+            }
+        }
+        let current: Option<String> = tx
+            .query_one("SELECT current_schema()", &[])
+            .await
+            .map_err(pg)?
+            .get(0);
+        tx.commit().await.map_err(pg)?;
+        drop(client);
+
+        let mut channel = format!("blazen_{}", current.unwrap_or_default());
+        while channel.len() > 63 {
+            channel.pop();
+        }
+        Ok(PostgresStore {
+            inner: Arc::new(Inner {
+                pool,
+                config,
+                channel,
+                schema,
+                display,
+            }),
+        })
+    }
+
+    /// The schema given to [`connect_with_schema`](Self::connect_with_schema), if any.
+    pub fn schema(&self) -> Option<&str> {
+        self.inner.schema.as_deref()
+    }
+
+    /// A pooled connection (its `search_path` set to the store's schema), e.g. for a
+    /// benchmark's baseline or an application's own queries next to the store's.
+    pub async fn client(&self) -> Result<Object, PersistError> {
+        self.inner.pool.get().await.map_err(pg)
+    }
+
+    /// Runs one statement (cached as a prepared statement per connection).
+    async fn query(
+        &self,
+        sql: &str,
+        params: &[&(dyn ToSql + Sync)],
+    ) -> Result<Vec<tokio_postgres::Row>, PersistError> {
+        let client = self.client().await?;
+        let stmt = client.prepare_cached(sql).await.map_err(pg)?;
+        client.query(&stmt, params).await.map_err(pg)
+    }
+
+    /// The notification payload `kind:run_id`.
+    fn payload(kind: char, run_id: Uuid) -> String {
+        format!("{kind}:{run_id}")
+    }
+}
+
+fn status_of(s: &str) -> Result<SnapshotStatus, PersistError> {
+    SnapshotStatus::parse(s).ok_or_else(|| pg(format!("unknown run status `{s}`")))
+}
+
+#[async_trait]
+impl CheckpointStore for PostgresStore {
+    async fn save(&self, snapshot: &WorkflowSnapshot) -> Result<(), PersistError> {
+        let json = snapshot.to_json()?;
+        let version = i32::try_from(snapshot.format_version).unwrap_or(i32::MAX);
+        self.query(
+            concat!(
+                "WITH r AS (
+                    INSERT INTO blazen_runs
+                        (run_id, workflow, status, format_version, snapshot, updated_at_ms)
+                    VALUES ($1, $2, $3, $4, $5, ",
+                now_ms!(),
+                ")
+                    ON CONFLICT (run_id) DO UPDATE SET
+                        workflow = excluded.workflow, status = excluded.status,
+                        format_version = excluded.format_version, snapshot = excluded.snapshot,
+                        updated_at_ms = excluded.updated_at_ms, journal_len = 0
+                    RETURNING run_id),
+                 d AS (DELETE FROM blazen_journal WHERE run_id = $1)
+                 SELECT run_id FROM r"
+            ),
+            &[
+                &snapshot.run_id,
+                &snapshot.workflow,
+                &snapshot.status.as_str(),
+                &version,
+                &json,
+            ],
+        )
+        .await?;
+        Ok(())
+    }
+
+    async fn load(&self, run_id: Uuid) -> Result<Option<WorkflowSnapshot>, PersistError> {
+        let rows = self
+            .query(
+                "SELECT snapshot,
+                        ARRAY(SELECT entry FROM blazen_journal WHERE run_id = $1 ORDER BY seq)
+                 FROM blazen_runs WHERE run_id = $1",
+                &[&run_id],
+            )
+            .await?;
+        let Some(row) = rows.first() else {
+            return Ok(None);
+        };
+        let mut snapshot = WorkflowSnapshot::from_json(row.get::<_, &str>(0))?;
+        for entry in row.get::<_, Vec<&str>>(1) {
+            let entry: JournalEntry = serde_json::from_str(entry).map_err(PersistError::Decode)?;
+            entry.apply(&mut snapshot);
+        }
+        Ok(Some(snapshot))
+    }
+
+    async fn list(&self) -> Result<Vec<RunInfo>, PersistError> {
+        let rows = self
+            .query(
+                "SELECT run_id, workflow, status, updated_at_ms FROM blazen_runs
+                 ORDER BY updated_at_ms DESC, run_id",
+                &[],
+            )
+            .await?;
+        let mut runs = Vec::with_capacity(rows.len());
+        for row in rows {
+            let run_id: Uuid = row.get(0);
+            let status: &str = row.get(2);
+            let Some(status) = SnapshotStatus::parse(status) else {
+                tracing::warn!(%run_id, status, "postgres store: skipping a run with an unknown status");
+                continue;
+            };
+            runs.push(RunInfo::new(
+                run_id,
+                row.get::<_, String>(1),
+                status,
+                to_u64(row.get(3)),
+            ));
+        }
+        Ok(runs)
+    }
+
+    async fn delete(&self, run_id: Uuid) -> Result<bool, PersistError> {
+        let rows = self
+            .query(
+                "WITH j AS (DELETE FROM blazen_journal WHERE run_id = $1),
+                      s AS (DELETE FROM blazen_stream WHERE run_id = $1),
+                      i AS (DELETE FROM blazen_inbox WHERE run_id = $1)
+                 DELETE FROM blazen_runs WHERE run_id = $1 RETURNING run_id",
+                &[&run_id],
+            )
+            .await?;
+        Ok(!rows.is_empty())
+    }
+}
+
+#[async_trait]
+impl RunStore for PostgresStore {
+    async fn create(
+        &self,
+        snapshot: &WorkflowSnapshot,
+        owner: &str,
+        lease: Duration,
+    ) -> Result<Lease, PersistError> {
+        let json = snapshot.to_json()?;
+        let version = i32::try_from(snapshot.format_version).unwrap_or(i32::MAX);
+        let rows = self
+            .query(
+                concat!(
+                    "INSERT INTO blazen_runs (run_id, workflow, status, format_version, snapshot,
+                         owner, lease_until_ms, epoch, updated_at_ms, journal_len)
+                     VALUES ($1, $2, $3, $4, $5, $6, ",
+                    now_ms!(),
+                    " + $7, 1, ",
+                    now_ms!(),
+                    ", 0)
+                     ON CONFLICT (run_id) DO NOTHING RETURNING epoch"
+                ),
+                &[
+                    &snapshot.run_id,
+                    &snapshot.workflow,
+                    &snapshot.status.as_str(),
+                    &version,
+                    &json,
+                    &owner,
+                    &ms(lease),
+                ],
+            )
+            .await?;
+        if rows.is_empty() {
+            return Err(pg(format!("run {} already exists", snapshot.run_id)));
+        }
+        Ok(Lease::new(snapshot.run_id, &snapshot.workflow, owner, 1))
+    }
+
+    async fn append(&self, lease: &Lease, entry: &JournalEntry) -> Result<u64, PersistError> {
+        let json = serde_json::to_string(entry).map_err(PersistError::Encode)?;
+        let mut positions = Vec::with_capacity(entry.stream.len());
+        let mut events = Vec::with_capacity(entry.stream.len());
+        for (position, event) in &entry.stream {
+            positions.push(to_i64(*position));
+            events.push(serde_json::to_string(event).map_err(PersistError::Encode)?);
+        }
+        let notify = !entry.stream.is_empty() || entry.frame.status.is_finished();
+        let payload = Self::payload('s', lease.run_id);
+        // One statement: its own transaction, one round trip.
+        let rows = self
+            .query(
+                concat!(
+                    "WITH r AS (
+                        UPDATE blazen_runs SET journal_len = journal_len + 1, status = $4,
+                            updated_at_ms = ",
+                    now_ms!(),
+                    "
+                        WHERE run_id = $1 AND epoch = $2 AND owner = $3
+                        RETURNING journal_len),
+                     j AS (INSERT INTO blazen_journal (run_id, seq, epoch, entry)
+                        SELECT $1, journal_len, $2, $5 FROM r),
+                     s AS (INSERT INTO blazen_stream (run_id, position, event)
+                        SELECT $1, p, e FROM unnest($6::bigint[], $7::text[]) AS t(p, e)
+                        WHERE EXISTS (SELECT 1 FROM r)
+                        ON CONFLICT DO NOTHING),
+                     n AS (SELECT pg_notify($9, $10) FROM r WHERE $8)
+                     SELECT journal_len, (SELECT count(*) FROM n) FROM r"
+                ),
+                &[
+                    &lease.run_id,
+                    &to_i64(lease.epoch),
+                    &lease.owner,
+                    &entry.frame.status.as_str(),
+                    &json,
+                    &positions,
+                    &events,
+                    &notify,
+                    &self.inner.channel,
+                    &payload,
+                ],
+            )
+            .await?;
+        match rows.first() {
+            Some(row) => Ok(to_u64(row.get(0))),
+            None => Err(fenced(lease)),
+        }
+    }
+
+    async fn compact(
+        &self,
+        lease: &Lease,
+        snapshot: &WorkflowSnapshot,
+    ) -> Result<(), PersistError> {
+        let json = snapshot.to_json()?;
+        let version = i32::try_from(snapshot.format_version).unwrap_or(i32::MAX);
+        let finished = snapshot.status.is_finished();
+        let rows = self
+            .query(
+                concat!(
+                    "WITH r AS (
+                        UPDATE blazen_runs SET snapshot = $4, status = $5, format_version = $6,
+                            journal_len = 0, updated_at_ms = ",
+                    now_ms!(),
+                    ",
+                            owner = CASE WHEN $7 THEN NULL ELSE owner END,
+                            lease_until_ms = CASE WHEN $7 THEN 0 ELSE lease_until_ms END,
+                            wake = wake AND NOT $7,
+                            cancel_requested = cancel_requested AND NOT $7
+                        WHERE run_id = $1 AND epoch = $2 AND owner = $3
+                        RETURNING run_id),
+                     d AS (DELETE FROM blazen_journal
+                        WHERE run_id = $1 AND EXISTS (SELECT 1 FROM r)),
+                     n AS (SELECT pg_notify($8, $9) FROM r WHERE $7)
+                     SELECT run_id, (SELECT count(*) FROM n) FROM r"
+                ),
+                &[
+                    &lease.run_id,
+                    &to_i64(lease.epoch),
+                    &lease.owner,
+                    &json,
+                    &snapshot.status.as_str(),
+                    &version,
+                    &finished,
+                    &self.inner.channel,
+                    &Self::payload('s', lease.run_id),
+                ],
+            )
+            .await?;
+        if rows.is_empty() {
+            return Err(fenced(lease));
+        }
+        Ok(())
+    }
+
+    async fn renew(
+        &self,
+        owner: &str,
+        runs: &[Lease],
+        lease: Duration,
+    ) -> Result<Vec<Uuid>, PersistError> {
+        if runs.is_empty() {
+            return Ok(Vec::new());
+        }
+        let ids: Vec<Uuid> = runs.iter().map(|l| l.run_id).collect();
+        let epochs: Vec<i64> = runs.iter().map(|l| to_i64(l.epoch)).collect();
+        let rows = self
+            .query(
+                concat!(
+                    "UPDATE blazen_runs r SET lease_until_ms = ",
+                    now_ms!(),
+                    " + $2
+                     FROM unnest($3::uuid[], $4::bigint[]) AS l(id, ep)
+                     WHERE r.run_id = l.id AND r.epoch = l.ep AND r.owner = $1
+                       AND r.status NOT IN ",
+                    "('completed', 'failed')",
+                    " RETURNING r.run_id"
+                ),
+                &[&owner, &ms(lease), &ids, &epochs],
+            )
+            .await?;
+        let held: std::collections::HashSet<Uuid> = rows.iter().map(|r| r.get(0)).collect();
+        Ok(ids.into_iter().filter(|id| !held.contains(id)).collect())
+    }
+
+    async fn claim(
+        &self,
+        owner: &str,
+        workflows: &[String],
+        lease: Duration,
+        limit: usize,
+    ) -> Result<Vec<Lease>, PersistError> {
+        if workflows.is_empty() || limit == 0 {
+            return Ok(Vec::new());
+        }
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        let rows = self
+            .query(
+                concat!(
+                    "WITH c AS (
+                        SELECT run_id FROM blazen_runs
+                        WHERE workflow = ANY($2) AND status NOT IN ('completed', 'failed')
+                          AND ((owner IS NOT NULL AND lease_until_ms < ",
+                    now_ms!(),
+                    ")
+                               OR (owner IS NULL AND wake))
+                        ORDER BY lease_until_ms, run_id
+                        LIMIT $4
+                        FOR UPDATE SKIP LOCKED)
+                     UPDATE blazen_runs r SET owner = $1, lease_until_ms = ",
+                    now_ms!(),
+                    " + $3,
+                         epoch = r.epoch + 1, wake = false
+                     FROM c WHERE r.run_id = c.run_id
+                     RETURNING r.run_id, r.workflow, r.epoch"
+                ),
+                &[&owner, &workflows, &ms(lease), &limit],
+            )
+            .await?;
+        Ok(rows
+            .iter()
+            .map(|r| Lease::new(r.get(0), r.get::<_, String>(1), owner, to_u64(r.get(2))))
+            .collect())
+    }
+
+    async fn release(&self, lease: &Lease, handover: bool) -> Result<(), PersistError> {
+        let mut client = self.client().await?;
+        let tx = client.transaction().await.map_err(pg)?;
+        // Lock the run first: a `post` racing with this release either committed before
+        // (the next statement, a new snapshot, sees its message) or waits for this
+        // transaction and then sees the run unowned.
+        let lock = tx
+            .prepare_cached(
+                "SELECT 1 FROM blazen_runs WHERE run_id = $1 AND epoch = $2 AND owner = $3
+                 FOR UPDATE",
+            )
+            .await
+            .map_err(pg)?;
+        let held = tx
+            .query_opt(&lock, &[&lease.run_id, &to_i64(lease.epoch), &lease.owner])
+            .await
+            .map_err(pg)?;
+        if held.is_none() {
+            return Err(fenced(lease));
+        }
+        let update = tx
+            .prepare_cached(
+                "WITH r AS (
+                    UPDATE blazen_runs SET owner = NULL, lease_until_ms = 0,
+                        wake = $2 OR EXISTS (SELECT 1 FROM blazen_inbox WHERE run_id = $1)
+                    WHERE run_id = $1 RETURNING wake),
+                 n AS (SELECT pg_notify($3, $4) FROM r WHERE wake)
+                 SELECT wake, (SELECT count(*) FROM n) FROM r",
+            )
+            .await
+            .map_err(pg)?;
+        tx.query(
+            &update,
+            &[
+                &lease.run_id,
+                &handover,
+                &self.inner.channel,
+                &Self::payload('c', lease.run_id),
+            ],
+        )
+        .await
+        .map_err(pg)?;
+        tx.commit().await.map_err(pg)
+    }
+
+    async fn post(&self, run_id: Uuid, message: &InboxMessage) -> Result<(), PersistError> {
+        let json = serde_json::to_string(message).map_err(PersistError::Encode)?;
+        let cancel = matches!(message, InboxMessage::Cancel);
+        let mut client = self.client().await?;
+        let tx = client.transaction().await.map_err(pg)?;
+        let lock = tx
+            .prepare_cached("SELECT status FROM blazen_runs WHERE run_id = $1 FOR UPDATE")
+            .await
+            .map_err(pg)?;
+        let Some(row) = tx.query_opt(&lock, &[&run_id]).await.map_err(pg)? else {
+            return Err(PersistError::RunNotFound { run_id });
+        };
+        if status_of(row.get(0))?.is_finished() {
+            return Err(PersistError::Finished { run_id });
+        }
+        let insert = tx
+            .prepare_cached(
+                "WITH i AS (INSERT INTO blazen_inbox (run_id, message) VALUES ($1, $2)),
+                      r AS (UPDATE blazen_runs SET wake = wake OR owner IS NULL,
+                                cancel_requested = cancel_requested OR $3
+                            WHERE run_id = $1 RETURNING owner IS NULL AS unowned),
+                      n AS (SELECT pg_notify($4, $5) FROM r),
+                      c AS (SELECT pg_notify($4, $6) FROM r WHERE unowned)
+                 SELECT (SELECT count(*) FROM n), (SELECT count(*) FROM c)",
+            )
+            .await
+            .map_err(pg)?;
+        tx.query(
+            &insert,
+            &[
+                &run_id,
+                &json,
+                &cancel,
+                &self.inner.channel,
+                &Self::payload('i', run_id),
+                &Self::payload('c', run_id),
+            ],
+        )
+        .await
+        .map_err(pg)?;
+        tx.commit().await.map_err(pg)
+    }
+
+    async fn take_inbox(&self, lease: &Lease) -> Result<Vec<InboxMessage>, PersistError> {
+        let mut client = self.client().await?;
+        let tx = client.transaction().await.map_err(pg)?;
+        let lock = tx
+            .prepare_cached(
+                "SELECT 1 FROM blazen_runs WHERE run_id = $1 AND epoch = $2 AND owner = $3
+                 FOR UPDATE",
+            )
+            .await
+            .map_err(pg)?;
+        let held = tx
+            .query_opt(&lock, &[&lease.run_id, &to_i64(lease.epoch), &lease.owner])
+            .await
+            .map_err(pg)?;
+        if held.is_none() {
+            return Err(fenced(lease));
+        }
+        let take = tx
+            .prepare_cached("DELETE FROM blazen_inbox WHERE run_id = $1 RETURNING id, message")
+            .await
+            .map_err(pg)?;
+        let mut rows: Vec<(i64, String)> = tx
+            .query(&take, &[&lease.run_id])
+            .await
+            .map_err(pg)?
+            .iter()
+            .map(|r| (r.get(0), r.get(1)))
+            .collect();
+        tx.commit().await.map_err(pg)?;
+        rows.sort_by_key(|(id, _)| *id);
+        rows.iter()
+            .map(|(_, m)| serde_json::from_str(m).map_err(PersistError::Decode))
+            .collect()
+    }
+
+    async fn read_stream(
+        &self,
+        run_id: Uuid,
+        from: u64,
+        limit: usize,
+    ) -> Result<Vec<(u64, SerializedEvent)>, PersistError> {
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        let rows = self
+            .query(
+                "SELECT position, event FROM blazen_stream
+                 WHERE run_id = $1 AND position >= $2 ORDER BY position LIMIT $3",
+                &[&run_id, &to_i64(from), &limit],
+            )
+            .await?;
+        rows.iter()
+            .map(|r| {
+                let event =
+                    serde_json::from_str(r.get::<_, &str>(1)).map_err(PersistError::Decode)?;
+                Ok((to_u64(r.get(0)), event))
+            })
+            .collect()
+    }
+
+    async fn status(&self, run_id: Uuid) -> Result<Option<RunStatus>, PersistError> {
+        let rows = self
+            .query(
+                concat!(
+                    "SELECT workflow, status,
+                        CASE WHEN lease_until_ms >= ",
+                    now_ms!(),
+                    " THEN owner END,
+                        epoch, lease_until_ms, updated_at_ms, cancel_requested
+                     FROM blazen_runs WHERE run_id = $1"
+                ),
+                &[&run_id],
+            )
+            .await?;
+        let Some(row) = rows.first() else {
+            return Ok(None);
+        };
+        Ok(Some(RunStatus {
+            run_id,
+            workflow: row.get(0),
+            status: status_of(row.get(1))?,
+            owner: row.get(2),
+            epoch: to_u64(row.get(3)),
+            lease_until_ms: to_u64(row.get(4)),
+            updated_at_ms: to_u64(row.get(5)),
+            cancel_requested: row.get(6),
+        }))
+    }
+
+    async fn notices(&self) -> Result<Notices, PersistError> {
+        let (tx, mut rx) = mpsc::channel::<Notice>(1024);
+        let (ready_tx, ready_rx) = oneshot::channel();
+        let config = self.inner.config.clone();
+        let channel = self.inner.channel.clone();
+        tokio::spawn(listen(config, channel, tx, ready_tx));
+        match ready_rx.await {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => return Err(e),
+            Err(_) => return Err(pg("the LISTEN connection ended before it listened")),
+        }
+        Ok(Box::pin(futures::stream::poll_fn(move |cx| {
+            rx.poll_recv(cx)
+        })))
+    }
+}
+
+fn fenced(lease: &Lease) -> PersistError {
+    PersistError::Fenced {
+        run_id: lease.run_id,
+        epoch: lease.epoch,
+    }
+}
+
+/// Parses a notification payload (`i:`, `s:` or `c:` and a run id).
+fn notice_of(payload: &str) -> Option<Notice> {
+    let (kind, id) = payload.split_once(':')?;
+    let id = Uuid::parse_str(id).ok()?;
+    match kind {
+        "i" => Some(Notice::Inbox(id)),
+        "s" => Some(Notice::Stream(id)),
+        "c" => Some(Notice::Claimable(id)),
+        _ => None,
+    }
+}
+
+/// Keeps a `LISTEN` connection for `tx` until its receiver is dropped, reconnecting with
+/// backoff; `ready` gets the outcome of the first attempt.
+async fn listen(
+    config: Config,
+    channel: String,
+    tx: mpsc::Sender<Notice>,
+    ready: oneshot::Sender<Result<(), PersistError>>,
+) {
+    let mut ready = Some(ready);
+    let mut backoff = Duration::from_millis(100);
+    loop {
+        let outcome = listen_once(&config, &channel, &tx, &mut ready).await;
+        if tx.is_closed() {
+            return;
+        }
+        match outcome {
+            Ok(()) => backoff = Duration::from_millis(100),
+            Err(e) => {
+                if let Some(ready) = ready.take() {
+                    let _ = ready.send(Err(e));
+                    return;
+                }
+                tracing::warn!(error = %e, "postgres store: LISTEN connection lost; reconnecting");
+            }
+        }
+        tokio::select! {
+            () = tokio::time::sleep(backoff) => {}
+            () = tx.closed() => return,
+        }
+        backoff = (backoff * 2).min(Duration::from_secs(5));
+    }
+}
+
+async fn listen_once(
+    config: &Config,
+    channel: &str,
+    tx: &mpsc::Sender<Notice>,
+    ready: &mut Option<oneshot::Sender<Result<(), PersistError>>>,
+) -> Result<(), PersistError> {
+    let (client, mut connection) = config.connect(NoTls).await.map_err(pg)?;
+    let mut messages = futures::stream::poll_fn(move |cx| connection.poll_message(cx));
+    let sql = format!("LISTEN \"{}\"", channel.replace('"', "\"\""));
+    let listen = client.batch_execute(&sql);
+    tokio::pin!(listen);
+    let mut listening = false;
+    loop {
+        tokio::select! {
+            r = &mut listen, if !listening => {
+                r.map_err(pg)?;
+                listening = true;
+                if let Some(ready) = ready.take() {
+                    let _ = ready.send(Ok(()));
+                }
+            }
+            m = messages.next() => match m {
+                Some(Ok(AsyncMessage::Notification(n))) => {
+                    if let Some(notice) = notice_of(n.payload()) {
+                        // Notices are hints: drop one rather than block the connection.
+                        let _ = tx.try_send(notice);
+                    }
+                }
+                Some(Ok(_)) => {}
+                Some(Err(e)) => return Err(pg(e)),
+                None => return Err(pg("connection closed")),
+            },
+            () = tx.closed() => return Ok(()),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn debug_and_urls_never_show_the_password() {
+        let config: Config = "postgres://alice:s3cret@db.example:5433/app"
+            .parse()
+            .unwrap();
+        let shown = redacted(&config);
+        assert_eq!(shown, "postgres://alice@db.example:5433/app");
+        assert!(!shown.contains("s3cret"));
+    }
+
+    #[test]
+    fn payloads_round_trip() {
+        let id = Uuid::new_v4();
+        assert_eq!(
+            notice_of(&PostgresStore::payload('i', id)),
+            Some(Notice::Inbox(id))
+        );
+        assert_eq!(
+            notice_of(&PostgresStore::payload('s', id)),
+            Some(Notice::Stream(id))
+        );
+        assert_eq!(
+            notice_of(&PostgresStore::payload('c', id)),
+            Some(Notice::Claimable(id))
+        );
+        assert_eq!(notice_of("x:y"), None);
+    }
+
+    #[test]
+    fn schema_names_are_plain_identifiers() {
+        assert!(valid_schema("blazen_test_1"));
+        assert!(!valid_schema("a; DROP TABLE x"));
+        assert!(!valid_schema("1abc"));
+        assert!(!valid_schema(""));
+    }
+}
