@@ -419,7 +419,7 @@ async fn error_response(provider: &str, response: Response) -> BlazenError {
     let body = read_capped(provider, response, crate::error::RAW_BODY_LIMIT)
         .await
         .unwrap_or_default();
-    BlazenError::from_response(provider, status.as_u16(), &headers, &body)
+    BlazenError::from_http(provider, status.as_u16(), &headers, &body)
 }
 
 /// Reads a whole body, keeping at most `limit` bytes (the rest is not read).

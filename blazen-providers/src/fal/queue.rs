@@ -97,7 +97,7 @@ async fn check(response: Response) -> Result<Response> {
 /// locked" (an auth status): it becomes QuotaExceeded, keeping status, code, request id and
 /// raw body.
 fn classify(status: u16, headers: &reqwest::header::HeaderMap, body: &[u8]) -> BlazenError {
-    let err = BlazenError::from_response(PROVIDER, status, headers, body);
+    let err = BlazenError::from_http(PROVIDER, status, headers, body);
     if is_quota_message(body) {
         err.into_kind(Kind::QuotaExceeded)
     } else {
