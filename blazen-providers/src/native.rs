@@ -135,7 +135,7 @@ pub(crate) fn sse_stream<F: EventFold<SseEvent>>(
     response: reqwest::Response,
     fold: F,
 ) -> ChunkStream {
-    let request_id = http::request_id(response.headers());
+    let request_id = crate::error::request_id_from(response.headers());
     fold_events(http::sse_events(provider, response), fold, request_id)
 }
 
@@ -144,7 +144,7 @@ pub(crate) async fn read_json<W: DeserializeOwned>(
     provider: &str,
     response: reqwest::Response,
 ) -> Result<(W, Option<String>)> {
-    let request_id = http::request_id(response.headers());
+    let request_id = crate::error::request_id_from(response.headers());
     let body = http::read_body(provider, response).await?;
     let wire = serde_json::from_slice(&body).map_err(|e| {
         BlazenError::invalid_response(provider, format!("unexpected response: {e}"), &body)

@@ -6,8 +6,10 @@
 
 use std::collections::HashMap;
 use std::sync::RwLock;
+use std::time::Instant;
 
-use crate::types::TokenUsage;
+use crate::http::elapsed_ms;
+use crate::types::{CompletionResponse, RequestTiming, TokenUsage};
 
 /// The price of a model, in USD per million tokens.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -148,6 +150,18 @@ fn look_up(model: &str) -> Option<ModelPrice> {
 /// ```
 pub fn cost(model: &str, usage: &TokenUsage) -> Option<f64> {
     price(model).map(|p| p.cost(usage))
+}
+
+/// What every provider's answer gets the same way: the measured total time (kept beside any
+/// queue/execution times the provider reported) and the cost from the pricing table, unless
+/// the provider reported one.
+pub(crate) fn finish_response(mut out: CompletionResponse, started: Instant) -> CompletionResponse {
+    let timing = out.timing.get_or_insert_with(RequestTiming::default);
+    timing.total_ms = Some(elapsed_ms(started));
+    if out.cost.is_none() {
+        out.cost = out.usage.and_then(|u| cost(&out.model, &u));
+    }
+    out
 }
 
 #[cfg(test)]

@@ -39,7 +39,7 @@ pub(crate) struct AnthropicProvider {
 impl AnthropicProvider {
     pub(crate) fn new(key: impl Into<String>) -> Self {
         Self {
-            client: http::shared_client(),
+            client: http::HttpClient::new(),
             auth: Auth::Header("x-api-key", ApiKey::new(key.into())),
             base_url: DEFAULT_BASE_URL.to_owned(),
             model: DEFAULT_MODEL.to_owned(),
@@ -119,7 +119,7 @@ impl Provider for AnthropicProvider {
         let (wire, request_id) = read_json::<wire::MessagesResponse>(PROVIDER, response).await?;
         let mut out = convert::from_wire(wire, &model, structured);
         out.request_id = request_id.or(out.request_id);
-        Ok(http::finish_response(out, started))
+        Ok(crate::pricing::finish_response(out, started))
     }
 
     async fn stream(&self, request: CompletionRequest) -> Result<ChunkStream> {

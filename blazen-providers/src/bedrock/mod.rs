@@ -53,7 +53,7 @@ fn encode_segment(s: &str) -> String {
 impl BedrockProvider {
     pub(crate) fn new(key: impl Into<String>, region: &str) -> Self {
         Self {
-            client: http::shared_client(),
+            client: http::HttpClient::new(),
             auth: Auth::Bearer(ApiKey::new(key.into())),
             base_url: format!("https://bedrock-runtime.{region}.amazonaws.com"),
             model: DEFAULT_MODEL.to_owned(),
@@ -131,13 +131,13 @@ impl Provider for BedrockProvider {
         let (wire, request_id) = read_json::<wire::ConverseResponse>(PROVIDER, response).await?;
         let mut out = convert::from_wire(wire, &model, convert::is_structured(&request));
         out.request_id = request_id;
-        Ok(http::finish_response(out, started))
+        Ok(crate::pricing::finish_response(out, started))
     }
 
     async fn stream(&self, request: CompletionRequest) -> Result<ChunkStream> {
         let structured = convert::is_structured(&request);
         let (response, _model) = self.send(&request, true).await?;
-        let request_id = http::request_id(response.headers());
+        let request_id = crate::error::request_id_from(response.headers());
         let messages = event_stream_messages(PROVIDER, response.bytes_stream());
         Ok(fold_events(
             messages,

@@ -28,7 +28,7 @@ pub(crate) struct CohereEmbeddings {
 impl CohereEmbeddings {
     pub(crate) fn new(key: impl Into<String>) -> Self {
         Self {
-            client: http::shared_client(),
+            client: http::HttpClient::new(),
             auth: Auth::Bearer(ApiKey::new(key.into())),
             base_url: DEFAULT_BASE_URL.to_owned(),
             model: DEFAULT_MODEL.to_owned(),

@@ -64,7 +64,7 @@ impl OpenAiMedia {
     fn new(profile: MediaProfile, key: impl Into<String>) -> Self {
         Self {
             profile,
-            client: http::shared_client(),
+            client: http::HttpClient::new(),
             auth: Auth::Bearer(ApiKey::new(key.into())),
             base_url: profile.base_url.to_owned(),
         }

@@ -35,7 +35,7 @@ pub(crate) struct FalQueue {
 impl FalQueue {
     pub(crate) fn new(auth: Auth) -> Self {
         Self {
-            client: http::shared_client(),
+            client: http::HttpClient::new(),
             auth,
             base_url: DEFAULT_QUEUE_URL.to_owned(),
         }

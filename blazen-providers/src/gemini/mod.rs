@@ -39,7 +39,7 @@ pub(crate) struct GeminiProvider {
 impl GeminiProvider {
     pub(crate) fn new(key: impl Into<String>) -> Self {
         Self {
-            client: http::shared_client(),
+            client: http::HttpClient::new(),
             auth: Auth::Header("x-goog-api-key", ApiKey::new(key.into())),
             base_url: DEFAULT_BASE_URL.to_owned(),
             model: DEFAULT_MODEL.to_owned(),
@@ -104,7 +104,7 @@ impl Provider for GeminiProvider {
             })?;
         let mut out = convert::from_wire(wire, &model);
         out.request_id = request_id;
-        Ok(http::finish_response(out, started))
+        Ok(crate::pricing::finish_response(out, started))
     }
 
     async fn stream(&self, request: CompletionRequest) -> Result<ChunkStream> {

@@ -109,7 +109,7 @@ impl OpenAiCompat {
         OpenAiCompat {
             profile,
             provider_name: Arc::from(profile.name),
-            client: http::shared_client(),
+            client: http::HttpClient::new(),
             key: ApiKey::new(key.into()),
             base_url: profile.base_url.to_owned(),
             model: profile.default_model.to_owned(),
@@ -265,7 +265,7 @@ impl OpenAiCompat {
         async move {
             let started = Instant::now();
             let response = self.post(&request, false).await?;
-            let request_id = http::request_id(response.headers());
+            let request_id = crate::error::request_id_from(response.headers());
             let body = http::read_body(&self.provider_name, response).await?;
             let wire: ChatResponse = serde_json::from_slice(&body).map_err(|e| {
                 BlazenError::invalid_response(
@@ -277,7 +277,7 @@ impl OpenAiCompat {
             let fallback = request.model.as_deref().unwrap_or(&self.model);
             let mut out = convert_response(&self.provider_name, wire, fallback)?;
             out.request_id = request_id;
-            Ok(http::finish_response(out, started))
+            Ok(crate::pricing::finish_response(out, started))
         }
     }
 
