@@ -52,17 +52,10 @@ impl ResponseFormat {
 }
 
 /// The dialect a tool's parameter schema is written in for a given provider.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum ToolDialect {
-    /// OpenAI strict function calling.
-    OpenAiStrict,
-    /// OpenAI (and compatible) function calling.
-    OpenAi,
-    /// Gemini function declarations.
-    Gemini,
-    /// Anthropic tool input schemas.
-    Anthropic,
-}
+///
+/// The same type as [`blazen::SchemaDialect`] (one enum for both crates), under the name this
+/// crate gives it: a value of one is a value of the other.
+pub use blazen::SchemaDialect as ToolDialect;
 
 /// A tool as a provider sees it: name, description and parameter schema in each dialect.
 ///
@@ -116,10 +109,11 @@ impl ToolSpec {
     /// The parameter schema in `dialect`.
     pub fn parameters_for(&self, dialect: ToolDialect) -> &Value {
         let specific = match dialect {
-            ToolDialect::OpenAi => None,
             ToolDialect::OpenAiStrict => self.openai_strict.as_ref(),
             ToolDialect::Gemini => self.gemini.as_ref(),
             ToolDialect::Anthropic => self.anthropic.as_ref(),
+            // `OpenAi`, and any dialect `blazen` adds later: the parameters as written.
+            _ => None,
         };
         specific.unwrap_or(&self.parameters)
     }
