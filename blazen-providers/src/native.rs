@@ -152,12 +152,14 @@ pub(crate) async fn read_json<W: DeserializeOwned>(
     Ok((wire, request_id))
 }
 
-/// Reads an API key from the environment variable `var`.
-pub(crate) fn env_key(var: &str) -> Result<String> {
-    match std::env::var(var) {
+/// The value of the environment variable `name` (an API key, a region, an Azure resource),
+/// trimmed; a validation error when it is unset or blank. Every `*_from_env` constructor reads
+/// its variables with this.
+pub(crate) fn env_var(name: &str) -> Result<String> {
+    match std::env::var(name) {
         Ok(v) if !v.trim().is_empty() => Ok(v.trim().to_owned()),
-        _ => Err(crate::error::BlazenError::validation(format!(
-            "missing API key: set the {var} environment variable"
+        _ => Err(BlazenError::validation(format!(
+            "environment variable {name} is not set"
         ))),
     }
 }

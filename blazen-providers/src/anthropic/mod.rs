@@ -150,6 +150,6 @@ impl CompletionModel {
     /// # Errors
     /// [`BlazenError`] Auth when the variable is unset or empty.
     pub fn anthropic_from_env() -> Result<Self> {
-        crate::native::env_key(ENV_KEY).map(Self::anthropic)
+        crate::native::env_var(ENV_KEY).map(Self::anthropic)
     }
 }

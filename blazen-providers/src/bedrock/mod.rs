@@ -170,9 +170,9 @@ impl CompletionModel {
     /// # Errors
     /// [`BlazenError`](crate::BlazenError) Validation when a variable is unset.
     pub fn bedrock_from_env() -> Result<Self> {
-        let key = crate::native::env_key(ENV_KEY)?;
-        let region = crate::native::env_key(ENV_REGIONS[0])
-            .or_else(|_| crate::native::env_key(ENV_REGIONS[1]))?;
+        let key = crate::native::env_var(ENV_KEY)?;
+        let region = crate::native::env_var(ENV_REGIONS[0])
+            .or_else(|_| crate::native::env_var(ENV_REGIONS[1]))?;
         Ok(Self::bedrock(key, region))
     }
 }

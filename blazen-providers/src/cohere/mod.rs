@@ -105,8 +105,8 @@ impl CompletionModel {
     /// # Errors
     /// [`BlazenError`](crate::BlazenError) Validation when neither variable is set.
     pub fn cohere_from_env() -> Result<Self> {
-        crate::native::env_key(ENV_KEYS[0])
-            .or_else(|_| crate::native::env_key(ENV_KEYS[1]))
+        crate::native::env_var(ENV_KEYS[0])
+            .or_else(|_| crate::native::env_var(ENV_KEYS[1]))
             .map(Self::cohere)
     }
 }

@@ -134,8 +134,8 @@ impl CompletionModel {
     /// # Errors
     /// [`BlazenError`] Validation when neither variable is set.
     pub fn gemini_from_env() -> Result<Self> {
-        crate::native::env_key(ENV_KEYS[0])
-            .or_else(|_| crate::native::env_key(ENV_KEYS[1]))
+        crate::native::env_var(ENV_KEYS[0])
+            .or_else(|_| crate::native::env_var(ENV_KEYS[1]))
             .map(Self::gemini)
     }
 }

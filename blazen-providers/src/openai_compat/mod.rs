@@ -18,6 +18,7 @@ use serde_json::{json, Value};
 use crate::error::{BlazenError, Result};
 use crate::http::{self, ApiKey, Auth};
 use crate::model::{ChunkStream, Provider};
+use crate::types::secs_to_ms;
 use crate::types::{
     ChatMessage, CompletionRequest, CompletionResponse, ContentPart, MediaOutput, MediaType,
     RequestTiming, ResponseFormat, Role, ToolCall, ToolChoice, ToolDialect,
@@ -367,17 +368,6 @@ fn data_url_media_type(url: &str) -> Option<MediaType> {
     let rest = url.strip_prefix("data:")?;
     let end = rest.find([';', ','])?;
     Some(MediaType::new(&rest[..end]))
-}
-
-fn secs_to_ms(s: f64) -> Option<u64> {
-    if s.is_finite() && s >= 0.0 {
-        // Rounded to whole milliseconds; the value is bounded by the check above.
-        #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
-        let ms = (s * 1000.0).round() as u64;
-        Some(ms)
-    } else {
-        None
-    }
 }
 
 /// The typed error of an `error` member in a 200 answer (gateways send error envelopes with

@@ -10,7 +10,7 @@ mod response;
 
 pub use message::{ChatMessage, ContentPart, MediaType, Role, ToolCall};
 pub use request::{CompletionRequest, ResponseFormat, ToolChoice, ToolDialect, ToolSpec};
-pub(crate) use response::StreamAccumulator;
+pub(crate) use response::{secs_to_ms, StreamAccumulator};
 pub use response::{CompletionResponse, MediaOutput, RequestTiming, StreamChunk, TokenUsage};
 
 #[cfg(test)]

@@ -44,6 +44,13 @@ pub struct RequestTiming {
     pub total_ms: Option<u64>,
 }
 
+/// Seconds a provider reported (queue or execution time) as whole milliseconds, rounded;
+/// `None` for a negative or non-finite value.
+pub(crate) fn secs_to_ms(s: f64) -> Option<u64> {
+    // Finite and not negative: the cast rounds to the nearest millisecond (and saturates).
+    (s.is_finite() && s >= 0.0).then(|| (s * 1000.0).round() as u64)
+}
+
 /// A media output of a completion (image, audio or video), provider-dependent.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 pub struct MediaOutput {
