@@ -24,7 +24,6 @@ impl ModelPrice {
     /// The cost of `usage` at this price.
     pub fn cost(&self, usage: &TokenUsage) -> f64 {
         // Token counts are far below 2^52, so the conversion is exact.
-        #[allow(clippy::cast_precision_loss)]
         let (p, c) = (usage.prompt_tokens as f64, usage.completion_tokens as f64);
         (p * self.input_per_million + c * self.output_per_million) / 1_000_000.0
     }

@@ -163,9 +163,9 @@ pub(crate) fn finish_reason(reason: &str) -> String {
     .to_owned()
 }
 
-/// Counts as f64 on the wire (Cohere sends numbers); clamp to integers.
-#[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)] // clamped to >= 0 and rounded first
-fn count(v: Option<f64>) -> u64 {
+/// Counts as f64 on the wire (Cohere sends numbers); clamp to integers (only finite, positive
+/// values are cast, after rounding). Chat and embeddings both read their counts with this.
+pub(super) fn count(v: Option<f64>) -> u64 {
     v.filter(|x| x.is_finite() && *x > 0.0)
         .map_or(0, |x| x.round() as u64)
 }
