@@ -109,18 +109,16 @@ fn user_content(msg: &ChatMessage) -> MessageContent {
     MessageContent::Parts(
         msg.parts
             .iter()
-            .filter_map(|p| match p {
-                ContentPart::Text { text } => Some(WirePart::Text { text: text.clone() }),
-                ContentPart::ImageUrl { url, .. } => Some(WirePart::ImageUrl {
+            .map(|p| match p {
+                ContentPart::Text { text } => WirePart::Text { text: text.clone() },
+                ContentPart::ImageUrl { url, .. } => WirePart::ImageUrl {
                     image_url: ImageUrl { url: url.clone() },
-                }),
-                ContentPart::ImageBase64 { data, media_type } => Some(WirePart::ImageUrl {
+                },
+                ContentPart::ImageBase64 { data, media_type } => WirePart::ImageUrl {
                     image_url: ImageUrl {
                         url: format!("data:{};base64,{data}", media_type.as_str()),
                     },
-                }),
-                #[allow(unreachable_patterns)] // ContentPart is non_exhaustive
-                _ => None,
+                },
             })
             .collect(),
     )

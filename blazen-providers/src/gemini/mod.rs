@@ -15,7 +15,7 @@ use async_trait::async_trait;
 use crate::error::{BlazenError, Result};
 use crate::http::{self, ApiKey, Auth};
 use crate::model::{ChunkStream, CompletionModel, Provider};
-use crate::native::{read_json, sse_stream, ByData};
+use crate::native::{finish, post_cached, read_json, sse_stream, ByData};
 use crate::types::{CompletionRequest, CompletionResponse};
 
 pub(crate) const PROVIDER: &str = "gemini";
@@ -65,26 +65,17 @@ impl GeminiProvider {
         let model = req.model.clone().unwrap_or_else(|| self.model.clone());
         let body = convert::to_wire(req)?;
         let body = crate::http::json_body(&body)?;
+        // The default model's endpoint is kept; another model's is prepared for this request.
+        let cache = (model == self.model).then(|| &self.endpoints[usize::from(stream)]);
         let prepare = || http::Endpoint::new(PROVIDER, &self.url(&model, stream), &self.auth, &[]);
-        let response = if model == self.model {
-            let endpoint = self.endpoints[usize::from(stream)].get_or_prepare(prepare)?;
-            http::post_to(&self.client, PROVIDER, endpoint, body, stream).await?
-        } else {
-            http::post_to(&self.client, PROVIDER, &prepare()?, body, stream).await?
-        };
+        let response = post_cached(&self.client, PROVIDER, cache, prepare, body, stream).await?;
         Ok((response, model))
     }
 }
 
 #[async_trait]
 impl Provider for GeminiProvider {
-    fn name(&self) -> &str {
-        PROVIDER
-    }
-
-    fn model_id(&self) -> &str {
-        &self.model
-    }
+    crate::native::provider_basics!(PROVIDER);
 
     async fn complete(&self, request: CompletionRequest) -> Result<CompletionResponse> {
         let started = Instant::now();
@@ -102,9 +93,8 @@ impl Provider for GeminiProvider {
                     value.to_string(),
                 )
             })?;
-        let mut out = convert::from_wire(wire, &model);
-        out.request_id = request_id;
-        Ok(crate::pricing::finish_response(out, started))
+        let out = convert::from_wire(wire, &model);
+        Ok(finish(out, request_id, started))
     }
 
     async fn stream(&self, request: CompletionRequest) -> Result<ChunkStream> {
@@ -112,8 +102,6 @@ impl Provider for GeminiProvider {
         let state = convert::StreamState::default();
         Ok(sse_stream(PROVIDER, response, ByData(state)))
     }
-
-    crate::native::model_and_base_url_overrides!();
 }
 
 impl CompletionModel {
