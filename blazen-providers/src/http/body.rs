@@ -43,6 +43,8 @@ pub(super) enum Over {
 /// A function returning an `async move` block rather than an `async fn`, and `read_body` and
 /// `read_capped` are this future itself: an `async fn` keeps both its argument and the local it
 /// moves into, and each layer would add another copy of the response to every request's future.
+/// Measured by S3 of `benches/providers.rs` (BENCHMARKS.md, S3 table: "smaller request
+/// futures").
 #[allow(
     clippy::manual_async_fn,
     reason = "an async fn would store `response` twice"
