@@ -53,6 +53,19 @@
 //!   ([`CompletionRequest::validate`]).
 //! - **Embeddings** ([`EmbeddingModel`]), **agents** ([`run_agent`]), **media compute**
 //!   ([`ComputeModel`]), token estimation and a [`pricing`] table for costs.
+//!
+//! ## Where things live
+//!
+//! - `model.rs`: [`CompletionModel`] and the [`Provider`] trait; `types/`: messages, requests,
+//!   responses and stream chunks; `error/`: the taxonomy, its classification (code table,
+//!   envelopes, headers) and secret redaction.
+//! - `openai_compat/`: the one OpenAI wire implementation (its measured in-place chunk parser
+//!   fenced in `chunk.rs`), configured by one profile per provider in `providers/`.
+//! - `anthropic/`, `gemini/`, `cohere/`, `bedrock/`: native wire formats (`wire.rs` serde
+//!   types, `convert.rs` conversion), sharing `native.rs`; `fal/`: fal's LLM router (through
+//!   `openai_compat`) and media queue.
+//! - `http/` (client, endpoints, bodies, SSE with the idle limit), `sse.rs` and `eventstream.rs`
+//!   (decoders); `middleware/`, `agent/`, `embedding.rs`, `compute/`, `tokens.rs`, `pricing.rs`.
 
 pub mod agent;
 mod anthropic;

@@ -1,15 +1,20 @@
-//! Shared helpers of the native providers. Folding a provider's decoded stream events (SSE events, AWS event-stream frames) into a
-//! [`ChunkStream`]: shared by the native providers (Anthropic, Gemini, Cohere, Bedrock).
+//! What the native providers (Anthropic, Gemini, Cohere, Bedrock) share: folding a provider's
+//! decoded stream events (SSE events, AWS event-stream frames) into a [`ChunkStream`], sending
+//! to an endpoint prepared once, reading and finishing a JSON answer, converting a user
+//! message's parts, reading keys from the environment, and the `Provider` methods every native
+//! provider writes alike ([`provider_basics!`], [`fold_end_from_state!`]).
+
+use std::time::Instant;
 
 use futures::{Stream, StreamExt};
 
 use serde::de::DeserializeOwned;
 
 use crate::error::{BlazenError, Result};
-use crate::http;
+use crate::http::{self, Endpoint, EndpointCache, HttpClient};
 use crate::model::ChunkStream;
 use crate::sse::SseEvent;
-use crate::types::StreamChunk;
+use crate::types::{ChatMessage, CompletionResponse, ContentPart, StreamChunk};
 
 /// A provider's stream state machine over events of type `E`.
 pub(crate) trait EventFold<E>: Send + 'static {
@@ -107,6 +112,23 @@ pub(crate) trait DataState: Send + 'static {
     fn is_done(&self) -> bool;
 }
 
+/// [`EventFold::on_eof`] and [`EventFold::is_done`] of a fold around its provider's stream
+/// state (`self.0`), which answers both: only `on_event` differs from one provider to another.
+macro_rules! fold_end_from_state {
+    () => {
+        fn on_eof(
+            &mut self,
+        ) -> $crate::error::Result<::std::option::Option<$crate::types::StreamChunk>> {
+            self.0.on_eof()
+        }
+
+        fn is_done(&self) -> bool {
+            self.0.is_done()
+        }
+    };
+}
+pub(crate) use fold_end_from_state;
+
 /// Feeds the trimmed, non-empty data of each SSE event to a [`DataState`].
 pub(crate) struct ByData<S>(pub(crate) S);
 
@@ -119,13 +141,7 @@ impl<S: DataState> EventFold<SseEvent> for ByData<S> {
         self.0.on_data(data)
     }
 
-    fn on_eof(&mut self) -> Result<Option<StreamChunk>> {
-        self.0.on_eof()
-    }
-
-    fn is_done(&self) -> bool {
-        self.0.is_done()
-    }
+    fold_end_from_state!();
 }
 
 /// A native provider's SSE answer as chunks: `fold` over its events, errors carrying the
@@ -135,7 +151,7 @@ pub(crate) fn sse_stream<F: EventFold<SseEvent>>(
     response: reqwest::Response,
     fold: F,
 ) -> ChunkStream {
-    let request_id = http::request_id(response.headers());
+    let request_id = crate::error::request_id_from(response.headers());
     fold_events(http::sse_events(provider, response), fold, request_id)
 }
 
@@ -144,7 +160,7 @@ pub(crate) async fn read_json<W: DeserializeOwned>(
     provider: &str,
     response: reqwest::Response,
 ) -> Result<(W, Option<String>)> {
-    let request_id = http::request_id(response.headers());
+    let request_id = crate::error::request_id_from(response.headers());
     let body = http::read_body(provider, response).await?;
     let wire = serde_json::from_slice(&body).map_err(|e| {
         BlazenError::invalid_response(provider, format!("unexpected response: {e}"), &body)
@@ -152,12 +168,59 @@ pub(crate) async fn read_json<W: DeserializeOwned>(
     Ok((wire, request_id))
 }
 
-/// Reads an API key from the environment variable `var`.
-pub(crate) fn env_key(var: &str) -> Result<String> {
-    match std::env::var(var) {
+/// What every native `complete` ends with: the request id of the response's headers (else the
+/// one its body carried), then the measured time and the cost
+/// ([`finish_response`](crate::pricing::finish_response)).
+pub(crate) fn finish(
+    mut out: CompletionResponse,
+    request_id: Option<String>,
+    started: Instant,
+) -> CompletionResponse {
+    out.request_id = request_id.or(out.request_id.take());
+    crate::pricing::finish_response(out, started)
+}
+
+/// Posts `body` to the endpoint `prepare` builds: the one `cache` keeps (prepared on first use),
+/// or without a cache one prepared for this request only (a request naming another model than
+/// the provider's own).
+pub(crate) async fn post_cached(
+    client: &HttpClient,
+    provider: &str,
+    cache: Option<&EndpointCache>,
+    prepare: impl FnOnce() -> Result<Endpoint>,
+    body: Vec<u8>,
+    accept_sse: bool,
+) -> Result<reqwest::Response> {
+    match cache {
+        Some(cache) => {
+            let endpoint = cache.get_or_prepare(prepare)?;
+            http::post_to(client, provider, endpoint, body, accept_sse).await
+        }
+        None => http::post_to(client, provider, &prepare()?, body, accept_sse).await,
+    }
+}
+
+/// The content blocks of a user message: its text as one block when it has no parts, else one
+/// block per part, converted by `part` (which may refuse a part the provider cannot take).
+pub(crate) fn user_blocks<B>(
+    msg: &ChatMessage,
+    text: impl Fn(String) -> B,
+    mut part: impl FnMut(&ContentPart) -> Result<B>,
+) -> Result<Vec<B>> {
+    if msg.parts.is_empty() {
+        return Ok(msg.content.iter().cloned().map(text).collect());
+    }
+    msg.parts.iter().map(&mut part).collect()
+}
+
+/// The value of the environment variable `name` (an API key, a region, an Azure resource),
+/// trimmed; a validation error when it is unset or blank. Every `*_from_env` constructor reads
+/// its variables with this.
+pub(crate) fn env_var(name: &str) -> Result<String> {
+    match std::env::var(name) {
         Ok(v) if !v.trim().is_empty() => Ok(v.trim().to_owned()),
-        _ => Err(crate::error::BlazenError::validation(format!(
-            "missing API key: set the {var} environment variable"
+        _ => Err(BlazenError::validation(format!(
+            "environment variable {name} is not set"
         ))),
     }
 }
@@ -170,10 +233,19 @@ pub(crate) fn parse_data_url(url: &str) -> Option<(&str, &str)> {
     Some((mime, data))
 }
 
-/// `Provider::with_model` and `Provider::with_base_url` for a native provider struct with
-/// `model` and `base_url` string fields (a trailing `/` of the base URL is dropped).
-macro_rules! model_and_base_url_overrides {
-    () => {
+/// The `Provider` methods every native provider writes alike, for a provider struct with
+/// `model` and `base_url` string fields: `name` (`$provider`), `model_id`, and `with_model` /
+/// `with_base_url` (a trailing `/` of the base URL is dropped).
+macro_rules! provider_basics {
+    ($provider:expr) => {
+        fn name(&self) -> &str {
+            $provider
+        }
+
+        fn model_id(&self) -> &str {
+            &self.model
+        }
+
         fn with_model(&self, model: &str) -> ::std::sync::Arc<dyn $crate::model::Provider> {
             ::std::sync::Arc::new(Self {
                 model: model.to_owned(),
@@ -189,4 +261,4 @@ macro_rules! model_and_base_url_overrides {
         }
     };
 }
-pub(crate) use model_and_base_url_overrides;
+pub(crate) use provider_basics;

@@ -6,8 +6,10 @@
 
 use std::collections::HashMap;
 use std::sync::RwLock;
+use std::time::Instant;
 
-use crate::types::TokenUsage;
+use crate::http::elapsed_ms;
+use crate::types::{CompletionResponse, RequestTiming, TokenUsage};
 
 /// The price of a model, in USD per million tokens.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -22,7 +24,6 @@ impl ModelPrice {
     /// The cost of `usage` at this price.
     pub fn cost(&self, usage: &TokenUsage) -> f64 {
         // Token counts are far below 2^52, so the conversion is exact.
-        #[allow(clippy::cast_precision_loss)]
         let (p, c) = (usage.prompt_tokens as f64, usage.completion_tokens as f64);
         (p * self.input_per_million + c * self.output_per_million) / 1_000_000.0
     }
@@ -148,6 +149,18 @@ fn look_up(model: &str) -> Option<ModelPrice> {
 /// ```
 pub fn cost(model: &str, usage: &TokenUsage) -> Option<f64> {
     price(model).map(|p| p.cost(usage))
+}
+
+/// What every provider's answer gets the same way: the measured total time (kept beside any
+/// queue/execution times the provider reported) and the cost from the pricing table, unless
+/// the provider reported one.
+pub(crate) fn finish_response(mut out: CompletionResponse, started: Instant) -> CompletionResponse {
+    let timing = out.timing.get_or_insert_with(RequestTiming::default);
+    timing.total_ms = Some(elapsed_ms(started));
+    if out.cost.is_none() {
+        out.cost = out.usage.and_then(|u| cost(&out.model, &u));
+    }
+    out
 }
 
 #[cfg(test)]

@@ -126,16 +126,9 @@ fn push_turn(messages: &mut Vec<Message>, role: &'static str, blocks: Vec<Reques
 }
 
 fn user_blocks(msg: &ChatMessage) -> Result<Vec<RequestBlock>> {
-    if msg.parts.is_empty() {
-        return Ok(msg
-            .content
-            .iter()
-            .map(|t| RequestBlock::Text { text: t.clone() })
-            .collect());
-    }
-    let mut blocks = Vec::with_capacity(msg.parts.len());
-    for part in &msg.parts {
-        blocks.push(match part {
+    let text = |text| RequestBlock::Text { text };
+    crate::native::user_blocks(msg, text, |part| {
+        Ok(match part {
             ContentPart::Text { text } => RequestBlock::Text { text: text.clone() },
             ContentPart::ImageUrl { url, media_type } => match crate::native::parse_data_url(url) {
                 Some((mime, data)) => RequestBlock::Image {
@@ -157,15 +150,8 @@ fn user_blocks(msg: &ChatMessage) -> Result<Vec<RequestBlock>> {
                     data: data.clone(),
                 },
             },
-            #[allow(unreachable_patterns)] // ContentPart is non_exhaustive
-            _ => {
-                return Err(BlazenError::unsupported(
-                    "Anthropic: this content part kind is not supported",
-                ))
-            }
-        });
-    }
-    Ok(blocks)
+        })
+    })
 }
 
 fn assistant_blocks(msg: &ChatMessage) -> Vec<RequestBlock> {

@@ -13,7 +13,7 @@ use async_trait::async_trait;
 use crate::error::{BlazenError, Result};
 use crate::http::{self, ApiKey, Auth};
 use crate::model::{ChunkStream, CompletionModel, Provider};
-use crate::native::{read_json, sse_stream, EventFold};
+use crate::native::{finish, fold_end_from_state, post_cached, read_json, sse_stream, EventFold};
 use crate::sse::SseEvent;
 use crate::types::{CompletionRequest, CompletionResponse, ResponseFormat, StreamChunk};
 
@@ -39,7 +39,7 @@ pub(crate) struct AnthropicProvider {
 impl AnthropicProvider {
     pub(crate) fn new(key: impl Into<String>) -> Self {
         Self {
-            client: http::shared_client(),
+            client: http::HttpClient::new(),
             auth: Auth::Header("x-api-key", ApiKey::new(key.into())),
             base_url: DEFAULT_BASE_URL.to_owned(),
             model: DEFAULT_MODEL.to_owned(),
@@ -59,15 +59,16 @@ impl AnthropicProvider {
         );
         let body = convert::to_wire(req, &model, DEFAULT_MAX_TOKENS, stream)?;
         let body = crate::http::json_body(&body)?;
-        let endpoint = self.messages.get_or_prepare(|| {
+        let prepare = || {
             http::Endpoint::new(
                 PROVIDER,
                 &format!("{}/messages", self.base_url.trim_end_matches('/')),
                 &self.auth,
                 &[("anthropic-version", API_VERSION.to_owned())],
             )
-        })?;
-        let response = http::post_to(&self.client, PROVIDER, endpoint, body, stream).await?;
+        };
+        let cache = Some(&self.messages);
+        let response = post_cached(&self.client, PROVIDER, cache, prepare, body, stream).await?;
         Ok((response, model, structured))
     }
 }
@@ -94,32 +95,19 @@ impl EventFold<SseEvent> for AnthropicFold {
         self.0.on_event(&event.data)
     }
 
-    fn on_eof(&mut self) -> Result<Option<StreamChunk>> {
-        self.0.on_eof()
-    }
-
-    fn is_done(&self) -> bool {
-        self.0.is_done()
-    }
+    fold_end_from_state!();
 }
 
 #[async_trait]
 impl Provider for AnthropicProvider {
-    fn name(&self) -> &str {
-        PROVIDER
-    }
-
-    fn model_id(&self) -> &str {
-        &self.model
-    }
+    crate::native::provider_basics!(PROVIDER);
 
     async fn complete(&self, request: CompletionRequest) -> Result<CompletionResponse> {
         let started = Instant::now();
         let (response, model, structured) = self.send(&request, false).await?;
         let (wire, request_id) = read_json::<wire::MessagesResponse>(PROVIDER, response).await?;
-        let mut out = convert::from_wire(wire, &model, structured);
-        out.request_id = request_id.or(out.request_id);
-        Ok(http::finish_response(out, started))
+        let out = convert::from_wire(wire, &model, structured);
+        Ok(finish(out, request_id, started))
     }
 
     async fn stream(&self, request: CompletionRequest) -> Result<ChunkStream> {
@@ -127,8 +115,6 @@ impl Provider for AnthropicProvider {
         let state = AnthropicFold(convert::StreamState::new(structured));
         Ok(sse_stream(PROVIDER, response, state))
     }
-
-    crate::native::model_and_base_url_overrides!();
 }
 
 impl CompletionModel {
@@ -150,6 +136,6 @@ impl CompletionModel {
     /// # Errors
     /// [`BlazenError`] Auth when the variable is unset or empty.
     pub fn anthropic_from_env() -> Result<Self> {
-        crate::native::env_key(ENV_KEY).map(Self::anthropic)
+        crate::native::env_var(ENV_KEY).map(Self::anthropic)
     }
 }

@@ -159,16 +159,8 @@ fn image_format(mime: &str) -> Result<&'static str> {
 }
 
 fn user_blocks(msg: &ChatMessage) -> Result<Vec<ContentBlock>> {
-    if msg.parts.is_empty() {
-        return Ok(msg
-            .content
-            .iter()
-            .map(|t| ContentBlock::Text(t.clone()))
-            .collect());
-    }
-    let mut blocks = Vec::with_capacity(msg.parts.len());
-    for part in &msg.parts {
-        blocks.push(match part {
+    crate::native::user_blocks(msg, ContentBlock::Text, |part| {
+        Ok(match part {
             ContentPart::Text { text } => ContentBlock::Text(text.clone()),
             ContentPart::ImageBase64 { data, media_type } => ContentBlock::Image(ImageBlock {
                 format: image_format(media_type.as_str())?.to_owned(),
@@ -189,15 +181,8 @@ fn user_blocks(msg: &ChatMessage) -> Result<Vec<ContentBlock>> {
                     )),
                 }
             }
-            #[allow(unreachable_patterns)] // ContentPart is non_exhaustive
-            _ => {
-                return Err(BlazenError::unsupported(
-                    "bedrock: unsupported content part",
-                ))
-            }
-        });
-    }
-    Ok(blocks)
+        })
+    })
 }
 
 fn assistant_blocks(msg: &ChatMessage) -> Vec<ContentBlock> {

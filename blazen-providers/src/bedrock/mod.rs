@@ -16,7 +16,7 @@ use crate::error::Result;
 use crate::eventstream::{event_stream_messages, Message};
 use crate::http::{self, ApiKey, Auth};
 use crate::model::{ChunkStream, CompletionModel, Provider};
-use crate::native::{fold_events, read_json, EventFold};
+use crate::native::{finish, fold_end_from_state, fold_events, post_cached, read_json, EventFold};
 use crate::types::{CompletionRequest, CompletionResponse, StreamChunk};
 
 pub(crate) const PROVIDER: &str = "bedrock";
@@ -53,7 +53,7 @@ fn encode_segment(s: &str) -> String {
 impl BedrockProvider {
     pub(crate) fn new(key: impl Into<String>, region: &str) -> Self {
         Self {
-            client: http::shared_client(),
+            client: http::HttpClient::new(),
             auth: Auth::Bearer(ApiKey::new(key.into())),
             base_url: format!("https://bedrock-runtime.{region}.amazonaws.com"),
             model: DEFAULT_MODEL.to_owned(),
@@ -74,6 +74,8 @@ impl BedrockProvider {
         } else {
             "converse"
         };
+        // The default model's endpoint is kept; another model's is prepared for this request.
+        let cache = (model == self.model).then(|| &self.endpoints[usize::from(stream)]);
         let prepare = || {
             let url = format!(
                 "{}/model/{}/{action}",
@@ -83,12 +85,7 @@ impl BedrockProvider {
             http::Endpoint::new(PROVIDER, &url, &self.auth, &[])
         };
         // Not an SSE request: the stream is AWS's binary event stream.
-        let response = if model == self.model {
-            let endpoint = self.endpoints[usize::from(stream)].get_or_prepare(prepare)?;
-            http::post_to(&self.client, PROVIDER, endpoint, body, false).await?
-        } else {
-            http::post_to(&self.client, PROVIDER, &prepare()?, body, false).await?
-        };
+        let response = post_cached(&self.client, PROVIDER, cache, prepare, body, false).await?;
         Ok((response, model))
     }
 }
@@ -106,38 +103,25 @@ impl EventFold<Message> for BedrockFold {
         }
     }
 
-    fn on_eof(&mut self) -> Result<Option<StreamChunk>> {
-        self.0.on_eof()
-    }
-
-    fn is_done(&self) -> bool {
-        self.0.is_done()
-    }
+    fold_end_from_state!();
 }
 
 #[async_trait]
 impl Provider for BedrockProvider {
-    fn name(&self) -> &str {
-        PROVIDER
-    }
-
-    fn model_id(&self) -> &str {
-        &self.model
-    }
+    crate::native::provider_basics!(PROVIDER);
 
     async fn complete(&self, request: CompletionRequest) -> Result<CompletionResponse> {
         let started = Instant::now();
         let (response, model) = self.send(&request, false).await?;
         let (wire, request_id) = read_json::<wire::ConverseResponse>(PROVIDER, response).await?;
-        let mut out = convert::from_wire(wire, &model, convert::is_structured(&request));
-        out.request_id = request_id;
-        Ok(http::finish_response(out, started))
+        let out = convert::from_wire(wire, &model, convert::is_structured(&request));
+        Ok(finish(out, request_id, started))
     }
 
     async fn stream(&self, request: CompletionRequest) -> Result<ChunkStream> {
         let structured = convert::is_structured(&request);
         let (response, _model) = self.send(&request, true).await?;
-        let request_id = http::request_id(response.headers());
+        let request_id = crate::error::request_id_from(response.headers());
         let messages = event_stream_messages(PROVIDER, response.bytes_stream());
         Ok(fold_events(
             messages,
@@ -145,8 +129,6 @@ impl Provider for BedrockProvider {
             request_id,
         ))
     }
-
-    crate::native::model_and_base_url_overrides!();
 }
 
 impl CompletionModel {
@@ -170,9 +152,9 @@ impl CompletionModel {
     /// # Errors
     /// [`BlazenError`](crate::BlazenError) Validation when a variable is unset.
     pub fn bedrock_from_env() -> Result<Self> {
-        let key = crate::native::env_key(ENV_KEY)?;
-        let region = crate::native::env_key(ENV_REGIONS[0])
-            .or_else(|_| crate::native::env_key(ENV_REGIONS[1]))?;
+        let key = crate::native::env_var(ENV_KEY)?;
+        let region = crate::native::env_var(ENV_REGIONS[0])
+            .or_else(|_| crate::native::env_var(ENV_REGIONS[1]))?;
         Ok(Self::bedrock(key, region))
     }
 }

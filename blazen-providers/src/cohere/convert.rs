@@ -109,18 +109,16 @@ fn user_content(msg: &ChatMessage) -> MessageContent {
     MessageContent::Parts(
         msg.parts
             .iter()
-            .filter_map(|p| match p {
-                ContentPart::Text { text } => Some(WirePart::Text { text: text.clone() }),
-                ContentPart::ImageUrl { url, .. } => Some(WirePart::ImageUrl {
+            .map(|p| match p {
+                ContentPart::Text { text } => WirePart::Text { text: text.clone() },
+                ContentPart::ImageUrl { url, .. } => WirePart::ImageUrl {
                     image_url: ImageUrl { url: url.clone() },
-                }),
-                ContentPart::ImageBase64 { data, media_type } => Some(WirePart::ImageUrl {
+                },
+                ContentPart::ImageBase64 { data, media_type } => WirePart::ImageUrl {
                     image_url: ImageUrl {
                         url: format!("data:{};base64,{data}", media_type.as_str()),
                     },
-                }),
-                #[allow(unreachable_patterns)] // ContentPart is non_exhaustive
-                _ => None,
+                },
             })
             .collect(),
     )
@@ -163,9 +161,9 @@ pub(crate) fn finish_reason(reason: &str) -> String {
     .to_owned()
 }
 
-/// Counts as f64 on the wire (Cohere sends numbers); clamp to integers.
-#[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)] // clamped to >= 0 and rounded first
-fn count(v: Option<f64>) -> u64 {
+/// Counts as f64 on the wire (Cohere sends numbers); clamp to integers (only finite, positive
+/// values are cast, after rounding). Chat and embeddings both read their counts with this.
+pub(super) fn count(v: Option<f64>) -> u64 {
     v.filter(|x| x.is_finite() && *x > 0.0)
         .map_or(0, |x| x.round() as u64)
 }

@@ -4,6 +4,7 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 
+use super::convert::count;
 use super::wire::{EmbedRequest, EmbedResponse, Embeddings};
 use super::{DEFAULT_BASE_URL, PROVIDER};
 use crate::embedding::{EmbeddingModel, EmbeddingProvider, EmbeddingResponse};
@@ -28,7 +29,7 @@ pub(crate) struct CohereEmbeddings {
 impl CohereEmbeddings {
     pub(crate) fn new(key: impl Into<String>) -> Self {
         Self {
-            client: http::shared_client(),
+            client: http::HttpClient::new(),
             auth: Auth::Bearer(ApiKey::new(key.into())),
             base_url: DEFAULT_BASE_URL.to_owned(),
             model: DEFAULT_MODEL.to_owned(),
@@ -36,12 +37,6 @@ impl CohereEmbeddings {
             input_type: "search_document",
         }
     }
-}
-
-#[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)] // clamped to >= 0 and rounded first
-fn count(v: Option<f64>) -> u64 {
-    v.filter(|x| x.is_finite() && *x > 0.0)
-        .map_or(0, |x| x.round() as u64)
 }
 
 #[async_trait]

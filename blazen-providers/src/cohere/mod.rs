@@ -12,7 +12,7 @@ use async_trait::async_trait;
 use crate::error::Result;
 use crate::http::{self, ApiKey, Auth};
 use crate::model::{ChunkStream, CompletionModel, Provider};
-use crate::native::{read_json, sse_stream, ByData};
+use crate::native::{finish, post_cached, read_json, sse_stream, ByData};
 use crate::types::{CompletionRequest, CompletionResponse};
 
 pub(crate) const PROVIDER: &str = "cohere";
@@ -34,7 +34,7 @@ pub(crate) struct CohereProvider {
 impl CohereProvider {
     pub(crate) fn new(key: impl Into<String>) -> Self {
         Self {
-            client: http::shared_client(),
+            client: http::HttpClient::new(),
             auth: Auth::Bearer(ApiKey::new(key.into())),
             base_url: DEFAULT_BASE_URL.to_owned(),
             model: DEFAULT_MODEL.to_owned(),
@@ -50,32 +50,26 @@ impl CohereProvider {
         let model = req.model.clone().unwrap_or_else(|| self.model.clone());
         let body = convert::to_wire(req, &model, stream)?;
         let body = crate::http::json_body(&body)?;
-        let endpoint = self.chat.get_or_prepare(|| {
+        let prepare = || {
             let url = format!("{}/chat", self.base_url.trim_end_matches('/'));
             http::Endpoint::new(PROVIDER, &url, &self.auth, &[])
-        })?;
-        let response = http::post_to(&self.client, PROVIDER, endpoint, body, stream).await?;
+        };
+        let cache = Some(&self.chat);
+        let response = post_cached(&self.client, PROVIDER, cache, prepare, body, stream).await?;
         Ok((response, model))
     }
 }
 
 #[async_trait]
 impl Provider for CohereProvider {
-    fn name(&self) -> &str {
-        PROVIDER
-    }
-
-    fn model_id(&self) -> &str {
-        &self.model
-    }
+    crate::native::provider_basics!(PROVIDER);
 
     async fn complete(&self, request: CompletionRequest) -> Result<CompletionResponse> {
         let started = Instant::now();
         let (response, model) = self.send(&request, false).await?;
         let (wire, request_id) = read_json::<wire::ChatResponse>(PROVIDER, response).await?;
-        let mut out = convert::from_wire(wire, &model);
-        out.request_id = request_id.or(out.request_id);
-        Ok(http::finish_response(out, started))
+        let out = convert::from_wire(wire, &model);
+        Ok(finish(out, request_id, started))
     }
 
     async fn stream(&self, request: CompletionRequest) -> Result<ChunkStream> {
@@ -83,8 +77,6 @@ impl Provider for CohereProvider {
         let state = convert::StreamState::default();
         Ok(sse_stream(PROVIDER, response, ByData(state)))
     }
-
-    crate::native::model_and_base_url_overrides!();
 }
 
 impl CompletionModel {
@@ -105,8 +97,8 @@ impl CompletionModel {
     /// # Errors
     /// [`BlazenError`](crate::BlazenError) Validation when neither variable is set.
     pub fn cohere_from_env() -> Result<Self> {
-        crate::native::env_key(ENV_KEYS[0])
-            .or_else(|_| crate::native::env_key(ENV_KEYS[1]))
+        crate::native::env_var(ENV_KEYS[0])
+            .or_else(|_| crate::native::env_var(ENV_KEYS[1]))
             .map(Self::cohere)
     }
 }

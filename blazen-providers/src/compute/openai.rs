@@ -64,7 +64,7 @@ impl OpenAiMedia {
     fn new(profile: MediaProfile, key: impl Into<String>) -> Self {
         Self {
             profile,
-            client: http::shared_client(),
+            client: http::HttpClient::new(),
             auth: Auth::Bearer(ApiKey::new(key.into())),
             base_url: profile.base_url.to_owned(),
         }
@@ -455,7 +455,7 @@ impl ComputeModel {
     /// # Errors
     /// [`BlazenError`] Validation when the variable is unset.
     pub fn openai_from_env() -> Result<Self> {
-        crate::native::env_key("OPENAI_API_KEY").map(Self::openai)
+        crate::native::env_var("OPENAI_API_KEY").map(Self::openai)
     }
 
     /// xAI's image generation (`grok-2-image`), through the OpenAI-style images API. Other

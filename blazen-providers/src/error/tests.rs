@@ -2,9 +2,15 @@
 //! 001–004), every envelope shape, retry delays, retryability rules, stream error frames,
 //! Display prefixes, secret redaction, and property tests of the envelope parser.
 
+use super::classify::*;
+use super::envelope::*;
+use super::headers::*;
+use super::redact::*;
 use super::*;
 use proptest::prelude::*;
 use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
+use serde_json::Value;
+use std::time::SystemTime;
 
 fn headers(pairs: &[(&str, &str)]) -> HeaderMap {
     let mut h = HeaderMap::new();
@@ -18,7 +24,7 @@ fn headers(pairs: &[(&str, &str)]) -> HeaderMap {
 }
 
 fn resp(provider: &str, status: u16, body: &str) -> BlazenError {
-    BlazenError::from_response(provider, status, &HeaderMap::new(), body.as_bytes())
+    BlazenError::from_http(provider, status, &HeaderMap::new(), body.as_bytes())
 }
 
 fn envelope(code: &str) -> String {
@@ -318,12 +324,12 @@ fn quota_wording_on_a_429_is_not_retryable() {
 #[test]
 fn x_should_retry_header_wins() {
     let h = headers(&[("x-should-retry", "false")]);
-    let e = BlazenError::from_response("openai", 503, &h, b"{}");
+    let e = BlazenError::from_http("openai", 503, &h, b"{}");
     assert!(!e.is_retryable());
     let h = headers(&[("x-should-retry", "true")]);
-    let e = BlazenError::from_response("openai", 409, &h, b"{}");
+    let e = BlazenError::from_http("openai", 409, &h, b"{}");
     assert!(e.is_retryable());
-    let e = BlazenError::from_response("g", 429, &h, envelope("budget_exhausted").as_bytes());
+    let e = BlazenError::from_http("g", 429, &h, envelope("budget_exhausted").as_bytes());
     assert!(e.is_retryable(), "the header wins even over the table");
 }
 
@@ -333,7 +339,7 @@ fn x_should_retry_header_wins() {
 fn openai_envelope_keeps_every_field() {
     let body = r#"{"error":{"message":"Rate limit reached","type":"requests","code":"rate_limit_exceeded","param":null}}"#;
     let h = headers(&[("x-request-id", "req_123"), ("retry-after", "2")]);
-    let err = BlazenError::from_response("openai", 429, &h, body.as_bytes());
+    let err = BlazenError::from_http("openai", 429, &h, body.as_bytes());
     assert_eq!(err.kind(), Kind::RateLimit);
     assert_eq!(err.status(), Some(429));
     assert_eq!(err.code(), Some("rate_limit_exceeded"));
@@ -415,7 +421,7 @@ fn new_api_envelope() {
 fn anthropic_envelope() {
     let h = headers(&[("request-id", "req_011")]);
     let body = r#"{"type":"error","error":{"type":"overloaded_error","message":"Overloaded"},"request_id":"req_body"}"#;
-    let e = BlazenError::from_response("anthropic", 529, &h, body.as_bytes());
+    let e = BlazenError::from_http("anthropic", 529, &h, body.as_bytes());
     assert_eq!(e.kind(), Kind::Provider);
     assert!(e.is_retryable());
     assert_eq!(e.error_type(), Some("overloaded_error"));
@@ -511,7 +517,7 @@ fn aws_bodies_and_header_type() {
         ),
         ("x-amzn-requestid", "abc-123"),
     ]);
-    let e = BlazenError::from_response(
+    let e = BlazenError::from_http(
         "bedrock",
         429,
         &h,
@@ -575,7 +581,7 @@ fn proxy_bodies_plain_html_empty() {
 
     let html = "<html>\r\n<head><title>502 Bad Gateway</title></head>\r\n<body>\r\n<center><h1>502 Bad Gateway</h1></center>\r\n<hr><center>cloudflare</center>\r\n</body>\r\n</html>";
     let h = headers(&[("cf-ray", "8a1b2c3d4e5f-AMS")]);
-    let e = BlazenError::from_response("openai", 502, &h, html.as_bytes());
+    let e = BlazenError::from_http("openai", 502, &h, html.as_bytes());
     assert_eq!(
         e.message(),
         "HTTP 502 with an HTML page (likely from a proxy): 502 Bad Gateway"
@@ -598,7 +604,7 @@ fn proxy_bodies_plain_html_empty() {
     assert!(e.message().ends_with("Request Entity Too Large"));
 
     // Invalid UTF-8 is kept lossily, never a panic.
-    let e = BlazenError::from_response("x", 500, &HeaderMap::new(), b"\xff\xfe oops");
+    let e = BlazenError::from_http("x", 500, &HeaderMap::new(), b"\xff\xfe oops");
     assert!(e.message().contains("oops"));
 }
 
@@ -620,7 +626,7 @@ fn raw_body_is_capped_on_a_char_boundary() {
 #[test]
 fn retry_after_forms() {
     let get = |pairs: &[(&str, &str)]| {
-        BlazenError::from_response("p", 429, &headers(pairs), b"{}").retry_after()
+        BlazenError::from_http("p", 429, &headers(pairs), b"{}").retry_after()
     };
     assert_eq!(get(&[("retry-after", "7")]), Some(Duration::from_secs(7)));
     assert_eq!(
@@ -764,7 +770,7 @@ fn display_prefixes_follow_the_seed() {
             "authentication failed: invalid API key",
         ),
         (
-            BlazenError::from_response("p", 429, &headers(&[("retry-after-ms", "1000")]), b""),
+            BlazenError::from_http("p", 429, &headers(&[("retry-after-ms", "1000")]), b""),
             "rate limited: retry after 1000ms",
         ),
         (
@@ -1081,14 +1087,14 @@ proptest! {
         body in prop::collection::vec(any::<u8>(), 0..300),
         status in any::<u16>(),
     ) {
-        let e = BlazenError::from_response("p", status, &HeaderMap::new(), &body);
+        let e = BlazenError::from_http("p", status, &HeaderMap::new(), &body);
         let _ = (e.to_string(), format!("{e:?}"), e.is_retryable());
     }
 
     #[test]
     fn envelope_parser_never_panics_on_json(value in json_value(), status in 0u16..600) {
         let body = value.to_string();
-        let e = BlazenError::from_response("p", status, &HeaderMap::new(), body.as_bytes());
+        let e = BlazenError::from_http("p", status, &HeaderMap::new(), body.as_bytes());
         let _ = (e.to_string(), e.retry_after(), e.code());
         if let Some(e) = BlazenError::from_stream_frame("p", &value) {
             let _ = e.to_string();
@@ -1114,7 +1120,7 @@ const OPENROUTER_MODERATION: &str = r#"{"error":{"code":403,"message":"openai/gp
 #[test]
 fn openrouter_moderation_403_is_content_policy_with_reasons_and_input() {
     let h = headers(&[("x-request-id", "req_mod")]);
-    let e = BlazenError::from_response("openrouter", 403, &h, OPENROUTER_MODERATION.as_bytes());
+    let e = BlazenError::from_http("openrouter", 403, &h, OPENROUTER_MODERATION.as_bytes());
     assert_eq!(e.kind(), Kind::ContentPolicy, "{e}");
     assert!(!e.is_retryable());
     assert_eq!(e.status(), Some(403));
@@ -1455,7 +1461,7 @@ fn from_http_is_the_envelope_parser_of_the_built_in_providers() {
     let h = headers(&[("retry-after-ms", "250"), ("openrouter-request-id", "or_1")]);
     let body = br#"{"error":{"code":429,"message":"Provider returned error","metadata":{"raw":"upstream busy","provider_name":"Groq"}}}"#;
     let a = BlazenError::from_http("custom", 429, &h, body);
-    let b = BlazenError::from_response("custom", 429, &h, body);
+    let b = BlazenError::from_http("custom", 429, &h, body);
     assert_eq!(a.to_string(), b.to_string());
     assert_eq!(a.kind(), Kind::RateLimit);
     assert_eq!(a.retry_after(), Some(Duration::from_millis(250)));
@@ -1468,7 +1474,7 @@ fn from_http_is_the_envelope_parser_of_the_built_in_providers() {
 fn into_kind_keeps_every_detail() {
     let h = headers(&[("x-request-id", "req_k"), ("retry-after", "3")]);
     let body = br#"{"error":{"message":"slow","code":"some_code","type":"t","param":"p"}}"#;
-    let before = BlazenError::from_response("p", 503, &h, body);
+    let before = BlazenError::from_http("p", 503, &h, body);
     assert!(before.is_retryable());
     let after = before.clone().into_kind(Kind::QuotaExceeded);
     assert_eq!(after.kind(), Kind::QuotaExceeded);

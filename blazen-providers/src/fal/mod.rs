@@ -53,7 +53,7 @@ impl CompletionModel {
     /// # Errors
     /// [`BlazenError`](crate::BlazenError) Validation when the variable is unset.
     pub fn fal_from_env() -> Result<Self> {
-        crate::native::env_key(ENV_KEY).map(Self::fal)
+        crate::native::env_var(ENV_KEY).map(Self::fal)
     }
 }
 
@@ -81,6 +81,6 @@ impl ComputeModel {
     /// # Errors
     /// [`BlazenError`](crate::BlazenError) Validation when the variable is unset.
     pub fn fal_from_env() -> Result<Self> {
-        crate::native::env_key(ENV_KEY).map(Self::fal)
+        crate::native::env_var(ENV_KEY).map(Self::fal)
     }
 }

@@ -20,6 +20,7 @@ use crate::compute::{
 };
 use crate::error::{BlazenError, Kind, Result};
 use crate::http::{self, Auth};
+use crate::types::secs_to_ms;
 use crate::types::RequestTiming;
 
 pub(crate) const DEFAULT_QUEUE_URL: &str = "https://queue.fal.run";
@@ -35,7 +36,7 @@ pub(crate) struct FalQueue {
 impl FalQueue {
     pub(crate) fn new(auth: Auth) -> Self {
         Self {
-            client: http::shared_client(),
+            client: http::HttpClient::new(),
             auth,
             base_url: DEFAULT_QUEUE_URL.to_owned(),
         }
@@ -97,7 +98,7 @@ async fn check(response: Response) -> Result<Response> {
 /// locked" (an auth status): it becomes QuotaExceeded, keeping status, code, request id and
 /// raw body.
 fn classify(status: u16, headers: &reqwest::header::HeaderMap, body: &[u8]) -> BlazenError {
-    let err = BlazenError::from_response(PROVIDER, status, headers, body);
+    let err = BlazenError::from_http(PROVIDER, status, headers, body);
     if is_quota_message(body) {
         err.into_kind(Kind::QuotaExceeded)
     } else {
@@ -234,11 +235,6 @@ struct Metrics {
     inference_time: Option<f64>,
 }
 
-#[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)] // finite, >= 0, seconds → ms
-fn seconds_to_ms(s: f64) -> Option<u64> {
-    (s.is_finite() && s >= 0.0).then(|| (s * 1000.0).round() as u64)
-}
-
 #[async_trait]
 impl RemoteJob for FalJob {
     async fn status(&self) -> Result<RemoteStatus> {
@@ -303,7 +299,7 @@ impl FalJob {
             execution_ms: s
                 .metrics
                 .and_then(|m| m.inference_time)
-                .and_then(seconds_to_ms),
+                .and_then(secs_to_ms),
         })
     }
 

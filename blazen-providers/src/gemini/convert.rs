@@ -188,41 +188,37 @@ fn user_parts(msg: &ChatMessage) -> Vec<Part> {
     }
     msg.parts
         .iter()
-        .filter_map(|part| match part {
-            ContentPart::Text { text } => Some(Part {
+        .map(|part| match part {
+            ContentPart::Text { text } => Part {
                 text: Some(text.clone()),
                 ..Part::default()
-            }),
-            ContentPart::ImageBase64 { data, media_type } => Some(Part {
+            },
+            ContentPart::ImageBase64 { data, media_type } => Part {
                 inline_data: Some(Blob {
                     mime_type: media_type.as_str().to_owned(),
                     data: data.clone(),
                 }),
                 ..Part::default()
-            }),
-            ContentPart::ImageUrl { url, media_type } => {
-                Some(match crate::native::parse_data_url(url) {
-                    Some((mime, data)) => Part {
-                        inline_data: Some(Blob {
-                            mime_type: mime.to_owned(),
-                            data: data.to_owned(),
-                        }),
-                        ..Part::default()
-                    },
-                    None => Part {
-                        file_data: Some(FileData {
-                            mime_type: media_type
-                                .as_ref()
-                                .map(|m| m.as_str().to_owned())
-                                .or_else(|| guess_mime(url).map(str::to_owned)),
-                            file_uri: url.clone(),
-                        }),
-                        ..Part::default()
-                    },
-                })
-            }
-            #[allow(unreachable_patterns)] // ContentPart is non_exhaustive
-            _ => None,
+            },
+            ContentPart::ImageUrl { url, media_type } => match crate::native::parse_data_url(url) {
+                Some((mime, data)) => Part {
+                    inline_data: Some(Blob {
+                        mime_type: mime.to_owned(),
+                        data: data.to_owned(),
+                    }),
+                    ..Part::default()
+                },
+                None => Part {
+                    file_data: Some(FileData {
+                        mime_type: media_type
+                            .as_ref()
+                            .map(|m| m.as_str().to_owned())
+                            .or_else(|| guess_mime(url).map(str::to_owned)),
+                        file_uri: url.clone(),
+                    }),
+                    ..Part::default()
+                },
+            },
         })
         .collect()
 }

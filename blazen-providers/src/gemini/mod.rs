@@ -15,7 +15,7 @@ use async_trait::async_trait;
 use crate::error::{BlazenError, Result};
 use crate::http::{self, ApiKey, Auth};
 use crate::model::{ChunkStream, CompletionModel, Provider};
-use crate::native::{read_json, sse_stream, ByData};
+use crate::native::{finish, post_cached, read_json, sse_stream, ByData};
 use crate::types::{CompletionRequest, CompletionResponse};
 
 pub(crate) const PROVIDER: &str = "gemini";
@@ -39,7 +39,7 @@ pub(crate) struct GeminiProvider {
 impl GeminiProvider {
     pub(crate) fn new(key: impl Into<String>) -> Self {
         Self {
-            client: http::shared_client(),
+            client: http::HttpClient::new(),
             auth: Auth::Header("x-goog-api-key", ApiKey::new(key.into())),
             base_url: DEFAULT_BASE_URL.to_owned(),
             model: DEFAULT_MODEL.to_owned(),
@@ -65,26 +65,17 @@ impl GeminiProvider {
         let model = req.model.clone().unwrap_or_else(|| self.model.clone());
         let body = convert::to_wire(req)?;
         let body = crate::http::json_body(&body)?;
+        // The default model's endpoint is kept; another model's is prepared for this request.
+        let cache = (model == self.model).then(|| &self.endpoints[usize::from(stream)]);
         let prepare = || http::Endpoint::new(PROVIDER, &self.url(&model, stream), &self.auth, &[]);
-        let response = if model == self.model {
-            let endpoint = self.endpoints[usize::from(stream)].get_or_prepare(prepare)?;
-            http::post_to(&self.client, PROVIDER, endpoint, body, stream).await?
-        } else {
-            http::post_to(&self.client, PROVIDER, &prepare()?, body, stream).await?
-        };
+        let response = post_cached(&self.client, PROVIDER, cache, prepare, body, stream).await?;
         Ok((response, model))
     }
 }
 
 #[async_trait]
 impl Provider for GeminiProvider {
-    fn name(&self) -> &str {
-        PROVIDER
-    }
-
-    fn model_id(&self) -> &str {
-        &self.model
-    }
+    crate::native::provider_basics!(PROVIDER);
 
     async fn complete(&self, request: CompletionRequest) -> Result<CompletionResponse> {
         let started = Instant::now();
@@ -102,9 +93,8 @@ impl Provider for GeminiProvider {
                     value.to_string(),
                 )
             })?;
-        let mut out = convert::from_wire(wire, &model);
-        out.request_id = request_id;
-        Ok(http::finish_response(out, started))
+        let out = convert::from_wire(wire, &model);
+        Ok(finish(out, request_id, started))
     }
 
     async fn stream(&self, request: CompletionRequest) -> Result<ChunkStream> {
@@ -112,8 +102,6 @@ impl Provider for GeminiProvider {
         let state = convert::StreamState::default();
         Ok(sse_stream(PROVIDER, response, ByData(state)))
     }
-
-    crate::native::model_and_base_url_overrides!();
 }
 
 impl CompletionModel {
@@ -134,8 +122,8 @@ impl CompletionModel {
     /// # Errors
     /// [`BlazenError`] Validation when neither variable is set.
     pub fn gemini_from_env() -> Result<Self> {
-        crate::native::env_key(ENV_KEYS[0])
-            .or_else(|_| crate::native::env_key(ENV_KEYS[1]))
+        crate::native::env_var(ENV_KEYS[0])
+            .or_else(|_| crate::native::env_var(ENV_KEYS[1]))
             .map(Self::gemini)
     }
 }

@@ -225,7 +225,7 @@ mod tests {
     fn rate_limited(retry_after: &str) -> BlazenError {
         let mut headers = reqwest::header::HeaderMap::new();
         headers.insert("retry-after", retry_after.parse().unwrap());
-        BlazenError::from_response(
+        BlazenError::from_http(
             "test",
             429,
             &headers,
@@ -239,7 +239,7 @@ mod tests {
         assert_eq!(c.delay(0, &rate_limited("7")), Some(Duration::from_secs(7)));
         assert_eq!(c.delay(0, &rate_limited("31")), None);
         assert_eq!(c.delay(3, &rate_limited("1")), None, "retries used up");
-        let quota = BlazenError::from_response(
+        let quota = BlazenError::from_http(
             "test",
             429,
             &reqwest::header::HeaderMap::new(),

@@ -3,21 +3,19 @@
 //! One implementation, configured by a [`Profile`] per provider (base URL, key variable, default
 //! model, auth and quirks); each provider of the family is a profile in `providers/<name>.rs`.
 
+pub(crate) mod chunk;
+mod provider;
 pub(crate) mod stream;
 pub(crate) mod wire;
 
 use std::fmt;
-use std::future::Future;
-use std::pin::Pin;
 use std::sync::Arc;
-use std::time::Instant;
 
-use async_trait::async_trait;
 use serde_json::{json, Value};
 
 use crate::error::{BlazenError, Result};
 use crate::http::{self, ApiKey, Auth};
-use crate::model::{ChunkStream, Provider};
+use crate::types::secs_to_ms;
 use crate::types::{
     ChatMessage, CompletionRequest, CompletionResponse, ContentPart, MediaOutput, MediaType,
     RequestTiming, ResponseFormat, Role, ToolCall, ToolChoice, ToolDialect,
@@ -109,7 +107,7 @@ impl OpenAiCompat {
         OpenAiCompat {
             profile,
             provider_name: Arc::from(profile.name),
-            client: http::shared_client(),
+            client: http::HttpClient::new(),
             key: ApiKey::new(key.into()),
             base_url: profile.base_url.to_owned(),
             model: profile.default_model.to_owned(),
@@ -252,35 +250,6 @@ impl OpenAiCompat {
         .await
     }
 
-    /// [`Provider::complete`]: a function returning an `async move` block, so that the
-    /// request is stored once in the future.
-    #[allow(
-        clippy::manual_async_fn,
-        reason = "an async fn would store `request` twice"
-    )]
-    fn complete_request(
-        &self,
-        request: CompletionRequest,
-    ) -> impl Future<Output = Result<CompletionResponse>> + Send + '_ {
-        async move {
-            let started = Instant::now();
-            let response = self.post(&request, false).await?;
-            let request_id = http::request_id(response.headers());
-            let body = http::read_body(&self.provider_name, response).await?;
-            let wire: ChatResponse = serde_json::from_slice(&body).map_err(|e| {
-                BlazenError::invalid_response(
-                    &self.provider_name,
-                    format!("the response is not a chat completion: {e}"),
-                    &body,
-                )
-            })?;
-            let fallback = request.model.as_deref().unwrap_or(&self.model);
-            let mut out = convert_response(&self.provider_name, wire, fallback)?;
-            out.request_id = request_id;
-            Ok(http::finish_response(out, started))
-        }
-    }
-
     /// The chat completions endpoint, prepared once per model (URL parsed, headers built).
     fn chat(&self) -> Result<&http::Endpoint> {
         self.chat.get_or_prepare(|| {
@@ -367,17 +336,6 @@ fn data_url_media_type(url: &str) -> Option<MediaType> {
     let rest = url.strip_prefix("data:")?;
     let end = rest.find([';', ','])?;
     Some(MediaType::new(&rest[..end]))
-}
-
-fn secs_to_ms(s: f64) -> Option<u64> {
-    if s.is_finite() && s >= 0.0 {
-        // Rounded to whole milliseconds; the value is bounded by the check above.
-        #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
-        let ms = (s * 1000.0).round() as u64;
-        Some(ms)
-    } else {
-        None
-    }
 }
 
 /// The typed error of an `error` member in a 200 answer (gateways send error envelopes with
@@ -474,79 +432,4 @@ pub(crate) fn convert_response(
         }
     }
     Ok(out)
-}
-
-#[async_trait]
-impl Provider for OpenAiCompat {
-    fn name(&self) -> &str {
-        &self.provider_name
-    }
-
-    fn model_id(&self) -> &str {
-        &self.model
-    }
-
-    // Written out rather than left to `async_trait`, whose future would hold the request
-    // twice (the argument and the local it moves into): see `complete_request`.
-    fn complete<'life0, 'async_trait>(
-        &'life0 self,
-        request: CompletionRequest,
-    ) -> Pin<Box<dyn Future<Output = Result<CompletionResponse>> + Send + 'async_trait>>
-    where
-        'life0: 'async_trait,
-        Self: 'async_trait,
-    {
-        Box::pin(self.complete_request(request))
-    }
-
-    async fn stream(&self, request: CompletionRequest) -> Result<ChunkStream> {
-        let response = self.post(&request, true).await?;
-        let is_json = response
-            .headers()
-            .get(reqwest::header::CONTENT_TYPE)
-            .and_then(|v| v.to_str().ok())
-            .is_some_and(|ct| ct.starts_with("application/json"));
-        if is_json {
-            // Some gateways answer a stream request with one JSON body: an error envelope
-            // (with status 200) or a whole completion. Report the error, or hand the
-            // completion out as one final chunk.
-            let body = http::read_body(&self.provider_name, response).await?;
-            let wire: ChatResponse = serde_json::from_slice(&body).map_err(|e| {
-                BlazenError::invalid_response(
-                    &self.provider_name,
-                    format!("a JSON answer to a stream request is not a completion: {e}"),
-                    &body,
-                )
-            })?;
-            let fallback = request.model.as_deref().unwrap_or(&self.model);
-            let r = convert_response(&self.provider_name, wire, fallback)?;
-            let chunk = crate::types::StreamChunk {
-                delta: r.content,
-                finish_reason: Some(r.finish_reason.unwrap_or_else(|| "stop".to_owned())),
-                tool_calls: r.tool_calls,
-                usage: r.usage,
-                reasoning: r.reasoning,
-                cost: r.cost,
-            };
-            return Ok(Box::pin(futures::stream::iter([Ok(chunk)])));
-        }
-        let events = http::sse_events(&self.provider_name, response);
-        Ok(Box::pin(stream::CompatStream::new(
-            self.provider_name.clone(),
-            events,
-        )))
-    }
-
-    fn with_model(&self, model: &str) -> Arc<dyn Provider> {
-        let mut p = self.clone();
-        if let Some(az) = &mut p.azure {
-            az.deployment = model.to_owned();
-        }
-        p.model = model.to_owned();
-        Arc::new(p)
-    }
-
-    fn with_base_url(&self, base_url: &str) -> Arc<dyn Provider> {
-        Arc::new(self.clone().base_url_owned(base_url))
-    }
 }

@@ -10,7 +10,8 @@ use std::task::{Context, Poll};
 use bytes::Bytes;
 use futures::Stream;
 
-use super::wire::{ChatChunk, WireToolCall};
+use super::chunk::ChatChunk;
+use super::wire::WireToolCall;
 use crate::error::{BlazenError, Result};
 use crate::http::SseEvents;
 use crate::sse::{BoxedError, SseEventRef};

@@ -5,6 +5,7 @@
 
 use crate::error::{BlazenError, Result};
 use crate::model::CompletionModel;
+use crate::native::env_var;
 use crate::openai_compat::{OpenAiCompat, Profile};
 
 mod azure;
@@ -68,15 +69,6 @@ macro_rules! compat_provider {
     };
 }
 pub(crate) use compat_provider;
-
-fn env_var(name: &str) -> Result<String> {
-    match std::env::var(name) {
-        Ok(v) if !v.trim().is_empty() => Ok(v),
-        _ => Err(BlazenError::validation(format!(
-            "environment variable {name} is not set"
-        ))),
-    }
-}
 
 impl CompletionModel {
     /// A model of any provider by name, with its key read from the provider's conventional
