@@ -156,6 +156,39 @@ struct Scratch<'s> {
     clash: &'s mut [usize],
 }
 
+/// Makes the tables of a [`Scratch`] for `$steps` steps and `$slots` slots with
+/// `$table!(fill; len)` (`vec!` at run time, `array!` in const evaluation) and binds
+/// `$scratch` to it: the one place that lists the tables and their sizes.
+macro_rules! scratch {
+    ($scratch:ident = $table:ident!(steps: $steps:expr, slots: $slots:expr)) => {
+        let mut flags = $table!(0u8; $steps);
+        let mut queue = $table!(0usize; $steps);
+        let mut names = $table!(Entry::EMPTY; $steps);
+        let mut index = $table!(Entry::EMPTY; $slots);
+        let mut seen = $table!(0u8; $slots);
+        let mut typed = $table!(Entry::EMPTY; $slots);
+        let mut slot_bits = $table!(0u8; $slots);
+        let mut clash = $table!(0usize; $slots);
+        let mut $scratch = Scratch {
+            flags: &mut flags,
+            queue: &mut queue,
+            names: &mut names,
+            index: &mut index,
+            seen: &mut seen,
+            typed: &mut typed,
+            slot_bits: &mut slot_bits,
+            clash: &mut clash,
+        };
+    };
+}
+
+/// `[fill; len]`, written as `vec!` is, for [`scratch!`] in const evaluation.
+macro_rules! array {
+    ($fill:expr; $len:expr) => {
+        [$fill; $len]
+    };
+}
+
 const REPEATED: u8 = 1;
 const DUPLICATE: u8 = 4;
 const REACHED: u8 = 1;
@@ -648,24 +681,7 @@ pub const fn analyze_sized<const N: usize, const S: usize>(
     if !report.sized {
         return report;
     }
-    let mut flags = [0u8; N];
-    let mut queue = [0usize; N];
-    let mut names = [Entry::EMPTY; N];
-    let mut index = [Entry::EMPTY; S];
-    let mut seen = [0u8; S];
-    let mut typed = [Entry::EMPTY; S];
-    let mut slot_bits = [0u8; S];
-    let mut clash = [0usize; S];
-    let mut scratch = Scratch {
-        flags: &mut flags,
-        queue: &mut queue,
-        names: &mut names,
-        index: &mut index,
-        seen: &mut seen,
-        typed: &mut typed,
-        slot_bits: &mut slot_bits,
-        clash: &mut clash,
-    };
+    scratch!(scratch = array!(steps: N, slots: S));
     report.count = analyze(steps, allow, &mut scratch, &mut report.defects);
     report
 }
@@ -674,24 +690,7 @@ pub const fn analyze_sized<const N: usize, const S: usize>(
 pub(super) fn analyze_all(nodes: &[StepNode<'_>], allow: u32) -> Vec<RawDefect> {
     let n = nodes.len();
     let slots = slot_count(nodes);
-    let mut flags = vec![0u8; n];
-    let mut queue = vec![0usize; n];
-    let mut names = vec![Entry::EMPTY; n];
-    let mut index = vec![Entry::EMPTY; slots];
-    let mut seen = vec![0u8; slots];
-    let mut typed = vec![Entry::EMPTY; slots];
-    let mut slot_bits = vec![0u8; slots];
-    let mut clash = vec![0usize; slots];
-    let mut scratch = Scratch {
-        flags: &mut flags,
-        queue: &mut queue,
-        names: &mut names,
-        index: &mut index,
-        seen: &mut seen,
-        typed: &mut typed,
-        slot_bits: &mut slot_bits,
-        clash: &mut clash,
-    };
+    scratch!(scratch = vec!(steps: n, slots: slots));
     let mut out = vec![RawDefect::EMPTY; 2 * slots + 3 * n + 2];
     loop {
         let count = analyze(nodes, allow, &mut scratch, &mut out);
