@@ -140,9 +140,9 @@ pub(crate) fn expand(input: TokenStream) -> TokenStream {
         const _: () = {
             const __BLAZEN_NODES: [::blazen::__private::StepNode<'static>; #n] = [#(#nodes),*];
             // The analysis, with scratch tables sized by the steps' event slots.
-            const __BLAZEN_REPORT: ::blazen::graph::GraphReport = ::blazen::graph::analyze_sized::<
+            const __BLAZEN_REPORT: ::blazen::__private::GraphReport = ::blazen::__private::analyze_sized::<
                 #n,
-                { ::blazen::graph::slot_count(&__BLAZEN_NODES) },
+                { ::blazen::__private::slot_count(&__BLAZEN_NODES) },
             >(&__BLAZEN_NODES, #mask);
             ::blazen::__private::assert_graph::<#n>(#name, &__BLAZEN_NODES, &__BLAZEN_REPORT)
         };

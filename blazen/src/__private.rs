@@ -11,9 +11,11 @@ pub use crate::tool::__private as tool;
 pub use schemars;
 
 pub use crate::event::downcast_event;
-pub use crate::graph::{
-    assert_graph, concat_events, EventNode, StepNode, ALLOW_DEAD_END, ALLOW_UNACCEPTED,
-    ALLOW_UNEMITTED, ALLOW_UNREACHABLE,
+pub use crate::graph::analysis::{analyze_sized, slot_count, GraphReport};
+pub use crate::graph::assert_graph;
+pub use crate::graph::nodes::{
+    concat_events, EventNode, StepNode, ALLOW_DEAD_END, ALLOW_UNACCEPTED, ALLOW_UNEMITTED,
+    ALLOW_UNREACHABLE,
 };
 
 use crate::context::Context;
@@ -219,7 +221,7 @@ pub const fn assert_param_holds(
             j += 1;
         }
         if !found {
-            let mut msg = crate::graph::ConstMessage::<1024>::new();
+            let mut msg = crate::graph::message::ConstMessage::<1024>::new();
             msg.push("step `");
             msg.push(step);
             msg.push("` accepts `");
