@@ -74,7 +74,11 @@ impl<S: RunStore + Clone + 'static> Shared for S {
 
 async fn open(db: &str) -> Arc<dyn Shared> {
     if db.starts_with("postgres") {
-        Arc::new(blazen::PostgresStore::connect(db).await.expect("PostgreSQL reachable"))
+        Arc::new(
+            blazen::PostgresStore::connect(db)
+                .await
+                .expect("PostgreSQL reachable"),
+        )
     } else {
         Arc::new(EmbeddedStore::open(db).expect("a writable file"))
     }
@@ -105,10 +109,17 @@ async fn main() -> Result<(), WorkflowError> {
 
     let dir = std::env::temp_dir().join(format!("blazen-replicas-{}", uuid::Uuid::new_v4()));
     std::fs::create_dir_all(&dir).expect("a temporary directory");
-    let db = std::env::var("DATABASE_URL")
-        .unwrap_or_else(|_| dir.join("runs.db").display().to_string());
+    let db =
+        std::env::var("DATABASE_URL").unwrap_or_else(|_| dir.join("runs.db").display().to_string());
     let store = open(&db).await;
-    println!("store: {}", if db.starts_with("postgres") { "PostgreSQL" } else { "SQLite file" });
+    println!(
+        "store: {}",
+        if db.starts_with("postgres") {
+            "PostgreSQL"
+        } else {
+            "SQLite file"
+        }
+    );
 
     let mut workers: Vec<Child> = ["replica-a", "replica-b", "replica-c"]
         .iter()
@@ -116,7 +127,12 @@ async fn main() -> Result<(), WorkflowError> {
         .collect();
 
     // Runs are started by a short-lived worker here, which hands them over at shutdown.
-    let starter = store.worker().workflow(chain()).lease(LEASE).start().await?;
+    let starter = store
+        .worker()
+        .workflow(chain())
+        .lease(LEASE)
+        .start()
+        .await?;
     let mut runs = Vec::new();
     for x in 1..=RUNS {
         runs.push((starter.run("chain", json!({ "x": x })).await?.run_id(), x));

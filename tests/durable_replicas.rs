@@ -247,7 +247,10 @@ async fn start_chains(store: &dyn RunStoreObj, n: u64) -> Vec<(uuid::Uuid, u64)>
         .unwrap();
     let mut runs = Vec::new();
     for x in 1..=n {
-        let handler = starter.run("replica-chain", json!({ "x": x })).await.unwrap();
+        let handler = starter
+            .run("replica-chain", json!({ "x": x }))
+            .await
+            .unwrap();
         runs.push((handler.run_id(), x));
     }
     starter.shutdown().await;
@@ -294,6 +297,12 @@ async fn a_stopped_replica_is_fenced_and_its_runs_finish_elsewhere() {
     }
     let dir = TempDir::new();
     for backend in backends(&dir) {
+        if let Backend::Sqlite(_) = backend {
+            // A process frozen inside a SQLite write transaction holds the file's lock: the
+            // others wait for it (fencing holds, progress does not). Shared runs across
+            // frozen processes need a server: PostgreSQL.
+            continue;
+        }
         let store = backend.open().await;
         let stopped = Replica::spawn(&backend);
         // Let the first replica claim everything, then freeze it past its lease.
@@ -307,10 +316,10 @@ async fn a_stopped_replica_is_fenced_and_its_runs_finish_elsewhere() {
         stopped.signal("-STOP");
         let other = Replica::spawn(&backend);
         results_within(&client, &runs, Duration::from_secs(60)).await;
-        let finished: Vec<_> = futures::future::join_all(
-            runs.iter().map(|(id, _)| client.status(*id)),
-        )
-        .await;
+        // The new owner's last writes (the final compaction) settle.
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        let finished: Vec<_> =
+            futures::future::join_all(runs.iter().map(|(id, _)| client.status(*id))).await;
         // Woken up, the stopped replica's writes are fenced: nothing it does changes the
         // finished runs.
         stopped.signal("-CONT");
@@ -320,7 +329,10 @@ async fn a_stopped_replica_is_fenced_and_its_runs_finish_elsewhere() {
             let now = client.status(*id).await.unwrap();
             assert_eq!(now.status, SnapshotStatus::Completed);
             assert_eq!(now.epoch, before.epoch, "no claim after the run finished");
-            assert_eq!(now.updated_at_ms, before.updated_at_ms, "nothing written after");
+            assert_eq!(
+                now.updated_at_ms, before.updated_at_ms,
+                "nothing written after"
+            );
             assert_eq!(client.result(*id).await.unwrap().result, json!(55 * x));
         }
         drop((stopped, other));
@@ -371,21 +383,18 @@ async fn an_answer_and_a_stream_cross_processes() {
             .unwrap();
         assert_eq!(stop.result, json!({"order": 42, "answer": "yes"}));
         // The stream, read from here: from the start, and again from a position.
-        let all: Vec<(u64, DynamicEvent)> = client
-            .events(run_id, 0)
-            .map(|r| r.unwrap())
-            .collect()
-            .await;
+        let all: Vec<(u64, DynamicEvent)> =
+            client.events(run_id, 0).map(|r| r.unwrap()).collect().await;
         let positions: Vec<u64> = all.iter().map(|(p, _)| *p).collect();
         assert_eq!(positions, (0..all.len() as u64).collect::<Vec<_>>());
         let types: Vec<&str> = all.iter().map(|(_, e)| e.event_type()).collect();
         assert!(types.contains(&"blazen::InputRequiredEvent"), "{types:?}");
-        assert!(types.iter().filter(|t| t.ends_with("Hop")).count() == 2, "{types:?}");
-        let tail: Vec<(u64, DynamicEvent)> = client
-            .events(run_id, 2)
-            .map(|r| r.unwrap())
-            .collect()
-            .await;
+        assert!(
+            types.iter().filter(|t| t.ends_with("Hop")).count() == 2,
+            "{types:?}"
+        );
+        let tail: Vec<(u64, DynamicEvent)> =
+            client.events(run_id, 2).map(|r| r.unwrap()).collect().await;
         assert_eq!(tail.len(), all.len() - 2);
         assert_eq!(tail[0].0, 2);
         assert_eq!(tail[0].1.to_json(), all[2].1.to_json());

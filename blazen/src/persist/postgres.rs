@@ -20,6 +20,8 @@ use super::ownership::{InboxMessage, Lease, Notice, Notices, RunStatus, RunStore
 use super::snapshot::{SerializedEvent, SnapshotStatus, WorkflowSnapshot};
 use super::store::{CheckpointStore, RunInfo};
 
+/// How long the server lets a transaction of this store sit idle before ending it.
+const IDLE_IN_TRANSACTION: Duration = Duration::from_secs(2);
 /// The schema this build creates and reads (table `blazen_schema_version`).
 const SCHEMA_VERSION: i64 = 1;
 
@@ -200,13 +202,20 @@ impl PostgresStore {
 
     async fn open(url: &str, schema: Option<String>) -> Result<Self, PersistError> {
         let mut config: Config = url.parse().map_err(pg)?;
+        let mut options = config.get_options().unwrap_or_default().to_owned();
         if let Some(schema) = &schema {
-            let options = match config.get_options() {
-                Some(o) if !o.is_empty() => format!("{o} -c search_path={schema}"),
-                _ => format!("-c search_path={schema}"),
-            };
-            config.options(options);
+            options.push_str(&format!(" -c search_path={schema}"));
         }
+        if !options.contains("idle_in_transaction_session_timeout") {
+            // None of our transactions waits between statements: one left open is a frozen
+            // or cut-off process (SIGSTOP, GC pause, partition). The server ends it, so its
+            // row locks do not keep the runs it touched from being claimed.
+            options.push_str(&format!(
+                " -c idle_in_transaction_session_timeout={}",
+                IDLE_IN_TRANSACTION.as_millis()
+            ));
+        }
+        config.options(options.trim());
         if config.get_connect_timeout().is_none() {
             config.connect_timeout(Duration::from_secs(10));
         }
