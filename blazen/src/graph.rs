@@ -391,6 +391,9 @@ const START_ID: u64 = fnv1a64(START_NAME);
 const STOP_ID: u64 = fnv1a64(STOP_NAME);
 const INPUT_REQUIRED_ID: u64 = fnv1a64(INPUT_REQUIRED_NAME);
 const INPUT_RESPONSE_ID: u64 = fnv1a64(INPUT_RESPONSE_NAME);
+/// The runtime emits `StepFailed` (when a step fails for good), as it emits StartEvent: a
+/// step accepting it is not an "unemitted accept", and what it emits is reachable.
+const STEP_FAILED_ID: u64 = fnv1a64("blazen::StepFailed");
 
 /// Bit of [`GraphCheck::UnacceptedEvent`] in an allow mask.
 #[doc(hidden)]
@@ -1029,7 +1032,7 @@ const fn mark(steps: &[StepNode<'_>], s: &mut Scratch<'_>, p: Parts, bit: u8, fo
     let mut i = 0;
     while i < n {
         let seed = if forward {
-            lists_name(steps[i].accepts, START_ID)
+            lists_name(steps[i].accepts, START_ID) || lists_name(steps[i].accepts, STEP_FAILED_ID)
         } else {
             lists_name(steps[i].emits, STOP_ID)
         };
@@ -1370,7 +1373,8 @@ const fn analyze(
                 let id = acc[k].name_id;
                 let emitted = has_key(s.index, p.a, p.e, id)
                     || (id == INPUT_RESPONSE_ID && has_key(s.index, p.a, p.e, INPUT_REQUIRED_ID));
-                if id != START_ID && id != STOP_ID && s.slot_bits[pos] & REPEATED == 0 && !emitted {
+                let runtime = id == START_ID || id == STEP_FAILED_ID;
+                if !runtime && id != STOP_ID && s.slot_bits[pos] & REPEATED == 0 && !emitted {
                     let at = Slot {
                         step: i,
                         emits: false,

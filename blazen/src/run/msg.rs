@@ -32,6 +32,13 @@ pub(crate) enum RouterMsg {
     Pause {
         reply: oneshot::Sender<Result<WorkflowSnapshot, WorkflowError>>,
     },
+    /// `handler.cancel()`: answered once the run has ended.
+    Cancel {
+        reply: oneshot::Sender<Result<(), WorkflowError>>,
+    },
+    /// The execution in `slot` failed and backs off before attempt `attempt` (see
+    /// `RetryPolicy`): a checkpointing run saves the attempt with the in-flight event.
+    Retrying { slot: u32, attempt: u32 },
     /// `handler.respond()` (boxed: it is rare, and keeps the message small).
     Respond(Box<Respond>),
     /// Step execution `exec` started waiting in `Context::wait_for_event` (sent after its
