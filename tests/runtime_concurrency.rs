@@ -207,7 +207,10 @@ async fn a_stream_read_after_the_run_ended_still_has_every_event() {
     let mut got: Vec<Box<dyn Event>> = handler.stream_events().collect().await;
     // The last item is the StopEvent, after every written event.
     let last = got.pop().unwrap();
-    assert_eq!(last.downcast_ref::<StopEvent>(), Some(&StopEvent::default()));
+    assert_eq!(
+        last.downcast_ref::<StopEvent>(),
+        Some(&StopEvent::default())
+    );
     let got: Vec<u64> = got
         .iter()
         .map(|e| e.downcast_ref::<Num>().map_or(u64::MAX, |x| x.n))
