@@ -51,54 +51,34 @@ async fn a_step_failing_twice_succeeds_on_the_third_attempt_after_100_then_200ms
     assert_eq!(log[2].1 - log[1].1, Duration::from_millis(200));
 }
 
+/// Runs `flaky(failures, policy)` to its end; the time between its attempts.
+async fn gaps(failures: u32, policy: RetryPolicy) -> Vec<Duration> {
+    let log = Arc::new(Mutex::new(Vec::new()));
+    let wf = Workflow::builder("gaps")
+        .step(flaky(failures, policy, Arc::clone(&log)))
+        .build()
+        .unwrap();
+    wf.run(json!({})).await.unwrap().result().await.unwrap();
+    let log = log.lock().unwrap();
+    log.windows(2).map(|w| w[1].1 - w[0].1).collect()
+}
+
 #[tokio::test(start_paused = true)]
 async fn max_delay_caps_and_constant_keeps_the_delay() {
-    let log = Arc::new(Mutex::new(Vec::new()));
-    let policy = RetryPolicy::exponential(4, Duration::from_millis(100))
+    let capped = RetryPolicy::exponential(4, Duration::from_millis(100))
         .max_delay(Duration::from_millis(150));
-    let wf = Workflow::builder("capped")
-        .step(flaky(3, policy, Arc::clone(&log)))
-        .build()
-        .unwrap();
-    wf.run(json!({})).await.unwrap().result().await.unwrap();
-    let gaps: Vec<Duration> = log
-        .lock()
-        .unwrap()
-        .windows(2)
-        .map(|w| w[1].1 - w[0].1)
-        .collect();
-    assert_eq!(gaps, [100, 150, 150].map(Duration::from_millis));
-
-    let log = Arc::new(Mutex::new(Vec::new()));
-    let wf = Workflow::builder("constant")
-        .step(flaky(
-            2,
-            RetryPolicy::constant(3, Duration::from_millis(40)),
-            Arc::clone(&log),
-        ))
-        .build()
-        .unwrap();
-    wf.run(json!({})).await.unwrap().result().await.unwrap();
-    let gaps: Vec<Duration> = log
-        .lock()
-        .unwrap()
-        .windows(2)
-        .map(|w| w[1].1 - w[0].1)
-        .collect();
-    assert_eq!(gaps, [40, 40].map(Duration::from_millis));
+    assert_eq!(
+        gaps(3, capped).await,
+        [100, 150, 150].map(Duration::from_millis)
+    );
+    let constant = RetryPolicy::constant(3, Duration::from_millis(40));
+    assert_eq!(gaps(2, constant).await, [40, 40].map(Duration::from_millis));
 }
 
 #[tokio::test(start_paused = true)]
 async fn jitter_only_shortens_the_delay() {
-    let log = Arc::new(Mutex::new(Vec::new()));
     let policy = RetryPolicy::constant(6, Duration::from_millis(100)).jitter(0.5);
-    let wf = Workflow::builder("jitter")
-        .step(flaky(5, policy, Arc::clone(&log)))
-        .build()
-        .unwrap();
-    wf.run(json!({})).await.unwrap().result().await.unwrap();
-    for w in log.lock().unwrap().windows(2) {
-        let gap = w[1].1 - w[0].1;
+    for gap in gaps(5, policy).await {
         assert!(
             gap >= Duration::from_millis(50) && gap <= Duration::from_millis(100),
             "{gap:?}"
