@@ -831,7 +831,10 @@ impl Router {
                 tokio::task::yield_now().await;
             }
         }
-        self.shared.lock_state().release_waits();
+        if !self.wf.waited.is_empty() {
+            // Only steps that declare waits can be waiting (no lock for the others).
+            self.shared.lock_state().release_waits();
+        }
         let paused = matches!(outcome, Err(WorkflowError::Paused { .. }));
         if let (Some(store), false) = (self.wf.checkpoint.clone(), paused) {
             // The last word on the run: its outcome (resuming it reports the outcome).
