@@ -130,9 +130,10 @@ async fn pausing_a_finished_run_is_an_error() {
     let wf = gated(Arc::new(Semaphore::new(100)), Arc::new(AtomicUsize::new(0)));
     let h = wf.run(json!({})).await.unwrap();
     assert_eq!(h.result().await.unwrap().result, expected());
+    // The run completed: the error says so (and `result()` still gives the StopEvent).
     assert!(matches!(
         h.pause().await,
-        Err(WorkflowError::NotRunning { .. })
+        Err(WorkflowError::Completed { run_id }) if run_id == h.run_id()
     ));
 }
 

@@ -164,10 +164,17 @@ async fn the_stream_delivers_all_10_000_events_in_order_per_producer() {
     let mut stream = handler.stream_events();
     let mut next: HashMap<String, f64> = HashMap::new();
     let mut total = 0u64;
+    let mut last = None;
     while let Some(event) = stream.next().await {
+        if let Some(stop) = event.downcast_ref::<StopEvent>() {
+            // The stream's last item: the StopEvent.
+            last = Some(stop.clone());
+            continue;
+        }
+        assert!(last.is_none(), "nothing after the StopEvent");
         let word = event
             .downcast_ref::<Word>()
-            .expect("only Words are streamed");
+            .expect("only Words and the StopEvent are streamed");
         let expected = next.entry(word.text.clone()).or_insert(0.0);
         assert_eq!(word.score, *expected, "out of order for {}", word.text);
         *expected += 1.0;
@@ -175,6 +182,7 @@ async fn the_stream_delivers_all_10_000_events_in_order_per_producer() {
     }
     assert_eq!(total, PRODUCERS * PER);
     assert_eq!(next.len(), PRODUCERS as usize);
+    assert_eq!(last, Some(StopEvent::new(json!("ok"))));
     assert_eq!(handler.result().await.unwrap().result, json!("ok"));
     // A second stream ends at once.
     assert!(handler.stream_events().next().await.is_none());
@@ -196,10 +204,16 @@ async fn a_stream_read_after_the_run_ended_still_has_every_event() {
         .unwrap();
     let handler = wf.run(json!({})).await.unwrap();
     handler.result().await.unwrap();
-    let got: Vec<u64> = handler
-        .stream_events()
+    let mut got: Vec<Box<dyn Event>> = handler.stream_events().collect().await;
+    // The last item is the StopEvent, after every written event.
+    let last = got.pop().unwrap();
+    assert_eq!(
+        last.downcast_ref::<StopEvent>(),
+        Some(&StopEvent::default())
+    );
+    let got: Vec<u64> = got
+        .iter()
         .map(|e| e.downcast_ref::<Num>().map_or(u64::MAX, |x| x.n))
-        .collect()
-        .await;
+        .collect();
     assert_eq!(got, (0..100).collect::<Vec<_>>());
 }

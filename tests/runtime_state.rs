@@ -141,3 +141,27 @@ async fn update_is_atomic_across_concurrent_step_instances() {
     let stop = wf.run(json!({})).await.unwrap().result().await.unwrap();
     assert_eq!(stop.result, json!(1_000));
 }
+
+#[tokio::test]
+async fn a_stored_null_reads_as_none_and_get_or_gives_the_default() {
+    let ctx = Context::detached();
+    ctx.set("k", &None::<String>).unwrap();
+    assert_eq!(ctx.get::<String>("k").unwrap(), None);
+    assert_eq!(ctx.get_or("k", "dflt".to_owned()).unwrap(), "dflt");
+    assert_eq!(ctx.get_or("missing", 3u32).unwrap(), 3);
+    ctx.set("k", &Some("v")).unwrap();
+    assert_eq!(ctx.get_or("k", "dflt".to_owned()).unwrap(), "v");
+    // A value that does not fit is still an error.
+    ctx.set("n", &"text").unwrap();
+    assert!(ctx.get_or("n", 0u32).is_err());
+}
+
+#[tokio::test]
+async fn collecting_zero_events_is_an_empty_batch_at_once() {
+    let ctx = Context::detached();
+    assert_eq!(ctx.collect_events(StartEvent::default(), 0), Some(vec![]));
+    // Nothing was buffered.
+    assert_eq!(ctx.collected_count::<StartEvent>(), 0);
+    assert_eq!(ctx.collect_events(StartEvent::default(), 2), None);
+    assert_eq!(ctx.collected_count::<StartEvent>(), 1);
+}

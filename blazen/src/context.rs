@@ -52,6 +52,8 @@ pub struct Context {
     step: u32,
     /// The step execution this context was handed to (from 1; 0 for the run's own).
     exec: u64,
+    /// The attempt of the execution (1 on the first try; see `RetryPolicy`).
+    attempt: u32,
 }
 
 impl fmt::Debug for Context {
@@ -69,6 +71,7 @@ impl Context {
             shared,
             step,
             exec: 0,
+            attempt: 1,
         }
     }
 
@@ -81,6 +84,24 @@ impl Context {
     pub(crate) fn with_exec(mut self, exec: u64) -> Self {
         self.exec = exec;
         self
+    }
+
+    /// The context of attempt `attempt` of its execution.
+    pub(crate) fn with_attempt(mut self, attempt: u32) -> Self {
+        self.attempt = attempt;
+        self
+    }
+
+    /// Which attempt of the step this is: 1 on the first try, then 2, 3, … when the step's
+    /// [`RetryPolicy`](crate::RetryPolicy) runs it again (the count survives a crash in a
+    /// checkpointing run).
+    ///
+    /// ```
+    /// use blazen::prelude::*;
+    /// assert_eq!(Context::detached().attempt(), 1);
+    /// ```
+    pub fn attempt(&self) -> u32 {
+        self.attempt
     }
 
     /// A context attached to no run, to call step functions directly (e.g. in unit tests).
@@ -126,13 +147,24 @@ impl Context {
         Ok(())
     }
 
-    /// The value stored under `key`, deserialized into `T`; `None` if nothing is stored.
+    /// The value stored under `key`, deserialized into `T`; `None` if nothing is stored, or
+    /// if JSON `null` is (e.g. a `None` was set).
     ///
     /// A value stored with [`set_bytes`](Self::set_bytes) reads as a JSON array of numbers
     /// (so `get::<Vec<u8>>` works on it). Fails if the stored value does not fit `T`.
+    ///
+    /// ```
+    /// use blazen::prelude::*;
+    ///
+    /// let ctx = Context::detached();
+    /// ctx.set("k", &None::<String>)?;
+    /// assert_eq!(ctx.get::<String>("k")?, None);
+    /// # Ok::<(), WorkflowError>(())
+    /// ```
     pub fn get<T: DeserializeOwned>(&self, key: &str) -> Result<Option<T>, WorkflowError> {
-        let Some(json) = self.shared.lock_state().value_json(key) else {
-            return Ok(None);
+        let json = match self.shared.lock_state().value_json(key) {
+            None | Some(Value::Null) => return Ok(None),
+            Some(json) => json,
         };
         serde_json::from_value(json)
             .map(Some)
@@ -140,6 +172,22 @@ impl Context {
                 key: key.to_owned(),
                 source,
             })
+    }
+
+    /// The value stored under `key` (as [`get`](Self::get) reads it), or `default` when
+    /// there is none.
+    ///
+    /// ```
+    /// use blazen::prelude::*;
+    ///
+    /// let ctx = Context::detached();
+    /// assert_eq!(ctx.get_or("retries", 3u32)?, 3);
+    /// ctx.set("retries", &5u32)?;
+    /// assert_eq!(ctx.get_or("retries", 3u32)?, 5);
+    /// # Ok::<(), WorkflowError>(())
+    /// ```
+    pub fn get_or<T: DeserializeOwned>(&self, key: &str, default: T) -> Result<T, WorkflowError> {
+        Ok(self.get(key)?.unwrap_or(default))
     }
 
     /// Reads, changes and stores the value under `key` in one step, so that concurrent
@@ -272,7 +320,8 @@ impl Context {
     ///
     /// Call it from the step that accepts `E` with each event it receives; the step runs
     /// once per event and the last call gets the whole batch (in arrival order), after which
-    /// the buffer starts again empty. Cost is linear in `n`. Buffers belong to the run (and
+    /// the buffer starts again empty (`n == 0` returns an empty batch at once, without
+    /// buffering `event`). Cost is linear in `n`. Buffers belong to the run (and
     /// its snapshots), one per collecting step and event type.
     ///
     /// ```
@@ -291,6 +340,9 @@ impl Context {
     /// # let _ = step;
     /// ```
     pub fn collect_events<E: TypedEvent>(&self, event: E, n: usize) -> Option<Vec<E>> {
+        if n == 0 {
+            return Some(Vec::new());
+        }
         // Which execution buffered or took each event matters when an execution may still
         // be in flight at a snapshot: in a checkpointing run, or in a step that may wait
         // (a pause keeps it in flight). See `RunState::taken`.
@@ -343,7 +395,44 @@ impl Context {
     /// # }
     /// ```
     pub async fn wait_for_event<E: TypedEvent>(&self) -> Result<E, WorkflowError> {
-        self.wait(None::<fn(&E) -> bool>).await
+        self.wait(None::<fn(&E) -> bool>, None).await
+    }
+
+    /// Like [`wait_for_event`](Self::wait_for_event), giving up after `timeout` with
+    /// [`WorkflowError::WaitTimeout`], which the step may handle (the step's own timeout
+    /// and the workflow's still apply). An event that arrives after the wait gave up stays
+    /// for the next wait.
+    ///
+    /// ```
+    /// use blazen::prelude::*;
+    /// use std::time::Duration;
+    ///
+    /// #[derive(Debug, Clone, Serialize, Deserialize, Event)]
+    /// struct Approval {
+    ///     approved: bool,
+    /// }
+    ///
+    /// #[step(waits_for = [Approval])]
+    /// async fn publish(ctx: &Context, _ev: StartEvent) -> Result<StopEvent, WorkflowError> {
+    ///     match ctx.wait_for_event_timeout::<Approval>(Duration::from_millis(10)).await {
+    ///         Ok(approval) => Ok(StopEvent::new(json!(approval.approved))),
+    ///         Err(WorkflowError::WaitTimeout { .. }) => Ok(StopEvent::new(json!("no answer"))),
+    ///         Err(err) => Err(err),
+    ///     }
+    /// }
+    ///
+    /// # #[tokio::main]
+    /// # async fn main() -> Result<(), WorkflowError> {
+    /// let stop = workflow!("publish", [publish]).run(json!({})).await?.result().await?;
+    /// assert_eq!(stop.result, json!("no answer"));
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub async fn wait_for_event_timeout<E: TypedEvent>(
+        &self,
+        timeout: std::time::Duration,
+    ) -> Result<E, WorkflowError> {
+        self.wait(None::<fn(&E) -> bool>, Some(timeout)).await
     }
 
     /// Like [`wait_for_event`](Self::wait_for_event), for the next event of type `E` that
@@ -354,10 +443,14 @@ impl Context {
         E: TypedEvent,
         F: Fn(&E) -> bool + Send + Sync + 'static,
     {
-        self.wait(Some(filter)).await
+        self.wait(Some(filter), None).await
     }
 
-    async fn wait<E, F>(&self, filter: Option<F>) -> Result<E, WorkflowError>
+    async fn wait<E, F>(
+        &self,
+        filter: Option<F>,
+        timeout: Option<std::time::Duration>,
+    ) -> Result<E, WorkflowError>
     where
         E: TypedEvent,
         F: Fn(&E) -> bool + Send + Sync + 'static,
@@ -382,7 +475,7 @@ impl Context {
             .shared
             .lock_state()
             .start_wait(self.exec, E::EVENT_TYPE, filter);
-        let rx = match start {
+        let mut rx = match start {
             WaitStart::Held(ev) => return downcast_event(ev),
             WaitStart::Waiting(rx) => rx,
         };
@@ -391,7 +484,27 @@ impl Context {
             .shared
             .router
             .send(RouterMsg::Waiting { exec: self.exec });
-        match rx.await {
+        let received = match timeout {
+            None => rx.await,
+            Some(limit) => match tokio::time::timeout(limit, &mut rx).await {
+                Ok(received) => received,
+                Err(_) => {
+                    // No more deliveries; one that came just now is still taken.
+                    rx.close();
+                    match rx.try_recv() {
+                        Ok(ev) => Ok(ev),
+                        Err(_) => {
+                            return Err(WorkflowError::WaitTimeout {
+                                step: self.step_name().to_owned(),
+                                event: E::EVENT_TYPE.to_owned(),
+                                after: limit,
+                            })
+                        }
+                    }
+                }
+            },
+        };
+        match received {
             Ok(ev) => downcast_event(ev),
             Err(_) => Err(WorkflowError::WaitAbandoned {
                 step: self.step_name().to_owned(),

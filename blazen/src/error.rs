@@ -115,6 +115,41 @@ pub enum WorkflowError {
         /// The event type it waited for.
         event: String,
     },
+    /// The run was cancelled with `WorkflowHandler::cancel`.
+    #[error("run {run_id} was cancelled")]
+    Cancelled {
+        /// The run.
+        run_id: uuid::Uuid,
+    },
+    /// The run completed (with a `StopEvent`) before the request could act on it, e.g. a
+    /// `pause` racing the run's last step; `WorkflowHandler::result` gives the `StopEvent`.
+    #[error("run {run_id} completed")]
+    Completed {
+        /// The run.
+        run_id: uuid::Uuid,
+    },
+    /// [`Context::wait_for_event_timeout`](crate::Context::wait_for_event_timeout) gave up:
+    /// no event came in time. The step may handle it (e.g. emit a fallback event).
+    #[error("step `{step}` waited {}ms for event `{event}` in vain", after.as_millis())]
+    WaitTimeout {
+        /// The waiting step.
+        step: String,
+        /// The event type it waited for.
+        event: String,
+        /// How long it waited.
+        after: Duration,
+    },
+    /// A step failed after the run had already recovered from `limit` failures with
+    /// [`StepFailed`](crate::StepFailed) handlers (see
+    /// [`WorkflowBuilder::max_recoveries`](crate::WorkflowBuilder::max_recoveries)).
+    #[error("more than {limit} step failures recovered in one run; the last: {source}")]
+    TooManyRecoveries {
+        /// The bound.
+        limit: u32,
+        /// The failure that went over it.
+        #[source]
+        source: Box<WorkflowError>,
+    },
     /// A workflow was run outside a Tokio runtime.
     #[error("workflows run on a Tokio runtime; call `run` from within one")]
     NoRuntime,
@@ -210,6 +245,17 @@ impl WorkflowError {
             E::WaitAbandoned { step, event } => E::WaitAbandoned {
                 step: step.clone(),
                 event: event.clone(),
+            },
+            E::Cancelled { run_id } => E::Cancelled { run_id: *run_id },
+            E::Completed { run_id } => E::Completed { run_id: *run_id },
+            E::WaitTimeout { step, event, after } => E::WaitTimeout {
+                step: step.clone(),
+                event: event.clone(),
+                after: *after,
+            },
+            E::TooManyRecoveries { limit, source } => E::TooManyRecoveries {
+                limit: *limit,
+                source: Box::new(source.duplicate()),
             },
             E::NoRuntime => E::NoRuntime,
             E::SnapshotMismatch {

@@ -400,3 +400,124 @@ pub struct StreamLagged {
 builtin_event!(InputRequiredEvent, "blazen::InputRequiredEvent");
 builtin_event!(StreamLagged, "blazen::StreamLagged");
 builtin_event!(InputResponseEvent, "blazen::InputResponseEvent");
+
+/// Sent by the runtime when a step fails for good (its error, panic or timeout, after its
+/// [`RetryPolicy`](crate::RetryPolicy) gave up), if some step accepts it: that step decides
+/// what happens next (emit a recovery event, or a `StopEvent` with a fallback answer) and
+/// the run goes on. Without such a step the run fails as usual. The graph check knows the
+/// runtime emits it (like `StartEvent`). A failure of the step handling `StepFailed` fails
+/// the run; [`WorkflowBuilder::max_recoveries`](crate::WorkflowBuilder::max_recoveries)
+/// bounds how many failures one run recovers from.
+///
+/// ```
+/// use blazen::prelude::*;
+///
+/// #[step]
+/// fn flaky(_ev: StartEvent) -> Result<StopEvent, WorkflowError> {
+///     Err(WorkflowError::msg("service down"))
+/// }
+///
+/// #[step]
+/// fn fallback(failed: StepFailed) -> StopEvent {
+///     StopEvent::new(json!({ "fallback": true, "step": failed.step, "attempts": failed.attempts }))
+/// }
+///
+/// # #[tokio::main]
+/// # async fn main() -> Result<(), WorkflowError> {
+/// let wf = workflow!("fallback", [flaky, fallback]);
+/// let stop = wf.run(json!({})).await?.result().await?;
+/// assert_eq!(stop.result, json!({ "fallback": true, "step": "flaky", "attempts": 1 }));
+/// # Ok(())
+/// # }
+/// ```
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct StepFailed {
+    /// The step that failed.
+    pub step: String,
+    /// The routing name of the event it was handling.
+    pub event_type: String,
+    /// What went wrong (the step's error, the panic message, or the timeout).
+    pub error: String,
+    /// How many times the step ran on that event (1 without retries).
+    pub attempts: u32,
+}
+
+/// What ended a run that did not complete (see [`RunFailed`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum FailureKind {
+    /// A step returned an error.
+    StepError,
+    /// A step panicked.
+    Panic,
+    /// The workflow or a step ran out of time.
+    Timeout,
+    /// Nothing ran, nothing was queued and no `StopEvent` came.
+    Stalled,
+    /// `WorkflowHandler::cancel`.
+    Cancelled,
+    /// Anything else (an unrouted event, a checkpoint that could not be saved, …).
+    Other,
+}
+
+/// The last item of [`WorkflowHandler::stream_events`](crate::WorkflowHandler::stream_events)
+/// when a run fails (on success the last item is the `StopEvent`): what failed, the step,
+/// and the message; the stream ends after it. Never dropped from a bounded stream. A paused
+/// run's stream just ends.
+///
+/// ```
+/// use blazen::prelude::*;
+/// use futures::StreamExt;
+///
+/// #[step]
+/// fn broken(_ev: StartEvent) -> Result<StopEvent, WorkflowError> {
+///     Err(WorkflowError::msg("boom"))
+/// }
+///
+/// # #[tokio::main]
+/// # async fn main() -> Result<(), WorkflowError> {
+/// let handler = workflow!("broken", [broken]).run(json!({})).await?;
+/// let events: Vec<_> = handler.stream_events().collect().await;
+/// let failed = events.last().and_then(|e| e.downcast_ref::<RunFailed>()).unwrap();
+/// assert_eq!(failed.kind, FailureKind::StepError);
+/// assert_eq!(failed.step.as_deref(), Some("broken"));
+/// assert!(failed.message.contains("boom"));
+/// # Ok(())
+/// # }
+/// ```
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RunFailed {
+    /// What failed.
+    pub kind: FailureKind,
+    /// The step that failed, when a step did.
+    pub step: Option<String>,
+    /// The error's message (as `result()` would display it).
+    pub message: String,
+}
+
+impl RunFailed {
+    /// The stream item for a run that ended with `err`.
+    pub(crate) fn of(err: &WorkflowError) -> Self {
+        let (kind, step) = match err {
+            WorkflowError::Step { step, .. } => (FailureKind::StepError, Some(step.clone())),
+            WorkflowError::Panic { step, .. } => (FailureKind::Panic, Some(step.clone())),
+            WorkflowError::Timeout { .. } => (FailureKind::Timeout, None),
+            WorkflowError::Stalled { .. } => (FailureKind::Stalled, None),
+            WorkflowError::Cancelled { .. } => (FailureKind::Cancelled, None),
+            WorkflowError::TooManyRecoveries { source, .. } => {
+                let inner = RunFailed::of(source);
+                (inner.kind, inner.step)
+            }
+            _ => (FailureKind::Other, None),
+        };
+        RunFailed {
+            kind,
+            step,
+            message: err.to_string(),
+        }
+    }
+}
+
+builtin_event!(StepFailed, "blazen::StepFailed");
+builtin_event!(RunFailed, "blazen::RunFailed");

@@ -8,6 +8,7 @@ pub mod event;
 pub mod graph;
 pub mod persist;
 mod resources;
+pub mod retry;
 mod run;
 pub mod step;
 mod sync;
@@ -19,21 +20,24 @@ pub use blazen_macros::{step, tool, workflow, Event};
 pub use context::Context;
 pub use error::{Result, WorkflowError};
 pub use event::{
-    downcast_event, DynamicEvent, Event, EventInfo, InputRequiredEvent, InputResponseEvent,
-    StartEvent, StopEvent, StreamLagged, TypedEvent,
+    downcast_event, DynamicEvent, Event, EventInfo, FailureKind, InputRequiredEvent,
+    InputResponseEvent, RunFailed, StartEvent, StepFailed, StopEvent, StreamLagged, TypedEvent,
 };
 pub use graph::{GraphCheck, GraphDefect};
 #[cfg(feature = "postgres")]
 pub use persist::PostgresStore;
 pub use persist::{CheckpointStore, EmbeddedStore, InMemoryStore, RunStore, WorkflowSnapshot};
 pub use resources::Resources;
+pub use retry::RetryPolicy;
 pub use step::{IntoStepOutput, Step, StepFuture, StepHandler, StepOutput};
 pub use tool::{
     ArgumentError, ArgumentErrorKind, IntoToolResult, RenderedSchema, SchemaDialect,
     StrictUnsupported, ToolDef, ToolError,
 };
 pub use worker::{RunClient, Worker, WorkerBuilder};
-pub use workflow::{EventStream, Workflow, WorkflowBuilder, WorkflowHandler};
+pub use workflow::{
+    EventStream, Workflow, WorkflowBuilder, WorkflowHandler, DEFAULT_MAX_RECOVERIES,
+};
 
 /// Everything a workflow author needs: `use blazen::prelude::*;`.
 pub mod prelude {
@@ -42,6 +46,7 @@ pub mod prelude {
     pub use crate::{
         Context, DynamicEvent, Event, StartEvent, Step, StopEvent, TypedEvent, WorkflowError,
     };
+    pub use crate::{EventInfo, FailureKind, RetryPolicy, RunFailed, StepFailed, WorkflowBuilder};
     pub use crate::{
         InputRequiredEvent, InputResponseEvent, StepOutput, Workflow, WorkflowHandler,
     };

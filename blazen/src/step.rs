@@ -12,7 +12,8 @@ use std::time::Duration;
 
 use crate::context::Context;
 use crate::error::WorkflowError;
-use crate::event::{Event, EventInfo, TypedEvent};
+use crate::event::{DynamicEvent, Event, EventInfo, TypedEvent};
+use crate::retry::RetryPolicy;
 
 /// The future a step handler returns.
 pub type StepFuture = Pin<Box<dyn Future<Output = Result<StepOutput, WorkflowError>> + Send>>;
@@ -62,6 +63,12 @@ impl IntoStepOutput for StepOutput {
 impl IntoStepOutput for Box<dyn Event> {
     fn into_step_output(self) -> Result<StepOutput, WorkflowError> {
         Ok(StepOutput::Single(self))
+    }
+}
+
+impl IntoStepOutput for DynamicEvent {
+    fn into_step_output(self) -> Result<StepOutput, WorkflowError> {
+        Ok(StepOutput::Single(Box::new(self)))
     }
 }
 
@@ -124,6 +131,7 @@ pub struct Step {
     waits: Vec<EventInfo>,
     max_concurrency: usize,
     timeout: Option<Duration>,
+    retry: Option<RetryPolicy>,
     handler: StepHandler,
 }
 
@@ -136,6 +144,7 @@ impl fmt::Debug for Step {
             .field("waits_for", &self.waits)
             .field("max_concurrency", &self.max_concurrency)
             .field("timeout", &self.timeout)
+            .field("retry", &self.retry)
             .finish_non_exhaustive()
     }
 }
@@ -155,8 +164,57 @@ impl Step {
             waits: Vec::new(),
             max_concurrency: 0,
             timeout: None,
+            retry: None,
             handler: Arc::new(move |ctx, ev| Box::pin(handler(ctx, ev))),
         }
+    }
+
+    /// A step around events known only by name: accepts events named `accepts` (a
+    /// [`DynamicEvent`], or a typed event of that name as JSON) and returns what to emit —
+    /// a `DynamicEvent`, a `StopEvent`, `Option`/`Vec` of them, … (any [`IntoStepOutput`]).
+    /// Declare what it emits with [`emits`](Self::emits) (`EventInfo::named(..)`).
+    ///
+    /// ```
+    /// use blazen::prelude::*;
+    ///
+    /// # #[tokio::main]
+    /// # async fn main() -> Result<(), WorkflowError> {
+    /// let analyze = Step::dynamic("analyze", "blazen::StartEvent", |_ctx, ev| async move {
+    ///     // A typed event arrives as its JSON: StartEvent is `{"data": <input>}`.
+    ///     Ok(DynamicEvent::new("Analyzed", json!({ "text": ev.get("data").unwrap()["text"] })))
+    /// })
+    /// .emits(EventInfo::named("Analyzed"));
+    /// let report = Step::dynamic("report", "Analyzed", |_ctx, ev| async move {
+    ///     Ok(StopEvent::new(ev.into_data()))
+    /// })
+    /// .emits(EventInfo::of::<StopEvent>());
+    ///
+    /// let wf = Workflow::builder("dynamic").step(analyze).step(report).build()?;
+    /// let stop = wf.run(json!({ "text": "hi" })).await?.result().await?;
+    /// assert_eq!(stop.result, json!({ "text": "hi" }));
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn dynamic<F, Fut, O>(
+        name: impl Into<Cow<'static, str>>,
+        accepts: impl Into<Cow<'static, str>>,
+        handler: F,
+    ) -> Self
+    where
+        F: Fn(Context, DynamicEvent) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = Result<O, WorkflowError>> + Send + 'static,
+        O: IntoStepOutput,
+    {
+        let handler = Arc::new(handler);
+        Step::new(name, move |ctx, ev: Box<dyn Event>| {
+            let ev = match ev.downcast::<DynamicEvent>() {
+                Ok(dynamic) => *dynamic,
+                Err(typed) => DynamicEvent::new(typed.event_type(), typed.to_json()),
+            };
+            let fut = handler(ctx, ev);
+            async move { fut.await?.into_step_output() }
+        })
+        .accepts(EventInfo::named(accepts))
     }
 
     /// A step from an already type-erased handler.
@@ -168,6 +226,7 @@ impl Step {
             waits: Vec::new(),
             max_concurrency: 0,
             timeout: None,
+            retry: None,
             handler,
         }
     }
@@ -208,6 +267,33 @@ impl Step {
         self
     }
 
+    /// Runs the step again when it fails, as `policy` says (see [`RetryPolicy`]); the
+    /// step reads its attempt number with [`Context::attempt`].
+    ///
+    /// ```
+    /// use blazen::prelude::*;
+    /// use std::time::Duration;
+    ///
+    /// # #[tokio::main]
+    /// # async fn main() -> Result<(), WorkflowError> {
+    /// let flaky = Step::dynamic("flaky", "blazen::StartEvent", |ctx, _ev| async move {
+    ///     if ctx.attempt() < 3 {
+    ///         return Err(WorkflowError::msg("busy"));
+    ///     }
+    ///     Ok(StopEvent::new(json!(ctx.attempt())))
+    /// })
+    /// .emits(EventInfo::of::<StopEvent>())
+    /// .retry(RetryPolicy::constant(3, Duration::from_millis(1)));
+    /// let wf = Workflow::builder("flaky").step(flaky).build()?;
+    /// assert_eq!(wf.run(json!({})).await?.result().await?.result, json!(3));
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn retry(mut self, policy: RetryPolicy) -> Self {
+        self.retry = Some(policy);
+        self
+    }
+
     /// Renames the step.
     pub fn with_name(mut self, name: impl Into<Cow<'static, str>>) -> Self {
         self.name = name.into();
@@ -242,6 +328,11 @@ impl Step {
     /// The per-execution timeout.
     pub fn step_timeout(&self) -> Option<Duration> {
         self.timeout
+    }
+
+    /// The retry policy, if the step has one.
+    pub fn retry_policy(&self) -> Option<&RetryPolicy> {
+        self.retry.as_ref()
     }
 
     /// The type-erased handler.

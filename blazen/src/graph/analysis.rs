@@ -5,7 +5,7 @@
 use super::defect::{DefectKind, RawDefect, Slot};
 use super::nodes::{
     EventNode, StepNode, ALLOW_DEAD_END, ALLOW_UNACCEPTED, ALLOW_UNEMITTED, ALLOW_UNREACHABLE,
-    INPUT_REQUIRED_ID, INPUT_RESPONSE_ID, START_ID, STOP_ID,
+    INPUT_REQUIRED_ID, INPUT_RESPONSE_ID, START_ID, STEP_FAILED_ID, STOP_ID,
 };
 
 pub(super) const fn lists_name(list: &[EventNode<'_>], name_id: u64) -> bool {
@@ -241,7 +241,7 @@ const fn mark(steps: &[StepNode<'_>], s: &mut Scratch<'_>, p: Parts, bit: u8, fo
     let mut i = 0;
     while i < n {
         let seed = if forward {
-            lists_name(steps[i].accepts, START_ID)
+            lists_name(steps[i].accepts, START_ID) || lists_name(steps[i].accepts, STEP_FAILED_ID)
         } else {
             lists_name(steps[i].emits, STOP_ID)
         };
@@ -582,7 +582,8 @@ const fn analyze(
                 let id = acc[k].name_id;
                 let emitted = has_key(s.index, p.a, p.e, id)
                     || (id == INPUT_RESPONSE_ID && has_key(s.index, p.a, p.e, INPUT_REQUIRED_ID));
-                if id != START_ID && id != STOP_ID && s.slot_bits[pos] & REPEATED == 0 && !emitted {
+                let runtime = id == START_ID || id == STEP_FAILED_ID;
+                if !runtime && id != STOP_ID && s.slot_bits[pos] & REPEATED == 0 && !emitted {
                     let at = Slot {
                         step: i,
                         emits: false,

@@ -12,6 +12,9 @@ pub(super) const START_ID: u64 = fnv1a64(START_NAME);
 pub(super) const STOP_ID: u64 = fnv1a64(STOP_NAME);
 pub(super) const INPUT_REQUIRED_ID: u64 = fnv1a64(INPUT_REQUIRED_NAME);
 pub(super) const INPUT_RESPONSE_ID: u64 = fnv1a64(INPUT_RESPONSE_NAME);
+/// The runtime emits `StepFailed` (when a step fails for good), as it emits StartEvent: a
+/// step accepting it is not an "unemitted accept", and what it emits is reachable.
+pub(super) const STEP_FAILED_ID: u64 = fnv1a64("blazen::StepFailed");
 
 /// Bit of [`GraphCheck::UnacceptedEvent`](super::GraphCheck::UnacceptedEvent) in an allow mask.
 pub const ALLOW_UNACCEPTED: u32 = 1;

@@ -10,6 +10,7 @@ use uuid::Uuid;
 use super::error::PersistError;
 use crate::error::WorkflowError;
 use crate::event::{DynamicEvent, Event};
+use crate::retry::ResumedAttempt;
 use crate::step::Step;
 
 /// The snapshot format this build reads and writes (the `format_version` field).
@@ -36,6 +37,9 @@ pub enum SnapshotStatus {
     Running,
     /// Taken by `handler.pause()`: the run stopped and waits for `resume`.
     Paused,
+    /// The run was cancelled (`handler.cancel()`): resuming it reports
+    /// `WorkflowError::Cancelled` instead of running it again.
+    Cancelled,
     /// The run waits for answers to its [`input_requests`](WorkflowSnapshot::input_requests).
     WaitingForInput,
     /// The run finished; [`result`](WorkflowSnapshot::result) holds the `StopEvent`'s result.
@@ -46,7 +50,7 @@ pub enum SnapshotStatus {
 
 impl SnapshotStatus {
     /// The status as stored (`"running"`, `"paused"`, `"waiting_for_input"`, `"completed"`,
-    /// `"failed"`).
+    /// `"failed"`, `"cancelled"`).
     pub fn as_str(self) -> &'static str {
         match self {
             SnapshotStatus::Running => "running",
@@ -54,6 +58,7 @@ impl SnapshotStatus {
             SnapshotStatus::WaitingForInput => "waiting_for_input",
             SnapshotStatus::Completed => "completed",
             SnapshotStatus::Failed => "failed",
+            SnapshotStatus::Cancelled => "cancelled",
         }
     }
 
@@ -65,13 +70,18 @@ impl SnapshotStatus {
             "waiting_for_input" => SnapshotStatus::WaitingForInput,
             "completed" => SnapshotStatus::Completed,
             "failed" => SnapshotStatus::Failed,
+            "cancelled" => SnapshotStatus::Cancelled,
             _ => return None,
         })
     }
 
-    /// Whether the run is over (completed or failed): resuming it only reports the outcome.
+    /// Whether the run is over (completed, failed or cancelled): resuming it only reports
+    /// the outcome.
     pub fn is_finished(self) -> bool {
-        matches!(self, SnapshotStatus::Completed | SnapshotStatus::Failed)
+        matches!(
+            self,
+            SnapshotStatus::Completed | SnapshotStatus::Failed | SnapshotStatus::Cancelled
+        )
     }
 }
 
@@ -101,6 +111,15 @@ pub struct SerializedEvent {
     /// The one step the event goes to, if it was already routed.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub target_step: Option<String>,
+    /// For an in-flight event of a step with a [`RetryPolicy`](crate::RetryPolicy): the
+    /// attempt the step was at (0 or 1: the first), so that resuming continues the attempts
+    /// instead of starting a fresh budget.
+    #[serde(default, skip_serializing_if = "first_attempt")]
+    pub attempt: u32,
+}
+
+fn first_attempt(attempt: &u32) -> bool {
+    *attempt <= 1
 }
 
 impl SerializedEvent {
@@ -110,13 +129,36 @@ impl SerializedEvent {
             event_type: event_type.into(),
             data,
             target_step: None,
+            attempt: 0,
         }
     }
 
     /// The stored form of `event` (its [`event_type`](Event::event_type) and
     /// [`to_json`](Event::to_json)).
     pub fn from_event(event: &dyn Event) -> Self {
-        SerializedEvent::new(event.event_type(), event.to_json())
+        let mut stored = SerializedEvent::new(event.event_type(), event.to_json());
+        if let Some(resumed) = event.downcast_ref::<ResumedAttempt>() {
+            stored.attempt = resumed.attempt;
+        }
+        stored
+    }
+
+    /// The same event, at attempt `attempt` of its step.
+    pub(crate) fn at_attempt(mut self, attempt: u32) -> Self {
+        self.attempt = attempt;
+        self
+    }
+
+    /// The event to queue again on resume: a [`DynamicEvent`], wrapped with its attempt
+    /// when the step was past its first.
+    pub(crate) fn into_resumed(self) -> Box<dyn Event> {
+        let attempt = self.attempt;
+        let event: Box<dyn Event> = Box::new(self.into_dynamic());
+        if attempt > 1 {
+            Box::new(ResumedAttempt { event, attempt })
+        } else {
+            event
+        }
     }
 
     /// The same event, delivered to `step` only.
@@ -704,6 +746,7 @@ mod tests {
             SnapshotStatus::WaitingForInput,
             SnapshotStatus::Completed,
             SnapshotStatus::Failed,
+            SnapshotStatus::Cancelled,
         ] {
             assert_eq!(SnapshotStatus::parse(s.as_str()), Some(s));
             assert_eq!(serde_json::to_value(s).unwrap(), json!(s.as_str()));

@@ -18,7 +18,7 @@ pub(crate) mod state;
 pub(crate) mod stream;
 
 use std::fmt;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicU8, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use tokio::sync::mpsc;
@@ -52,7 +52,16 @@ pub(crate) struct RunShared {
     pub(crate) durable: bool,
     /// The run is owned by a worker through a lease: its checkpoints are journal entries.
     pub(crate) owner: Option<Arc<owner::Ownership>>,
+    /// How the run ended, once it has (`ENDED_*`).
+    pub(crate) ended: AtomicU8,
 }
+
+/// [`RunShared::ended`]: the run goes on.
+pub(crate) const ENDED_NOT: u8 = 0;
+/// [`RunShared::ended`]: the run completed with a `StopEvent`.
+const ENDED_COMPLETED: u8 = 1;
+/// [`RunShared::ended`]: the run failed, was cancelled, paused or detached.
+const ENDED_OTHERWISE: u8 = 2;
 
 impl fmt::Debug for RunShared {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -104,7 +113,28 @@ impl RunShared {
             stream_limit: None,
             durable: false,
             owner: None,
+            ended: AtomicU8::new(ENDED_NOT),
         }
+    }
+
+    /// The run is over: `completed` with a `StopEvent`, or otherwise.
+    pub(crate) fn set_ended(&self, completed: bool) {
+        let how = if completed {
+            ENDED_COMPLETED
+        } else {
+            ENDED_OTHERWISE
+        };
+        self.ended.store(how, Ordering::Release);
+    }
+
+    /// Whether the run is over.
+    pub(crate) fn has_ended(&self) -> bool {
+        self.ended.load(Ordering::Acquire) != ENDED_NOT
+    }
+
+    /// Whether the run completed with a `StopEvent`.
+    pub(crate) fn completed(&self) -> bool {
+        self.ended.load(Ordering::Acquire) == ENDED_COMPLETED
     }
 
     /// The name of step `step` (`"run"` for the run itself).

@@ -32,12 +32,18 @@ pub(crate) enum RouterMsg {
     Pause {
         reply: oneshot::Sender<Result<WorkflowSnapshot, WorkflowError>>,
     },
+    /// `handler.cancel()`, or a `RunClient::cancel` that reached the owner: answered once
+    /// the run has ended.
+    Cancel {
+        reply: oneshot::Sender<Result<(), WorkflowError>>,
+    },
+    /// The execution in `slot` failed and backs off before attempt `attempt` (see
+    /// `RetryPolicy`): a checkpointing run saves the attempt with the in-flight event.
+    Retrying { slot: u32, attempt: u32 },
     /// `handler.respond()` (boxed: it is rare, and keeps the message small).
     Respond(Box<Respond>),
     /// Checkpoint now (messages from the run's inbox were just handed over).
     Checkpoint,
-    /// Cancel the run (a `RunClient::cancel` that reached the owner).
-    Cancel,
     /// The worker owning the run lost its lease: stop at once and write nothing more.
     Abandon { epoch: u64 },
     /// Step execution `exec` started waiting in `Context::wait_for_event` (sent after its

@@ -171,7 +171,7 @@ pub(crate) fn restore(
             Some(name) => Some(step_index(name)?),
             None => None,
         };
-        queued.push((step, Box::new(ev.into_dynamic()) as Box<dyn Event>));
+        queued.push((step, ev.into_resumed()));
     }
     Ok(Restored {
         state,

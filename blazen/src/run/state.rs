@@ -315,6 +315,12 @@ impl RunState {
         }
     }
 
+    /// The run ended: every wait is released (the waiting executions see their wait
+    /// abandoned).
+    pub(crate) fn release_waits(&mut self) {
+        self.waiters.clear();
+    }
+
     /// How many of the `announced` executions still wait (registered, not delivered to).
     pub(crate) fn still_waiting(&self, announced: &[u64]) -> usize {
         let mut execs: Vec<u64> = self

@@ -372,7 +372,9 @@ impl WorkerInner {
                     response,
                     reply: tokio::sync::oneshot::channel().0,
                 })),
-                InboxMessage::Cancel => RouterMsg::Cancel,
+                InboxMessage::Cancel => RouterMsg::Cancel {
+                    reply: tokio::sync::oneshot::channel().0,
+                },
             };
             let _ = router.send(msg);
         }

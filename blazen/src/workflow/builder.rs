@@ -39,6 +39,7 @@ pub struct WorkflowBuilder {
     allow: Vec<crate::graph::GraphCheck>,
     resources: Resources,
     stream_capacity: Option<usize>,
+    max_recoveries: Option<u32>,
 }
 
 impl WorkflowBuilder {
@@ -51,6 +52,7 @@ impl WorkflowBuilder {
             allow: Vec::new(),
             resources: Resources::new(),
             stream_capacity: None,
+            max_recoveries: None,
         }
     }
 
@@ -112,6 +114,16 @@ impl WorkflowBuilder {
         self
     }
 
+    /// Recovers from at most `n` step failures per run (default
+    /// [`DEFAULT_MAX_RECOVERIES`](super::DEFAULT_MAX_RECOVERIES)) when a step accepts
+    /// [`StepFailed`](crate::StepFailed): one more fails the run with
+    /// [`WorkflowError::TooManyRecoveries`], so a recovery that fails again and again
+    /// cannot loop forever.
+    pub fn max_recoveries(mut self, n: u32) -> Self {
+        self.max_recoveries = Some(n);
+        self
+    }
+
     /// Switches off one graph check for a deliberate design (as `workflow!(…, allow = [..])`
     /// does at compile time); see [`crate::graph::GraphCheck`].
     pub fn allow(mut self, check: crate::graph::GraphCheck) -> Self {
@@ -125,8 +137,11 @@ impl WorkflowBuilder {
         if !defects.is_empty() {
             return Err(WorkflowError::Graph(defects));
         }
-        let wf = Workflow::from_parts(self.name, self.steps, self.timeout, self.checkpoint)
+        let mut wf = Workflow::from_parts(self.name, self.steps, self.timeout, self.checkpoint)
             .with_resources(self.resources);
+        if let Some(n) = self.max_recoveries {
+            wf = wf.with_max_recoveries(n);
+        }
         Ok(match self.stream_capacity {
             Some(c) => wf.with_stream_capacity(c),
             None => wf,

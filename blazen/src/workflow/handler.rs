@@ -152,25 +152,124 @@ impl WorkflowHandler {
     /// queued. The snapshot then holds every queued event, the context state, fan-in
     /// buffers, pending input requests and the stream position; [`result`](Self::result)
     /// ends with [`WorkflowError::Paused`]. With a checkpoint store, the snapshot is saved
-    /// there too. Fails with [`WorkflowError::NotRunning`] if the run is over.
+    /// there too. Fails with [`WorkflowError::Completed`] if the run completed first (even
+    /// while the pause was on its way: [`result`](Self::result) gives its `StopEvent`), and
+    /// with [`WorkflowError::NotRunning`] if it is over otherwise.
     pub async fn pause(&self) -> Result<WorkflowSnapshot, WorkflowError> {
-        let not_running = WorkflowError::NotRunning {
-            run_id: self.run_id,
-        };
         let Some(router) = &self.router else {
-            return Err(not_running);
+            return Err(self.over());
         };
         let (reply, rx) = oneshot::channel();
         if router.send(RouterMsg::Pause { reply }).is_err() {
-            return Err(not_running);
+            return Err(self.over());
         }
-        rx.await.unwrap_or(Err(not_running))
+        rx.await.unwrap_or_else(|_| Err(self.over()))
+    }
+
+    /// Ends the run at once: running steps are dropped where they are (their futures are
+    /// aborted), waits are released, queued events are discarded. Returns once no step of
+    /// the run is left running; [`result`](Self::result) then gives
+    /// [`WorkflowError::Cancelled`], and the event stream ends with a
+    /// [`RunFailed`](crate::RunFailed) item. A checkpointing run saves the cancelled status:
+    /// [`Workflow::resume_from`](crate::Workflow::resume_from) reports it instead of
+    /// running the run again. Fails with [`WorkflowError::Completed`] if the run completed
+    /// first, [`WorkflowError::NotRunning`] if it is over otherwise.
+    ///
+    /// ```
+    /// use blazen::prelude::*;
+    ///
+    /// #[step]
+    /// async fn forever(_ev: StartEvent) -> StopEvent {
+    ///     std::future::pending::<()>().await;
+    ///     StopEvent::default()
+    /// }
+    ///
+    /// # #[tokio::main]
+    /// # async fn main() -> Result<(), WorkflowError> {
+    /// let handler = workflow!("forever", [forever]).run(json!({})).await?;
+    /// handler.cancel().await?;
+    /// assert!(matches!(handler.result().await, Err(WorkflowError::Cancelled { .. })));
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub async fn cancel(&self) -> Result<(), WorkflowError> {
+        let Some(router) = &self.router else {
+            return Err(self.over());
+        };
+        let (reply, rx) = oneshot::channel();
+        if router.send(RouterMsg::Cancel { reply }).is_err() {
+            return Err(self.over());
+        }
+        rx.await.unwrap_or_else(|_| Err(self.over()))
+    }
+
+    /// Why a request to a run that is over failed: it completed, or it is not running.
+    fn over(&self) -> WorkflowError {
+        let completed = match &self.ctx {
+            Some(ctx) => ctx.shared().completed(),
+            None => false,
+        };
+        if completed {
+            WorkflowError::Completed {
+                run_id: self.run_id,
+            }
+        } else {
+            WorkflowError::NotRunning {
+                run_id: self.run_id,
+            }
+        }
     }
 
     /// The input requests the run is waiting for (see
     /// [`InputRequiredEvent`](crate::event::InputRequiredEvent)).
     pub fn input_requests(&self) -> Vec<InputRequest> {
-        lock(&self.inputs).clone()
+        lock(&self.inputs.list).clone()
+    }
+
+    /// Waits for an unanswered input request: the oldest one at once if there is one, else
+    /// the next one the run asks; `None` if the run ends first. (The request stays pending
+    /// until [`respond`](Self::respond) answers it, so calling this again before answering
+    /// returns it again.)
+    ///
+    /// ```
+    /// use blazen::prelude::*;
+    ///
+    /// #[step]
+    /// fn ask(_ev: StartEvent) -> InputRequiredEvent {
+    ///     InputRequiredEvent::new("Ship it?", json!({}))
+    /// }
+    ///
+    /// #[step]
+    /// fn decide(ev: InputResponseEvent) -> StopEvent {
+    ///     StopEvent::new(ev.response)
+    /// }
+    ///
+    /// # #[tokio::main]
+    /// # async fn main() -> Result<(), WorkflowError> {
+    /// let handler = workflow!("ask", [ask, decide]).run(json!({})).await?;
+    /// let request = handler.next_input_request().await.expect("asked");
+    /// assert_eq!(request.prompt, "Ship it?");
+    /// handler.respond(request.request_id, json!("yes")).await?;
+    /// assert_eq!(handler.result().await?.result, json!("yes"));
+    /// assert!(handler.next_input_request().await.is_none());
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub async fn next_input_request(&self) -> Option<InputRequest> {
+        let ctx = self.ctx.as_ref()?;
+        loop {
+            let changed = self.inputs.changed.notified();
+            tokio::pin!(changed);
+            // Registered before looking, so a request added meanwhile wakes it.
+            changed.as_mut().enable();
+            if let Some(request) = lock(&self.inputs.list).first().cloned() {
+                return Some(request);
+            }
+            if ctx.shared().has_ended() {
+                return None;
+            }
+            changed.await;
+        }
     }
 
     /// Answers input request `request_id`: the steps that accept

@@ -57,7 +57,7 @@ pub use handler::{EventStream, WorkflowHandler};
 
 use crate::context::Context;
 use crate::error::WorkflowError;
-use crate::event::{Event, InputResponseEvent, StartEvent, StopEvent};
+use crate::event::{Event, InputResponseEvent, StartEvent, StopEvent, TypedEvent};
 use crate::persist::{CheckpointStore, SnapshotStatus, WorkflowSnapshot};
 use crate::resources::Resources;
 use crate::run::msg::{RouterMsg, SENDER_RUN};
@@ -121,7 +121,14 @@ pub(crate) struct WorkflowInner {
     pub(crate) resources: Resources,
     /// The bound of each run's event stream (`None`: unbounded).
     pub(crate) stream_capacity: Option<usize>,
+    /// Some step accepts `StepFailed`: a step failing for good is recovered from.
+    pub(crate) recovers: bool,
+    /// How many step failures one run recovers from (see `WorkflowBuilder::max_recoveries`).
+    pub(crate) max_recoveries: u32,
 }
+
+/// The default of [`WorkflowBuilder::max_recoveries`].
+pub const DEFAULT_MAX_RECOVERIES: u32 = 16;
 
 impl fmt::Debug for Workflow {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -181,6 +188,7 @@ impl Workflow {
             }
         }
         let fingerprint = crate::persist::fingerprint(&steps);
+        let recovers = routes.contains_key(crate::event::StepFailed::EVENT_TYPE);
         Workflow {
             inner: Arc::new(WorkflowInner {
                 name,
@@ -199,6 +207,8 @@ impl Workflow {
                 fingerprint,
                 resources: Resources::new(),
                 stream_capacity: None,
+                recovers,
+                max_recoveries: DEFAULT_MAX_RECOVERIES,
             }),
         }
     }
@@ -208,6 +218,15 @@ impl Workflow {
     #[must_use]
     pub fn with_stream_capacity(mut self, capacity: usize) -> Self {
         Arc::make_mut(&mut self.inner).stream_capacity = Some(capacity);
+        self
+    }
+
+    /// The workflow recovering from at most `n` step failures per run with its
+    /// [`StepFailed`](crate::StepFailed) handlers (see
+    /// [`WorkflowBuilder::max_recoveries`]).
+    #[must_use]
+    pub fn with_max_recoveries(mut self, n: u32) -> Self {
+        Arc::make_mut(&mut self.inner).max_recoveries = n;
         self
     }
 
@@ -416,6 +435,7 @@ impl Workflow {
             stream_position: AtomicU64::new(stream_position),
             durable: self.inner.checkpoint.is_some() || owner.is_some(),
             owner,
+            ended: std::sync::atomic::AtomicU8::new(crate::run::ENDED_NOT),
             step_names: Arc::clone(&self.inner.step_names),
             step_waits: Arc::clone(&self.inner.step_waits),
             resources: self.inner.resources.clone(),
@@ -424,7 +444,7 @@ impl Workflow {
                 .stream_capacity
                 .map(|c| Arc::new(StreamLimit::new(c))),
         });
-        let inputs = Arc::new(Mutex::new(inputs));
+        let inputs = Arc::new(runner::Inputs::new(inputs));
         let mut router = Router::new(
             Arc::clone(&self.inner),
             Arc::clone(&shared),
@@ -512,6 +532,9 @@ pub(crate) fn stored_outcome(snapshot: &WorkflowSnapshot) -> Result<StopEvent, W
         SnapshotStatus::Completed => Ok(StopEvent::new(
             snapshot.result.clone().unwrap_or(Value::Null),
         )),
+        SnapshotStatus::Cancelled => Err(WorkflowError::Cancelled {
+            run_id: snapshot.run_id,
+        }),
         _ => Err(WorkflowError::msg(
             snapshot
                 .error

@@ -19,12 +19,14 @@ use tracing::Instrument;
 use crate::context::Context;
 use crate::error::WorkflowError;
 use crate::event::{
-    downcast_event, Event, InputRequiredEvent, InputResponseEvent, StopEvent, TypedEvent,
+    downcast_event, Event, InputRequiredEvent, InputResponseEvent, RunFailed, StepFailed,
+    StopEvent, TypedEvent,
 };
 use crate::persist::{
     Frame, InputRequest, JournalEntry, PersistError, SerializedEvent, SnapshotStatus,
     WorkflowSnapshot,
 };
+use crate::retry::{ResumedAttempt, RetryPolicy};
 use crate::run::msg::{Respond, RouterMsg, RunOutcome, StepFailure, StreamMsg, SENDER_RUN};
 use crate::run::owner::Left;
 use crate::run::snapshot::{capture, capture_frame, RouterImage, SnapshotOf};
@@ -48,10 +50,31 @@ struct Slot {
     input: Option<Box<dyn Event>>,
     /// The execution's number (its context's; see `RunState::taken`).
     exec: u64,
+    /// The attempt the execution is at (1 unless its step has a retry policy).
+    attempt: u32,
+}
+
+/// A run's pending input requests, shared with its handler.
+#[derive(Debug, Default)]
+pub(crate) struct Inputs {
+    /// The unanswered requests, oldest first (`WorkflowHandler::input_requests`).
+    pub(crate) list: std::sync::Mutex<Vec<InputRequest>>,
+    /// Notified when a request is added and when the run ends
+    /// (`WorkflowHandler::next_input_request`).
+    pub(crate) changed: tokio::sync::Notify,
+}
+
+impl Inputs {
+    pub(crate) fn new(list: Vec<InputRequest>) -> Self {
+        Inputs {
+            list: std::sync::Mutex::new(list),
+            changed: tokio::sync::Notify::new(),
+        }
+    }
 }
 
 /// Shared view of pending input requests (read by `WorkflowHandler::input_requests`).
-pub(crate) type PendingInputs = Arc<std::sync::Mutex<Vec<InputRequest>>>;
+pub(crate) type PendingInputs = Arc<Inputs>;
 
 pub(crate) struct Router {
     wf: Arc<WorkflowInner>,
@@ -71,6 +94,9 @@ pub(crate) struct Router {
     next_exec: u64,
     paused: bool,
     pause_waiters: Vec<oneshot::Sender<Result<WorkflowSnapshot, WorkflowError>>>,
+    cancel_waiters: Vec<oneshot::Sender<Result<(), WorkflowError>>>,
+    /// Step failures turned into `StepFailed` events so far.
+    recoveries: u32,
     inputs: PendingInputs,
     /// The idle-waiting-for-input snapshot was saved for the current idle period.
     input_checkpointed: bool,
@@ -114,6 +140,8 @@ impl Router {
             next_exec: 0,
             paused: false,
             pause_waiters: Vec::new(),
+            cancel_waiters: Vec::new(),
+            recoveries: 0,
             inputs,
             input_checkpointed: false,
             waiting_input: false,
@@ -306,7 +334,8 @@ impl Router {
                 self.live_total -= 1;
                 let output = match result {
                     Ok(output) => output,
-                    Err(failure) => return Err(self.step_error(&s, failure)),
+                    // Routed like an event the failed step emitted, if a step recovers.
+                    Err(failure) => StepOutput::Single(Box::new(self.step_failed(&s, failure)?)),
                 };
                 let done = match output {
                     StepOutput::None => None,
@@ -344,7 +373,6 @@ impl Router {
                 }
                 Ok(None)
             }
-            RouterMsg::Cancel => Err(WorkflowError::msg("the run was cancelled")),
             RouterMsg::Abandon { epoch } => Err(WorkflowError::Persist(PersistError::Fenced {
                 run_id: self.shared.run_id,
                 epoch,
@@ -352,6 +380,22 @@ impl Router {
             RouterMsg::Waiting { exec } => {
                 self.waiting.push(exec);
                 Ok(None)
+            }
+            RouterMsg::Retrying { slot, attempt } => {
+                if let Some(Some(s)) = self.slots.get_mut(slot as usize) {
+                    s.attempt = attempt;
+                    if self.durable && !self.paused {
+                        // A crash during the backoff resumes with the attempts left.
+                        self.checkpoint(SnapshotStatus::Running).await?;
+                    }
+                }
+                Ok(None)
+            }
+            RouterMsg::Cancel { reply } => {
+                self.cancel_waiters.push(reply);
+                Ok(Some(Err(WorkflowError::Cancelled {
+                    run_id: self.shared.run_id,
+                })))
             }
             RouterMsg::Pause { reply } => {
                 self.paused = true;
@@ -365,7 +409,7 @@ impl Router {
                     reply,
                 } = *respond;
                 let found = {
-                    let mut inputs = lock(&self.inputs);
+                    let mut inputs = lock(&self.inputs.list);
                     let before = inputs.len();
                     inputs.retain(|r| r.request_id != request_id);
                     inputs.len() != before
@@ -471,7 +515,7 @@ impl Router {
                 Err(err) => return Some(Err(err)),
             }
         }
-        if !lock(&self.inputs).is_empty() {
+        if !lock(&self.inputs.list).is_empty() {
             // Waiting for a person: persist once, then wait for `respond` or `pause`.
             if self.durable && !self.input_checkpointed {
                 self.input_checkpointed = true;
@@ -515,6 +559,41 @@ impl Router {
                 elapsed,
             },
         }
+    }
+
+    /// The `StepFailed` event for a step that failed for good, when a step recovers from
+    /// it; else (or past the bound, or when the recovering step itself failed) the error
+    /// that ends the run.
+    fn step_failed(
+        &mut self,
+        slot: &Slot,
+        failure: StepFailure,
+    ) -> Result<StepFailed, WorkflowError> {
+        let err = self.step_error(slot, failure);
+        let event_type = &self.wf.route_names[slot.route as usize];
+        if !self.wf.recovers || **event_type == *StepFailed::EVENT_TYPE {
+            return Err(err);
+        }
+        if self.recoveries >= self.wf.max_recoveries {
+            return Err(WorkflowError::TooManyRecoveries {
+                limit: self.wf.max_recoveries,
+                source: Box::new(err),
+            });
+        }
+        self.recoveries += 1;
+        let step = self.wf.steps[slot.step as usize].name().to_owned();
+        tracing::warn!(step = %step, attempts = slot.attempt, error = %err, "step failed; recovering with StepFailed");
+        let error = match &err {
+            WorkflowError::Step { source, .. } => source.to_string(),
+            WorkflowError::Panic { message, .. } => format!("panicked: {message}"),
+            other => other.to_string(),
+        };
+        Ok(StepFailed {
+            step,
+            event_type: event_type.to_string(),
+            error,
+            attempts: slot.attempt,
+        })
     }
 
     fn sender_name(&self, sender: u32) -> String {
@@ -563,7 +642,8 @@ impl Router {
             let mut pending =
                 InputRequest::new(self.sender_name(sender), request.prompt, request.metadata);
             pending.request_id = request.request_id;
-            lock(&self.inputs).push(pending);
+            lock(&self.inputs.list).push(pending);
+            self.inputs.changed.notify_waiters();
             self.input_checkpointed = false;
             // Never dropped, even from a bounded stream: a person must see it.
             self.shared.publish(ev.clone_event(), false);
@@ -635,6 +715,16 @@ impl Router {
     }
 
     fn spawn(&mut self, step: u32, route: u32, ev: Box<dyn Event>) {
+        let retries = self.wf.steps[step as usize].retry_policy().is_some();
+        let (ev, attempt) = if retries && ev.is::<ResumedAttempt>() {
+            // An in-flight event restored past its first attempt: continue the attempts.
+            match ev.downcast::<ResumedAttempt>() {
+                Ok(resumed) => (resumed.event, resumed.attempt),
+                Err(ev) => (ev, 1),
+            }
+        } else {
+            (ev, 1)
+        };
         let slot = match self.free_slots.pop() {
             Some(s) => s,
             None => {
@@ -660,14 +750,28 @@ impl Router {
             step = %def.name(),
             event = %self.wf.route_names[route as usize],
         );
-        let abort = match step_timeout {
-            None => spawn_step(span, async move {
+        let abort = match (def.retry_policy(), step_timeout) {
+            (Some(policy), _) => {
+                let attempts = Attempts {
+                    policy: policy.clone(),
+                    first: attempt,
+                    timeout: step_timeout,
+                    step: Arc::clone(&self.wf.step_names[step as usize]),
+                    event: Arc::clone(&self.wf.route_names[route as usize]),
+                };
+                spawn_step(span, async move {
+                    let ctx = Context::new(Arc::clone(&shared), step).with_exec(exec);
+                    let result = attempts.run(&shared, slot, &handler, ctx, ev).await;
+                    let _ = shared.router.send(RouterMsg::Done { slot, result });
+                })
+            }
+            (None, None) => spawn_step(span, async move {
                 let ctx = Context::new(Arc::clone(&shared), step).with_exec(exec);
                 let body = AssertUnwindSafe(async move { handler(ctx, ev).await });
                 let result = step_result(body.catch_unwind().await);
                 let _ = shared.router.send(RouterMsg::Done { slot, result });
             }),
-            Some(limit) => spawn_step(span, async move {
+            (None, Some(limit)) => spawn_step(span, async move {
                 let started = Instant::now();
                 let ctx = Context::new(Arc::clone(&shared), step).with_exec(exec);
                 let body = AssertUnwindSafe(async move { handler(ctx, ev).await });
@@ -684,6 +788,7 @@ impl Router {
             abort,
             input,
             exec,
+            attempt,
         });
         self.live[step as usize] += 1;
         self.live_total += 1;
@@ -719,7 +824,7 @@ impl Router {
     fn router_image(&self) -> RouterImage {
         let mut router = RouterImage {
             live: self.slots.iter().flatten().map(|s| s.exec).collect(),
-            input_requests: lock(&self.inputs).clone(),
+            input_requests: lock(&self.inputs.list).clone(),
             stream_position: self
                 .shared
                 .stream_position
@@ -742,9 +847,11 @@ impl Router {
         for s in self.slots.iter().flatten() {
             if let Some(ev) = &s.input {
                 let name = self.wf.steps[s.step as usize].name();
-                router
-                    .in_flight
-                    .push(SerializedEvent::from_event(&**ev).for_step(name));
+                router.in_flight.push(
+                    SerializedEvent::from_event(&**ev)
+                        .for_step(name)
+                        .at_attempt(s.attempt),
+                );
             }
         }
         router
@@ -826,7 +933,11 @@ impl Router {
                 snap.result = Some(stop.result.clone());
             }
             Err(err) => {
-                snap.status = SnapshotStatus::Failed;
+                snap.status = if matches!(err, WorkflowError::Cancelled { .. }) {
+                    SnapshotStatus::Cancelled
+                } else {
+                    SnapshotStatus::Failed
+                };
                 snap.error = Some(err.to_string());
             }
         }
@@ -841,12 +952,33 @@ impl Router {
         for slot in self.slots.iter().flatten() {
             slot.abort.abort();
         }
+        self.shared.set_ended(false);
+        self.inputs.changed.notify_waiters();
         let _ = self.shared.stream.send(StreamMsg::End);
     }
 
     async fn finish(mut self, outcome: RunOutcome) {
         for slot in self.slots.iter().flatten() {
             slot.abort.abort();
+        }
+        let cancelled = matches!(outcome, Err(WorkflowError::Cancelled { .. }));
+        if cancelled {
+            // `cancel()` returns once no step future is left: an aborted task is dropped at
+            // its next yield.
+            while self.slots.iter().flatten().any(|s| !s.abort.is_finished()) {
+                tokio::task::yield_now().await;
+            }
+        }
+        if !self.wf.waited.is_empty() {
+            // Only steps that declare waits can be waiting (no lock for the others).
+            self.shared.lock_state().release_waits();
+        }
+        // The stream's last item says how the run ended (never dropped); a pause just ends
+        // it. Published first: a run owned by a worker stores it with its outcome.
+        match &outcome {
+            Ok(stop) => self.shared.publish(Box::new(stop.clone()), false),
+            Err(WorkflowError::Paused { .. }) => {}
+            Err(err) => self.shared.publish(Box::new(RunFailed::of(err)), false),
         }
         let paused = matches!(outcome, Err(WorkflowError::Paused { .. }));
         self.finish_owned(&outcome).await;
@@ -857,14 +989,22 @@ impl Router {
                 tracing::warn!(run_id = %self.shared.run_id, "final checkpoint not saved: {err}");
             }
         }
+        let run_id = self.shared.run_id;
         for w in std::mem::take(&mut self.pause_waiters) {
             let _ = w.send(Err(match &outcome {
-                Ok(_) => WorkflowError::NotRunning {
-                    run_id: self.shared.run_id,
-                },
+                Ok(_) => WorkflowError::Completed { run_id },
                 Err(e) => WorkflowError::msg(format!("the run ended before it could pause: {e}")),
             }));
         }
+        for w in std::mem::take(&mut self.cancel_waiters) {
+            let _ = w.send(match &outcome {
+                Ok(_) => Err(WorkflowError::Completed { run_id }),
+                Err(_) if cancelled => Ok(()),
+                Err(_) => Err(WorkflowError::NotRunning { run_id }),
+            });
+        }
+        self.shared.set_ended(outcome.is_ok());
+        self.inputs.changed.notify_waiters();
         let _ = self.shared.stream.send(StreamMsg::End);
         if let Some(tx) = self.outcome.take() {
             let _ = tx.send(outcome);
@@ -896,6 +1036,87 @@ enum Wake {
 /// The outcome of handling a message when it ends the run (an error ends it too).
 fn ended(handled: Result<Option<RunOutcome>, WorkflowError>) -> Option<RunOutcome> {
     handled.unwrap_or_else(|err| Some(Err(err)))
+}
+
+/// The attempts of one execution of a step with a retry policy.
+struct Attempts {
+    policy: RetryPolicy,
+    /// The attempt to start with (above 1 when resumed during the attempts).
+    first: u32,
+    /// The step's timeout, for each attempt.
+    timeout: Option<std::time::Duration>,
+    step: Arc<str>,
+    event: Arc<str>,
+}
+
+impl Attempts {
+    /// Runs the step until it succeeds, the policy gives up or the attempts are used up,
+    /// backing off between attempts (in this task: the step keeps its concurrency permit).
+    async fn run(
+        self,
+        shared: &RunShared,
+        slot: u32,
+        handler: &crate::step::StepHandler,
+        ctx: Context,
+        ev: Box<dyn Event>,
+    ) -> Result<StepOutput, StepFailure> {
+        let mut attempt = self.first.max(1);
+        loop {
+            let body =
+                AssertUnwindSafe(handler(ctx.clone().with_attempt(attempt), ev.clone_event()));
+            let started = Instant::now();
+            let result = match self.timeout {
+                None => step_result(body.catch_unwind().await),
+                Some(limit) => match tokio::time::timeout(limit, body.catch_unwind()).await {
+                    Ok(r) => step_result(r),
+                    Err(_) => Err(StepFailure::Timeout(started.elapsed())),
+                },
+            };
+            let failure = match result {
+                Ok(output) => return Ok(output),
+                Err(failure) => failure,
+            };
+            let other;
+            let err = match &failure {
+                StepFailure::Error(source) => &**source,
+                failure => {
+                    other = self.error(failure);
+                    &other
+                }
+            };
+            if attempt >= self.policy.max_attempts() || !self.policy.retries(err) {
+                return Err(failure);
+            }
+            attempt += 1;
+            let delay = self.policy.backoff(attempt);
+            tracing::warn!(
+                target: "blazen::retry",
+                step = %self.step,
+                attempt,
+                delay_ms = delay.as_millis() as u64,
+                error = %err,
+                "retrying step"
+            );
+            let _ = shared.router.send(RouterMsg::Retrying { slot, attempt });
+            tokio::time::sleep(delay).await;
+        }
+    }
+
+    /// The error a retry predicate sees for a failure (a step's error is seen as is).
+    fn error(&self, failure: &StepFailure) -> WorkflowError {
+        match failure {
+            StepFailure::Error(source) => source.duplicate(),
+            StepFailure::Panic(message) => WorkflowError::Panic {
+                step: self.step.to_string(),
+                event: self.event.to_string(),
+                message: message.clone(),
+            },
+            StepFailure::Timeout(elapsed) => WorkflowError::Timeout {
+                what: format!("step `{}` on event `{}`", self.step, self.event),
+                elapsed: *elapsed,
+            },
+        }
+    }
 }
 
 type CaughtStep = Result<Result<StepOutput, WorkflowError>, Box<dyn std::any::Any + Send>>;
