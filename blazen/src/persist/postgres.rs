@@ -106,8 +106,10 @@ struct Inner {
 /// - `Debug` and errors never show the password of the URL.
 ///
 /// ```no_run
-/// # async fn demo() -> Result<(), blazen::persist::PersistError> {
 /// use blazen::persist::{CheckpointStore, PostgresStore};
+///
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), blazen::persist::PersistError> {
 /// let store = PostgresStore::connect("postgres://postgres@127.0.0.1:5432/test").await?;
 /// println!("{store:?} holds {} runs", store.list().await?.len());
 /// # Ok(())

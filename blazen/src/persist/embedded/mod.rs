@@ -20,7 +20,10 @@ mod runs;
 /// - 1: `blazen_runs` with one snapshot per run.
 /// - 2: ownership (owner, lease, epoch, wake and cancel flags, journal length) on
 ///   `blazen_runs`, and the tables `blazen_journal`, `blazen_stream`, `blazen_inbox` and
-///   `blazen_notices`. A version-1 database is migrated when opened.
+///   `blazen_notices`; the snapshots move to `blazen_snapshots` (`blazen_runs.snapshot`
+///   stays, empty): SQLite rewrites a whole row when one column changes, so the row every
+///   checkpoint updates must not hold the snapshot, or a checkpoint would cost as much as
+///   the context is large. A version-1 database is migrated when opened.
 const SCHEMA_VERSION: i64 = 2;
 
 /// How long an operation waits for another process holding the database's write lock.
@@ -72,6 +75,12 @@ CREATE TABLE IF NOT EXISTS blazen_notices (
     run_id TEXT NOT NULL,
     kind   TEXT NOT NULL
 );
+CREATE TABLE IF NOT EXISTS blazen_snapshots (
+    run_id   TEXT PRIMARY KEY NOT NULL,
+    snapshot TEXT NOT NULL
+);
+INSERT INTO blazen_snapshots (run_id, snapshot) SELECT run_id, snapshot FROM blazen_runs;
+UPDATE blazen_runs SET snapshot = '';
 ";
 
 #[derive(Debug)]
@@ -245,6 +254,16 @@ fn to_i64(ms: u64) -> i64 {
     i64::try_from(ms).unwrap_or(i64::MAX)
 }
 
+/// Writes the snapshot of `run_id` (its own table: see [`SCHEMA_VERSION`]).
+fn put_snapshot(conn: &Connection, run_id: &str, json: &str) -> rusqlite::Result<()> {
+    conn.prepare(
+        "INSERT INTO blazen_snapshots (run_id, snapshot) VALUES (?1, ?2)
+         ON CONFLICT (run_id) DO UPDATE SET snapshot = excluded.snapshot",
+    )?
+    .execute(params![run_id, json])?;
+    Ok(())
+}
+
 /// Reads the snapshot of `run_id` and applies its journal, in the transaction `conn` is in.
 fn load_run(
     conn: &Connection,
@@ -254,7 +273,7 @@ fn load_run(
     let err = |e: rusqlite::Error| PersistError::backend(store, e);
     let id = run_id.to_string();
     let json: Option<String> = conn
-        .prepare("SELECT snapshot FROM blazen_runs WHERE run_id = ?1")
+        .prepare("SELECT snapshot FROM blazen_snapshots WHERE run_id = ?1")
         .and_then(|mut s| s.query_row(params![id], |row| row.get(0)).optional())
         .map_err(err)?;
     let Some(json) = json else {
@@ -288,26 +307,19 @@ impl CheckpointStore for EmbeddedStore {
             tx.prepare(
                 "INSERT INTO blazen_runs
                      (run_id, workflow, status, format_version, updated_at_ms, snapshot)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+                 VALUES (?1, ?2, ?3, ?4, ?5, '')
                  ON CONFLICT (run_id) DO UPDATE SET
                      workflow = excluded.workflow,
                      status = excluded.status,
                      format_version = excluded.format_version,
                      updated_at_ms = excluded.updated_at_ms,
-                     snapshot = excluded.snapshot,
                      journal_len = 0",
             )
             .and_then(|mut s| {
-                s.execute(params![
-                    run_id,
-                    workflow,
-                    status,
-                    version,
-                    to_i64(now_ms()),
-                    json
-                ])
+                s.execute(params![run_id, workflow, status, version, to_i64(now_ms())])
             })
             .map_err(err)?;
+            put_snapshot(tx, &run_id, &json).map_err(err)?;
             tx.prepare("DELETE FROM blazen_journal WHERE run_id = ?1")
                 .and_then(|mut s| s.execute(params![run_id]))
                 .map_err(err)?;
@@ -374,7 +386,12 @@ impl CheckpointStore for EmbeddedStore {
         self.write(move |tx, store| {
             let err = |e: rusqlite::Error| PersistError::backend(store, e);
             let id = run_id.to_string();
-            for table in ["blazen_journal", "blazen_stream", "blazen_inbox"] {
+            for table in [
+                "blazen_journal",
+                "blazen_stream",
+                "blazen_inbox",
+                "blazen_snapshots",
+            ] {
                 tx.execute(
                     &format!("DELETE FROM {table} WHERE run_id = ?1"),
                     params![id],
@@ -490,7 +507,7 @@ mod tests {
         {
             let conn = lock(&store.inner.conn);
             conn.execute(
-                "UPDATE blazen_runs SET snapshot = json_set(snapshot, '$.format_version', 2)",
+                "UPDATE blazen_snapshots SET snapshot = json_set(snapshot, '$.format_version', 2)",
                 [],
             )
             .unwrap();

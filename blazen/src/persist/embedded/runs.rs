@@ -10,7 +10,7 @@ use rusqlite::{params, Connection, OptionalExtension, Transaction};
 use tokio::sync::mpsc;
 use uuid::Uuid;
 
-use super::{connection, lock, to_i64, EmbeddedStore};
+use super::{connection, lock, put_snapshot, to_i64, EmbeddedStore};
 use crate::persist::error::PersistError;
 use crate::persist::journal::JournalEntry;
 use crate::persist::ownership::{InboxMessage, Lease, Notice, Notices, RunStatus, RunStore};
@@ -81,7 +81,7 @@ impl RunStore for EmbeddedStore {
                 .prepare(
                     "INSERT INTO blazen_runs (run_id, workflow, status, format_version,
                          updated_at_ms, snapshot, owner, lease_until_ms, epoch, journal_len)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, 1, 0)
+                     VALUES (?1, ?2, ?3, ?4, ?5, '', ?6, ?7, 1, 0)
                      ON CONFLICT (run_id) DO NOTHING",
                 )
                 .and_then(|mut s| {
@@ -91,7 +91,6 @@ impl RunStore for EmbeddedStore {
                         status,
                         version,
                         now,
-                        json,
                         owner,
                         now.saturating_add(lease_ms)
                     ])
@@ -103,6 +102,8 @@ impl RunStore for EmbeddedStore {
                     format!("run {run_id} already exists"),
                 ));
             }
+            put_snapshot(tx, &run_id.to_string(), &json)
+                .map_err(|e| PersistError::backend(store, e))?;
             Ok(Lease::new(run_id, workflow, owner, 1))
         })
         .await
@@ -186,12 +187,12 @@ impl RunStore for EmbeddedStore {
             let id = lease.run_id.to_string();
             let n = tx
                 .prepare(
-                    "UPDATE blazen_runs SET snapshot = ?4, status = ?5, format_version = ?6,
-                         journal_len = 0, updated_at_ms = ?7,
-                         owner = CASE WHEN ?8 THEN NULL ELSE owner END,
-                         lease_until_ms = CASE WHEN ?8 THEN 0 ELSE lease_until_ms END,
-                         wake = wake AND NOT ?8,
-                         cancel_requested = cancel_requested AND NOT ?8
+                    "UPDATE blazen_runs SET status = ?4, format_version = ?5,
+                         journal_len = 0, updated_at_ms = ?6,
+                         owner = CASE WHEN ?7 THEN NULL ELSE owner END,
+                         lease_until_ms = CASE WHEN ?7 THEN 0 ELSE lease_until_ms END,
+                         wake = wake AND NOT ?7,
+                         cancel_requested = cancel_requested AND NOT ?7
                      WHERE run_id = ?1 AND epoch = ?2 AND owner = ?3",
                 )
                 .and_then(|mut s| {
@@ -199,7 +200,6 @@ impl RunStore for EmbeddedStore {
                         id,
                         to_i64(lease.epoch),
                         lease.owner,
-                        json,
                         status,
                         version,
                         to_i64(now_ms()),
@@ -210,6 +210,7 @@ impl RunStore for EmbeddedStore {
             if n == 0 {
                 return Err(fenced(&lease));
             }
+            put_snapshot(tx, &id, &json).map_err(err)?;
             tx.prepare("DELETE FROM blazen_journal WHERE run_id = ?1")
                 .and_then(|mut s| s.execute(params![id]))
                 .map_err(err)?;
