@@ -43,6 +43,20 @@ fn ev(n: u64) -> SerializedEvent {
 
 /// An entry setting `n`, with stream events at `stream` positions, on top of `snap`
 /// (which it updates, so `snap` is the expected state).
+/// The messages of `read_inbox`, without their ids.
+async fn inbox<S: RunStore + ?Sized>(
+    store: &S,
+    lease: &Lease,
+    after: u64,
+) -> Result<Vec<InboxMessage>, PersistError> {
+    Ok(store
+        .read_inbox(lease, after)
+        .await?
+        .into_iter()
+        .map(|(_, m)| m)
+        .collect())
+}
+
 fn step(snap: &mut WorkflowSnapshot, n: u64, stream: &[u64]) -> JournalEntry {
     let mut frame = Frame::of(snap);
     frame.queued = vec![ev(n)];
@@ -138,7 +152,7 @@ async fn create_append_load<S: RunStore + Clone + 'static>(h: Vec<S>) {
     let mut fresh = snap.clone();
     fresh.state.clear();
     let again = a.create(&fresh, "w1", LONG).await.unwrap();
-    assert!(a.take_inbox(&again).await.unwrap().is_empty());
+    assert!(inbox(a, &again, 0).await.unwrap().is_empty());
     assert_eq!(a.load(snap.run_id).await.unwrap(), Some(fresh));
 }
 
@@ -162,7 +176,7 @@ async fn fencing<S: RunStore + Clone + 'static>(h: Vec<S>) {
     let mut other = snap.clone();
     assert!(is_fenced(a.append(&old, &step(&mut other, 99, &[1])).await));
     assert!(is_fenced(a.compact(&old, &other).await));
-    assert!(is_fenced(a.take_inbox(&old).await));
+    assert!(is_fenced(a.read_inbox(&old, 0).await));
     assert!(is_fenced(a.release(&old, true).await));
     assert!(is_fenced(a.release(&old, false).await));
     // The same epoch under another owner name is no lease either.
@@ -176,10 +190,7 @@ async fn fencing<S: RunStore + Clone + 'static>(h: Vec<S>) {
     assert_eq!((status.owner.as_deref(), status.epoch), (Some("new"), 2));
 
     // The new owner's writes go through.
-    assert_eq!(
-        b.take_inbox(&new).await.unwrap(),
-        vec![InboxMessage::Cancel]
-    );
+    assert_eq!(inbox(b, &new, 0).await.unwrap(), vec![InboxMessage::Cancel]);
     b.append(&new, &step(&mut snap, 2, &[1])).await.unwrap();
     assert_eq!(a.load(snap.run_id).await.unwrap(), Some(snap.clone()));
 
@@ -338,7 +349,7 @@ async fn release_handover_and_idle<S: RunStore + Clone + 'static>(h: Vec<S>) {
     let got = b.claim("w3", &workflows(), LONG, 10).await.unwrap();
     assert_eq!(got.len(), 1);
     assert_eq!((got[0].run_id, got[0].epoch), (idle.run_id, 3));
-    assert_eq!(b.take_inbox(&got[0]).await.unwrap(), vec![msg.clone()]);
+    assert_eq!(inbox(b, &got[0], 0).await.unwrap(), vec![msg.clone()]);
     assert!(a
         .claim("w4", &workflows(), LONG, 10)
         .await
@@ -350,7 +361,9 @@ async fn release_handover_and_idle<S: RunStore + Clone + 'static>(h: Vec<S>) {
     b.release(&got[0], false).await.unwrap();
     let again = a.claim("w4", &workflows(), LONG, 10).await.unwrap();
     assert_eq!(again.len(), 1);
-    assert_eq!(a.take_inbox(&again[0]).await.unwrap(), vec![msg]);
+    // The first message was not recorded in a journal entry by the owner that read it: the
+    // next owner reads it again, then the second.
+    assert_eq!(inbox(a, &again[0], 0).await.unwrap(), vec![msg.clone(), msg]);
 }
 
 async fn post_errors_and_inbox_order<S: RunStore + Clone + 'static>(h: Vec<S>) {
@@ -362,15 +375,30 @@ async fn post_errors_and_inbox_order<S: RunStore + Clone + 'static>(h: Vec<S>) {
     ));
 
     let lease = a.create(&snapshot(), "w1", LONG).await.unwrap();
-    assert!(a.take_inbox(&lease).await.unwrap().is_empty());
+    assert!(inbox(a, &lease, 0).await.unwrap().is_empty());
     let sent: Vec<InboxMessage> = (0..5)
         .map(|n| InboxMessage::Event { event: ev(n) })
         .collect();
     for m in &sent {
         b.post(lease.run_id, m).await.unwrap();
     }
-    assert_eq!(a.take_inbox(&lease).await.unwrap(), sent, "oldest first");
-    assert!(a.take_inbox(&lease).await.unwrap().is_empty(), "taken once");
+    let read = a.read_inbox(&lease, 0).await.unwrap();
+    let messages: Vec<InboxMessage> = read.iter().map(|(_, m)| m.clone()).collect();
+    assert_eq!(messages, sent, "oldest first");
+    let ids: Vec<u64> = read.iter().map(|(id, _)| *id).collect();
+    assert!(ids.windows(2).all(|w| w[0] < w[1]), "{ids:?}");
+    // Reading removes nothing; reading after an id skips what came before.
+    assert_eq!(inbox(a, &lease, 0).await.unwrap(), sent);
+    assert_eq!(inbox(a, &lease, ids[2]).await.unwrap(), sent[3..]);
+    // The journal entry that records them removes them, in its transaction.
+    let mut recorded = a.load(lease.run_id).await.unwrap().unwrap();
+    let mut entry = step(&mut recorded, 1, &[]);
+    entry.inbox_through = Some(ids[4]);
+    a.append(&lease, &entry).await.unwrap();
+    assert!(
+        inbox(a, &lease, 0).await.unwrap().is_empty(),
+        "removed with the entry"
+    );
     // A message to an owned run does not make it claimable.
     b.post(lease.run_id, &sent[0]).await.unwrap();
     assert!(b
@@ -393,7 +421,7 @@ async fn post_errors_and_inbox_order<S: RunStore + Clone + 'static>(h: Vec<S>) {
     for t in tasks {
         t.await.unwrap();
     }
-    let got = a.take_inbox(&lease).await.unwrap();
+    let got = inbox(a, &lease, 0).await.unwrap();
     assert_eq!(got.len(), 21);
 
     let mut snap = a.load(lease.run_id).await.unwrap().unwrap();

@@ -42,6 +42,10 @@ pub struct JournalEntry {
     /// Stream events written since the previous entry, each with its position (from 0).
     #[serde(default)]
     pub stream: Vec<(u64, SerializedEvent)>,
+    /// The run's inbox messages up to this id are in this entry's frame: the store removes
+    /// them with the entry, in its transaction (until then a new owner reads them again).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub inbox_through: Option<u64>,
 }
 
 /// Everything of a run's snapshot except its context values.
@@ -104,6 +108,7 @@ impl JournalEntry {
             removed: Vec::new(),
             frame,
             stream: Vec::new(),
+            inbox_through: None,
         }
     }
 

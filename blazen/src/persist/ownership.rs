@@ -4,7 +4,7 @@
 //! A run in a [`RunStore`] is owned by at most one worker at a time through a [`Lease`]:
 //! owner, expiry and an *epoch* that every takeover increments. Every write of the owner
 //! ([`append`](RunStore::append), [`compact`](RunStore::compact),
-//! [`take_inbox`](RunStore::take_inbox), [`release`](RunStore::release)) is conditional on its
+//! [`read_inbox`](RunStore::read_inbox), [`release`](RunStore::release)) is conditional on its
 //! epoch: a worker that lost its lease (paused past its expiry, cut off by a partition) gets
 //! [`PersistError::Fenced`] and must abandon the run; it never overwrites the new owner's
 //! progress.
@@ -141,8 +141,9 @@ pub trait RunStore: CheckpointStore {
         lease: Duration,
     ) -> Result<Lease, PersistError>;
 
-    /// Appends one checkpoint to the run's journal (and its stream events), in one
-    /// transaction, if `lease` still holds. Returns the number of entries since the last
+    /// Appends one checkpoint to the run's journal (and its stream events), and removes the
+    /// inbox messages up to [`JournalEntry::inbox_through`], in one transaction, if `lease`
+    /// still holds. Returns the number of entries since the last
     /// compaction.
     async fn append(&self, lease: &Lease, entry: &JournalEntry) -> Result<u64, PersistError>;
 
@@ -183,9 +184,15 @@ pub trait RunStore: CheckpointStore {
     /// a finished run is refused with [`PersistError::Finished`].
     async fn post(&self, run_id: Uuid, message: &InboxMessage) -> Result<(), PersistError>;
 
-    /// Takes (removes and returns, oldest first) the messages in the run's inbox, if `lease`
-    /// still holds.
-    async fn take_inbox(&self, lease: &Lease) -> Result<Vec<InboxMessage>, PersistError>;
+    /// The messages in the run's inbox with ids above `after`, oldest first, each with its
+    /// id, if `lease` still holds. Reading removes nothing: a message leaves the inbox with
+    /// the journal entry that records it ([`JournalEntry::inbox_through`]), so a message read
+    /// by an owner that dies before its next checkpoint is read again by the next owner.
+    async fn read_inbox(
+        &self,
+        lease: &Lease,
+        after: u64,
+    ) -> Result<Vec<(u64, InboxMessage)>, PersistError>;
 
     /// Up to `limit` stream events of the run from position `from`, in order.
     async fn read_stream(

@@ -319,6 +319,17 @@ impl PostgresStore {
         client.query(&stmt, params).await.map_err(pg)
     }
 
+    /// Whether `lease` still holds.
+    async fn holds(&self, lease: &Lease) -> Result<bool, PersistError> {
+        let rows = self
+            .query(
+                "SELECT 1 FROM blazen_runs WHERE run_id = $1 AND epoch = $2 AND owner = $3",
+                &[&lease.run_id, &to_i64(lease.epoch), &lease.owner],
+            )
+            .await?;
+        Ok(!rows.is_empty())
+    }
+
     /// The notification payload `kind:run_id`.
     fn payload(kind: char, run_id: Uuid) -> String {
         format!("{kind}:{run_id}")
@@ -488,7 +499,9 @@ impl RunStore for PostgresStore {
                         SELECT $1, p, e FROM unnest($6::bigint[], $7::text[]) AS t(p, e)
                         WHERE EXISTS (SELECT 1 FROM r)
                         ON CONFLICT DO NOTHING),
-                     n AS (SELECT pg_notify($9, $10) FROM r WHERE $8)
+                     n AS (SELECT pg_notify($9, $10) FROM r WHERE $8),
+                     i AS (DELETE FROM blazen_inbox
+                        WHERE run_id = $1 AND id <= $11 AND EXISTS (SELECT 1 FROM r))
                      SELECT journal_len, (SELECT count(*) FROM n) FROM r"
                 ),
                 &[
@@ -502,6 +515,7 @@ impl RunStore for PostgresStore {
                     &notify,
                     &self.inner.channel,
                     &payload,
+                    &entry.inbox_through.map_or(-1, to_i64),
                 ],
             )
             .await?;
@@ -715,38 +729,36 @@ impl RunStore for PostgresStore {
         tx.commit().await.map_err(pg)
     }
 
-    async fn take_inbox(&self, lease: &Lease) -> Result<Vec<InboxMessage>, PersistError> {
-        let mut client = self.client().await?;
-        let tx = client.transaction().await.map_err(pg)?;
-        let lock = tx
-            .prepare_cached(
-                "SELECT 1 FROM blazen_runs WHERE run_id = $1 AND epoch = $2 AND owner = $3
-                 FOR UPDATE",
+    async fn read_inbox(
+        &self,
+        lease: &Lease,
+        after: u64,
+    ) -> Result<Vec<(u64, InboxMessage)>, PersistError> {
+        let rows = self
+            .query(
+                "SELECT i.id, i.message FROM blazen_inbox i
+                 WHERE i.run_id = $1 AND i.id > $4
+                   AND EXISTS (SELECT 1 FROM blazen_runs r
+                               WHERE r.run_id = $1 AND r.epoch = $2 AND r.owner = $3)
+                 ORDER BY i.id",
+                &[
+                    &lease.run_id,
+                    &to_i64(lease.epoch),
+                    &lease.owner,
+                    &to_i64(after),
+                ],
             )
-            .await
-            .map_err(pg)?;
-        let held = tx
-            .query_opt(&lock, &[&lease.run_id, &to_i64(lease.epoch), &lease.owner])
-            .await
-            .map_err(pg)?;
-        if held.is_none() {
+            .await?;
+        if rows.is_empty() && !self.holds(lease).await? {
             return Err(fenced(lease));
         }
-        let take = tx
-            .prepare_cached("DELETE FROM blazen_inbox WHERE run_id = $1 RETURNING id, message")
-            .await
-            .map_err(pg)?;
-        let mut rows: Vec<(i64, String)> = tx
-            .query(&take, &[&lease.run_id])
-            .await
-            .map_err(pg)?
-            .iter()
-            .map(|r| (r.get(0), r.get(1)))
-            .collect();
-        tx.commit().await.map_err(pg)?;
-        rows.sort_by_key(|(id, _)| *id);
         rows.iter()
-            .map(|(_, m)| serde_json::from_str(m).map_err(PersistError::Decode))
+            .map(|r| {
+                let message: String = r.get(1);
+                serde_json::from_str(&message)
+                    .map(|m| (to_u64(r.get(0)), m))
+                    .map_err(PersistError::Decode)
+            })
             .collect()
     }
 

@@ -42,8 +42,9 @@ pub(crate) enum RouterMsg {
     Retrying { slot: u32, attempt: u32 },
     /// `handler.respond()` (boxed: it is rare, and keeps the message small).
     Respond(Box<Respond>),
-    /// Checkpoint now (messages from the run's inbox were just handed over).
-    Checkpoint,
+    /// Checkpoint now: the messages of the run's inbox up to `inbox_through` were just
+    /// handed over (the entry removes them from the inbox).
+    Checkpoint { inbox_through: u64 },
     /// The worker owning the run lost its lease: stop at once and write nothing more.
     Abandon { epoch: u64 },
     /// Step execution `exec` started waiting in `Context::wait_for_event` (sent after its

@@ -37,6 +37,9 @@ pub(crate) struct Ownership {
     stream: Mutex<Vec<(u64, SerializedEvent)>>,
     /// Entries appended since the last compaction.
     since_compaction: AtomicU64,
+    /// The last inbox message the router has taken in (0: none): the next entry removes
+    /// the messages up to it from the store's inbox.
+    inbox_through: AtomicU64,
     left: mpsc::UnboundedSender<(Uuid, Left)>,
 }
 
@@ -63,6 +66,7 @@ impl Ownership {
             idle_release,
             stream: Mutex::new(Vec::new()),
             since_compaction: AtomicU64::new(0),
+            inbox_through: AtomicU64::new(0),
             left,
         }
     }
@@ -83,11 +87,18 @@ impl Ownership {
         // Positions are taken by concurrent writers: store them in order.
         stream.sort_by_key(|(p, _)| *p);
         entry.stream = stream;
+        let through = self.inbox_through.load(Ordering::Relaxed);
+        entry.inbox_through = (through > 0).then_some(through);
         self.store.append(&self.lease, &entry).await?;
         if self.since_compaction.fetch_add(1, Ordering::Relaxed) + 1 >= self.compact_every {
             self.compact(&snapshot()).await?;
         }
         Ok(())
+    }
+
+    /// The router took in the inbox messages up to `id`.
+    pub(crate) fn took_inbox(&self, id: u64) {
+        self.inbox_through.fetch_max(id, Ordering::Relaxed);
     }
 
     /// Replaces the journal with `snapshot`.

@@ -192,6 +192,8 @@ struct WorkerInner {
 struct Owned {
     lease: Lease,
     router: mpsc::UnboundedSender<RouterMsg>,
+    /// The last inbox message handed to the router.
+    inbox_seen: u64,
 }
 
 impl Worker {
@@ -299,7 +301,14 @@ impl WorkerInner {
     /// Records a run this worker now executes.
     fn adopt(&self, lease: Lease, handler: &WorkflowHandler) {
         if let Some(router) = handler.router_sender() {
-            lock(&self.runs).insert(lease.run_id, Owned { lease, router });
+            lock(&self.runs).insert(
+                lease.run_id,
+                Owned {
+                    lease,
+                    router,
+                    inbox_seen: 0,
+                },
+            );
         }
     }
 
@@ -336,15 +345,17 @@ impl WorkerInner {
         }
     }
 
-    /// Hands the messages in a run's inbox to its router, then checkpoints them.
+    /// Hands the new messages in a run's inbox to its router, then has it checkpoint them
+    /// (the checkpoint removes them from the inbox: a message is never lost between the two,
+    /// only read again by the next owner if this one dies first).
     async fn deliver_inbox(&self, run_id: Uuid) {
-        let Some((lease, router)) = lock(&self.runs)
+        let Some((lease, router, seen)) = lock(&self.runs)
             .get(&run_id)
-            .map(|o| (o.lease.clone(), o.router.clone()))
+            .map(|o| (o.lease.clone(), o.router.clone(), o.inbox_seen))
         else {
             return;
         };
-        let messages = match self.store.take_inbox(&lease).await {
+        let messages = match self.store.read_inbox(&lease, seen).await {
             Ok(m) => m,
             Err(PersistError::Fenced { epoch, .. }) => {
                 let _ = router.send(RouterMsg::Abandon { epoch });
@@ -355,10 +366,21 @@ impl WorkerInner {
                 return;
             }
         };
-        if messages.is_empty() {
+        let Some(&(last, _)) = messages.last() else {
             return;
-        }
-        for message in messages {
+        };
+        let seen = {
+            let mut runs = lock(&self.runs);
+            match runs.get_mut(&run_id) {
+                // Another delivery got this far meanwhile: it hands these over.
+                Some(o) if o.inbox_seen < last => std::mem::replace(&mut o.inbox_seen, last),
+                _ => return,
+            }
+        };
+        for (id, message) in messages {
+            if id <= seen {
+                continue;
+            }
             let msg = match message {
                 InboxMessage::Event { event } => RouterMsg::Send {
                     event: Box::new(event.into_dynamic()),
@@ -378,8 +400,9 @@ impl WorkerInner {
             };
             let _ = router.send(msg);
         }
-        // What was taken from the inbox is in the run's next journal entry.
-        let _ = router.send(RouterMsg::Checkpoint);
+        let _ = router.send(RouterMsg::Checkpoint {
+            inbox_through: last,
+        });
     }
 
     async fn renew_loop(self: Arc<Self>, mut stop: watch::Receiver<bool>) {

@@ -367,7 +367,10 @@ impl Router {
                 }
                 Ok(None)
             }
-            RouterMsg::Checkpoint => {
+            RouterMsg::Checkpoint { inbox_through } => {
+                if let Some(owner) = &self.shared.owner {
+                    owner.took_inbox(inbox_through);
+                }
                 if self.durable && !self.paused {
                     self.checkpoint(SnapshotStatus::Running).await?;
                 }

@@ -49,9 +49,9 @@ fn notify(tx: &Transaction<'_>, run_id: &str, kind: &str) -> rusqlite::Result<()
     Ok(())
 }
 
-/// Whether `lease` still holds the run (its epoch and owner), in `tx`.
-fn holds(tx: &Transaction<'_>, lease: &Lease) -> rusqlite::Result<bool> {
-    tx.prepare("SELECT 1 FROM blazen_runs WHERE run_id = ?1 AND epoch = ?2 AND owner = ?3")?
+/// Whether `lease` still holds the run (its epoch and owner).
+fn holds(conn: &Connection, lease: &Lease) -> rusqlite::Result<bool> {
+    conn.prepare("SELECT 1 FROM blazen_runs WHERE run_id = ?1 AND epoch = ?2 AND owner = ?3")?
         .query_row(
             params![lease.run_id.to_string(), to_i64(lease.epoch), lease.owner],
             |_| Ok(()),
@@ -120,6 +120,7 @@ impl RunStore for EmbeddedStore {
         }
         let notice = !stream.is_empty() || entry.frame.status.is_finished();
         let status = entry.frame.status.as_str();
+        let inbox_through = entry.inbox_through;
         let lease = lease.clone();
         self.write(move |tx, store| {
             let err = |e: rusqlite::Error| PersistError::backend(store, e);
@@ -153,6 +154,11 @@ impl RunStore for EmbeddedStore {
             )
             .and_then(|mut s| s.execute(params![id, len, to_i64(lease.epoch), json]))
             .map_err(err)?;
+            if let Some(through) = inbox_through {
+                tx.prepare("DELETE FROM blazen_inbox WHERE run_id = ?1 AND id <= ?2")
+                    .and_then(|mut s| s.execute(params![id, to_i64(through)]))
+                    .map_err(err)?;
+            }
             if !stream.is_empty() {
                 let mut insert = tx
                     .prepare(
@@ -392,31 +398,37 @@ impl RunStore for EmbeddedStore {
         .await
     }
 
-    async fn take_inbox(&self, lease: &Lease) -> Result<Vec<InboxMessage>, PersistError> {
+    async fn read_inbox(
+        &self,
+        lease: &Lease,
+        after: u64,
+    ) -> Result<Vec<(u64, InboxMessage)>, PersistError> {
         let lease = lease.clone();
-        let texts = self
-            .write(move |tx, store| {
+        let rows = self
+            .with_conn(move |conn, store| {
                 let err = |e: rusqlite::Error| PersistError::backend(store, e);
-                if !holds(tx, &lease).map_err(err)? {
+                if !holds(&*conn, &lease).map_err(err)? {
                     return Err(fenced(&lease));
                 }
-                let id = lease.run_id.to_string();
-                let mut stmt = tx
-                    .prepare("SELECT message FROM blazen_inbox WHERE run_id = ?1 ORDER BY id")
+                let mut stmt = conn
+                    .prepare(
+                        "SELECT id, message FROM blazen_inbox WHERE run_id = ?1 AND id > ?2
+                         ORDER BY id",
+                    )
                     .map_err(err)?;
-                let texts = stmt
-                    .query_map(params![id], |row| row.get::<_, String>(0))
-                    .and_then(|rows| rows.collect::<Result<Vec<_>, _>>())
-                    .map_err(err)?;
-                tx.prepare("DELETE FROM blazen_inbox WHERE run_id = ?1")
-                    .and_then(|mut s| s.execute(params![id]))
-                    .map_err(err)?;
-                Ok(texts)
+                stmt.query_map(params![lease.run_id.to_string(), to_i64(after)], |row| {
+                    Ok((row.get::<_, i64>(0)?, row.get::<_, String>(1)?))
+                })
+                .and_then(|rows| rows.collect::<Result<Vec<_>, _>>())
+                .map_err(err)
             })
             .await?;
-        texts
-            .iter()
-            .map(|m| serde_json::from_str(m).map_err(PersistError::Decode))
+        rows.iter()
+            .map(|(id, m)| {
+                serde_json::from_str(m)
+                    .map(|m| (to_u64(*id), m))
+                    .map_err(PersistError::Decode)
+            })
             .collect()
     }
 
