@@ -363,7 +363,10 @@ async fn release_handover_and_idle<S: RunStore + Clone + 'static>(h: Vec<S>) {
     assert_eq!(again.len(), 1);
     // The first message was not recorded in a journal entry by the owner that read it: the
     // next owner reads it again, then the second.
-    assert_eq!(inbox(a, &again[0], 0).await.unwrap(), vec![msg.clone(), msg]);
+    assert_eq!(
+        inbox(a, &again[0], 0).await.unwrap(),
+        vec![msg.clone(), msg]
+    );
 }
 
 async fn post_errors_and_inbox_order<S: RunStore + Clone + 'static>(h: Vec<S>) {
