@@ -1,4 +1,20 @@
 //! Typed, event-driven LLM workflows whose graph the compiler checks.
+//!
+//! # Where things live
+//! - [`event`]: the `Event` trait, `DynamicEvent` and the built-in events (start, stop, input
+//!   requests, `StepFailed`, `RunFailed`); [`step`](mod@step): `Step` and what a step may return;
+//!   `retry`: `RetryPolicy`.
+//! - `run/` (private): a run's state and every change of it (`run/state.rs`), the run as a
+//!   snapshot and back (`run/snapshot.rs`), the router's messages, the stream bound, and the
+//!   journal writer of a run owned by a worker (`run/owner.rs`).
+//! - [`context`]: `Context`, the steps' facade over the run's state.
+//! - [`workflow`](mod@workflow): `Workflow`, its builder, the handler, and the router (`workflow/runner.rs`),
+//!   which only schedules.
+//! - [`graph`]: the graph analysis shared by `workflow!` (at compile time) and `build()`.
+//! - [`persist`]: snapshots, journal entries, stores (`InMemoryStore`, `EmbeddedStore`,
+//!   `PostgresStore`) and the run-ownership contract `RunStore`.
+//! - [`worker`]: `Worker` and `RunClient`, runs shared by replicas through a `RunStore`.
+//! - [`tool`](mod@tool): `ToolDef`, argument validation, schema dialects.
 
 #![doc(test(attr(deny(warnings))))]
 

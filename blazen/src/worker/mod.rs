@@ -91,8 +91,9 @@ impl WorkerBuilder {
         self
     }
 
-    /// The worker's id (default: a random one). A worker restarted with the id of a dead
-    /// one recovers its runs without waiting for their leases.
+    /// The worker's id, the owner recorded in its leases (default: a random one). Ids must
+    /// be unique among live workers. A restarted worker recovers runs like any other: once
+    /// the leases of its previous life expire.
     pub fn id(mut self, id: impl Into<String>) -> Self {
         self.id = Some(id.into());
         self
