@@ -5,6 +5,7 @@
 use std::time::{Duration, Instant};
 
 use blazen::prelude::*;
+use blazen::persist::SnapshotStatus;
 use blazen::{RunClient, RunStore, Worker};
 
 #[allow(dead_code)]
@@ -126,6 +127,86 @@ async fn a_thousand_waiting_runs_are_released_and_an_answer_resumes_one() {
                 .await
                 .expect("BLAZEN_TEST_POSTGRES is set but PostgreSQL is unreachable");
             releases_then_resumes(store.clone(), "postgres").await;
+            let client = store.client().await.unwrap();
+            client
+                .batch_execute(&format!("DROP SCHEMA {schema} CASCADE"))
+                .await
+                .unwrap();
+        }
+        Err(_) => eprintln!("postgres part skipped: BLAZEN_TEST_POSTGRES not set"),
+    }
+}
+
+/// Cancellation and status from a client: an owned run is cancelled by its owner, a
+/// released one by the worker that claims it; both end `Cancelled`, stored as such.
+async fn cancels_from_anywhere<S: RunStore + Clone + 'static>(store: S, label: &str) {
+    let worker = Worker::builder(store.clone())
+        .workflow(asking())
+        .lease(Duration::from_secs(5))
+        .idle_release(Duration::from_millis(300))
+        .start()
+        .await
+        .unwrap();
+    let client = RunClient::new(store);
+    let owned = worker.run("idle-ask", json!({"n": 1})).await.unwrap();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while client.input_requests(owned.run_id()).await.unwrap().is_empty() {
+        assert!(Instant::now() < deadline, "{label}: the run asks");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    let status = client.status(owned.run_id()).await.unwrap();
+    assert_eq!(status.owner.as_deref(), Some(worker.id()), "{label}");
+    assert_eq!(status.status, SnapshotStatus::WaitingForInput, "{label}");
+    assert!(status.epoch >= 1 && status.updated_at_ms > 0, "{label}");
+    client.cancel(owned.run_id()).await.unwrap();
+    let ended = tokio::time::timeout(Duration::from_secs(20), client.result(owned.run_id()))
+        .await
+        .expect("cancelled in time");
+    assert!(ended.is_err(), "{label}: {ended:?}");
+    assert_eq!(
+        client.status(owned.run_id()).await.unwrap().status,
+        SnapshotStatus::Cancelled,
+        "{label}"
+    );
+    assert!(matches!(
+        owned.result().await,
+        Err(WorkflowError::Cancelled { .. })
+    ));
+
+    // Released while it waits: the cancel makes it claimable, and the claimer cancels it.
+    let released = worker.run("idle-ask", json!({"n": 2})).await.unwrap().run_id();
+    while client.status(released).await.unwrap().owner.is_some() {
+        assert!(Instant::now() < deadline, "{label}: released");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    client.cancel(released).await.unwrap();
+    let ended = tokio::time::timeout(Duration::from_secs(20), client.result(released))
+        .await
+        .expect("cancelled in time");
+    assert!(ended.is_err(), "{label}: {ended:?}");
+    assert_eq!(
+        client.status(released).await.unwrap().status,
+        SnapshotStatus::Cancelled,
+        "{label}"
+    );
+    // A finished run takes no more messages.
+    assert!(client.send_event(released, StopEvent::default()).await.is_err());
+    worker.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_client_cancels_owned_and_released_runs_and_reads_their_status() {
+    let dir = std::env::temp_dir().join(format!("blazen-cancel-{}", uuid::Uuid::new_v4()));
+    std::fs::create_dir_all(&dir).unwrap();
+    cancels_from_anywhere(EmbeddedStore::open(dir.join("runs.db")).unwrap(), "embedded").await;
+    let _ = std::fs::remove_dir_all(&dir);
+    match std::env::var("BLAZEN_TEST_POSTGRES") {
+        Ok(url) => {
+            let schema = format!("cancel_{}", uuid::Uuid::new_v4().simple());
+            let store = blazen::PostgresStore::connect_with_schema(&url, &schema)
+                .await
+                .expect("BLAZEN_TEST_POSTGRES is set but PostgreSQL is unreachable");
+            cancels_from_anywhere(store.clone(), "postgres").await;
             let client = store.client().await.unwrap();
             client
                 .batch_execute(&format!("DROP SCHEMA {schema} CASCADE"))
