@@ -165,6 +165,38 @@ impl<E: TypedEvent> ListedEvent for E {
     }
 }
 
+/// The value of `#[step(retry = ..)]`.
+#[diagnostic::on_unimplemented(
+    message = "`retry = ..` takes a `RetryPolicy`, not `{Self}`",
+    label = "expected a `RetryPolicy`, e.g. `RetryPolicy::exponential(3, Duration::from_millis(100))`"
+)]
+pub trait StepRetry {
+    /// The policy.
+    fn into_policy(self) -> crate::RetryPolicy;
+}
+
+impl StepRetry for crate::RetryPolicy {
+    fn into_policy(self) -> crate::RetryPolicy {
+        self
+    }
+}
+
+/// The value of `#[step(timeout = ..)]`.
+#[diagnostic::on_unimplemented(
+    message = "`timeout = ..` takes a `Duration`, not `{Self}`",
+    label = "expected a `std::time::Duration`, e.g. `Duration::from_secs(5)`"
+)]
+pub trait StepTimeout {
+    /// The timeout.
+    fn into_duration(self) -> std::time::Duration;
+}
+
+impl StepTimeout for std::time::Duration {
+    fn into_duration(self) -> std::time::Duration {
+        self
+    }
+}
+
 /// The error a step returns when its event parameter cannot hold the routed event.
 pub fn unexpected_event(step: &str, ev: &dyn Event) -> WorkflowError {
     WorkflowError::EventDecode {
