@@ -333,3 +333,33 @@ fn error_accessors(err: &BlazenError) {
     let _ = err.raw_body();
     let _: bool = err.is_retryable();
 }
+
+#[derive(Debug, Clone, Serialize, Deserialize, Event)]
+struct Draft;
+
+/// `#[step(retry = .., timeout = ..)]`, `Either`, `OneOf3` and `collect_any`, as API.md's
+/// "Retries, timeouts, cancellation, failures as events" writes them.
+#[step(retry = RetryPolicy::exponential(3, Duration::from_millis(100)),
+       timeout = Duration::from_secs(5))]
+async fn gather(
+    ctx: &Context,
+    ev: Either<AnalyzeEvent, Draft>,
+) -> Result<Option<OneOf3<AnalyzeEvent, Draft, StopEvent>>, WorkflowError> {
+    let all: Option<Vec<Either<AnalyzeEvent, Draft>>> =
+        ctx.collect_any::<Either<AnalyzeEvent, Draft>>(ev, 2);
+    let _: usize = ctx.collected_count::<Either<AnalyzeEvent, Draft>>();
+    Ok(all.map(|all| match all.into_iter().next() {
+        Some(Either::Left(a)) => OneOf3::First(a),
+        Some(Either::Right(d)) => OneOf3::Second(d),
+        None => OneOf3::Third(StopEvent::default()),
+    }))
+}
+
+#[test]
+fn dsl_additions() {
+    fn choice<C: EventChoice>() {}
+    choice::<OneOf3<AnalyzeEvent, Draft, StopEvent>>();
+    let step = gather::step();
+    assert_eq!(step.retry_policy().map(RetryPolicy::max_attempts), Some(3));
+    assert_eq!(step.step_timeout(), Some(Duration::from_secs(5)));
+}

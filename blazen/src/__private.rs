@@ -30,7 +30,8 @@ pub use ::std::boxed::Box;
 /// to turn it into the events to route.
 ///
 /// Implemented for typed events, `()`, `Option<T>`, `Vec<T>`, `Result<T, E>`, the
-/// `#[event(one_of)]` enums, and the dynamic forms `Box<dyn Event>` and `StepOutput`
+/// `#[event(one_of)]` enums, [`Either`](crate::Either) and [`OneOf3`](crate::OneOf3)
+/// (in `choice.rs`), and the dynamic forms `Box<dyn Event>` and `StepOutput`
 /// (which list nothing: declare what they emit with `emits = [..]`).
 #[diagnostic::on_unimplemented(
     message = "`{Self}` is not something a step can emit",
@@ -111,7 +112,8 @@ impl<T: EmitSet, E: Into<WorkflowError>> EmitSet for Result<T, E> {
 /// What a step's event parameter accepts, and how to get it from a routed event.
 ///
 /// Implemented for typed events, `Box<dyn Event>` (which lists nothing: declare what it
-/// accepts with `accepts = [..]`) and the `#[event(one_of)]` enums.
+/// accepts with `accepts = [..]`), the `#[event(one_of)]` enums, [`Either`](crate::Either)
+/// and [`OneOf3`](crate::OneOf3).
 #[diagnostic::on_unimplemented(
     message = "`{Self}` cannot be the event parameter of a step",
     label = "the event parameter is an event type, an `#[event(one_of)]` enum, or `Box<dyn Event>` with `accepts = [..]`",
@@ -162,6 +164,38 @@ impl<E: TypedEvent> ListedEvent for E {
     }
     fn from_event(ev: Box<dyn Event>) -> Result<Self, WorkflowError> {
         downcast_event::<E>(ev)
+    }
+}
+
+/// The value of `#[step(retry = ..)]`.
+#[diagnostic::on_unimplemented(
+    message = "`retry = ..` takes a `RetryPolicy`, not `{Self}`",
+    label = "expected a `RetryPolicy`, e.g. `RetryPolicy::exponential(3, Duration::from_millis(100))`"
+)]
+pub trait StepRetry {
+    /// The policy.
+    fn into_policy(self) -> crate::RetryPolicy;
+}
+
+impl StepRetry for crate::RetryPolicy {
+    fn into_policy(self) -> crate::RetryPolicy {
+        self
+    }
+}
+
+/// The value of `#[step(timeout = ..)]`.
+#[diagnostic::on_unimplemented(
+    message = "`timeout = ..` takes a `Duration`, not `{Self}`",
+    label = "expected a `std::time::Duration`, e.g. `Duration::from_secs(5)`"
+)]
+pub trait StepTimeout {
+    /// The timeout.
+    fn into_duration(self) -> std::time::Duration;
+}
+
+impl StepTimeout for std::time::Duration {
+    fn into_duration(self) -> std::time::Duration {
+        self
     }
 }
 

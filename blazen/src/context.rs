@@ -9,6 +9,7 @@ use serde::Serialize;
 use serde_json::Value;
 use uuid::Uuid;
 
+use crate::choice::EventChoice;
 use crate::error::WorkflowError;
 use crate::event::{downcast_event, DynamicEvent, Event, TypedEvent};
 use crate::resources::Resources;
@@ -352,6 +353,54 @@ impl Context {
             .collect(self.step, self.exec, durable, event, n)
     }
 
+    /// Fan-in over several event types: buffers `event` (an `A` or a `B` of a step accepting
+    /// both) and returns all `n` buffered events once `n` have arrived at this step, in
+    /// arrival order whatever their type, `None` before.
+    ///
+    /// `S` is a choice of events, [`Either<A, B>`](crate::Either) or
+    /// [`OneOf3<A, B, C>`](crate::OneOf3): the step takes it as its event parameter and
+    /// passes it on. One buffer holds every type of the choice; like
+    /// [`collect_events`](Self::collect_events) it belongs to the run and its snapshots, and
+    /// `n == 0` returns an empty batch at once.
+    ///
+    /// ```
+    /// use blazen::prelude::*;
+    ///
+    /// #[derive(Debug, Clone, Serialize, Deserialize, Event)]
+    /// struct Vote { yes: bool }
+    /// #[derive(Debug, Clone, Serialize, Deserialize, Event)]
+    /// struct Abstain;
+    ///
+    /// #[step]
+    /// fn ballot(_ev: StartEvent) -> Vec<Either<Vote, Abstain>> {
+    ///     vec![Either::Left(Vote { yes: true }), Either::Right(Abstain), Either::Left(Vote { yes: false })]
+    /// }
+    ///
+    /// #[step]
+    /// fn count(ctx: &Context, ev: Either<Vote, Abstain>) -> Option<StopEvent> {
+    ///     let all = ctx.collect_any(ev, 3)?;
+    ///     let yes = all.iter().filter(|v| matches!(v, Either::Left(Vote { yes: true }))).count();
+    ///     Some(StopEvent::new(json!({ "yes": yes, "votes": all.len() })))
+    /// }
+    ///
+    /// # #[tokio::main]
+    /// # async fn main() -> Result<(), WorkflowError> {
+    /// let wf = workflow!("ballot", [ballot, count]);
+    /// let stop = wf.run(json!({})).await?.result().await?;
+    /// assert_eq!(stop.result, json!({ "yes": 1, "votes": 3 }));
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn collect_any<S: EventChoice>(&self, event: impl Into<S>, n: usize) -> Option<Vec<S>> {
+        if n == 0 {
+            return Some(Vec::new());
+        }
+        let durable = self.shared.durable || self.shared.may_wait(self.step);
+        self.shared
+            .lock_state()
+            .collect(self.step, self.exec, durable, event.into(), n)
+    }
+
     /// Waits, inside the step, for the next event of type `E` sent in the run (by another
     /// step's [`send_event`](Self::send_event) or from outside with
     /// [`WorkflowHandler::send_event`](crate::workflow::WorkflowHandler::send_event)).
@@ -514,8 +563,11 @@ impl Context {
     }
 
     /// How many events of type `E` this step has buffered with
-    /// [`collect_events`](Self::collect_events).
-    pub fn collected_count<E: TypedEvent>(&self) -> usize {
-        self.shared.lock_state().collected(self.step, E::EVENT_TYPE)
+    /// [`collect_events`](Self::collect_events), or, for a choice `E` such as
+    /// [`Either<A, B>`](crate::Either), with [`collect_any`](Self::collect_any).
+    pub fn collected_count<E: EventChoice>(&self) -> usize {
+        self.shared
+            .lock_state()
+            .collected(self.step, E::fan_in_key())
     }
 }

@@ -18,6 +18,7 @@
 
 #![doc(test(attr(deny(warnings))))]
 
+pub mod choice;
 pub mod context;
 pub mod error;
 pub mod event;
@@ -33,6 +34,7 @@ pub mod worker;
 pub mod workflow;
 
 pub use blazen_macros::{step, tool, workflow, Event};
+pub use choice::{Either, EventChoice, OneOf3};
 pub use context::Context;
 pub use error::{Result, WorkflowError};
 pub use event::{
@@ -62,6 +64,7 @@ pub mod prelude {
     pub use crate::{
         Context, DynamicEvent, Event, StartEvent, Step, StopEvent, TypedEvent, WorkflowError,
     };
+    pub use crate::{Either, EventChoice, OneOf3};
     pub use crate::{EventInfo, FailureKind, RetryPolicy, RunFailed, StepFailed, WorkflowBuilder};
     pub use crate::{
         InputRequiredEvent, InputResponseEvent, StepOutput, Workflow, WorkflowHandler,

@@ -36,8 +36,9 @@ pub enum StepOutput {
 /// Conversion of a step's return value into what it emits.
 ///
 /// Implemented for typed events, `()`, `Option<E>`, `Vec<E>`, `Result<T, E>` with
-/// `E: Into<WorkflowError>`, [`StepOutput`], `Box<dyn Event>` and the enums of
-/// `#[derive(Event)]` whose variants wrap events.
+/// `E: Into<WorkflowError>`, [`StepOutput`], `Box<dyn Event>`, the enums of
+/// `#[derive(Event)]` whose variants wrap events, [`Either`](crate::Either) and
+/// [`OneOf3`](crate::OneOf3).
 #[diagnostic::on_unimplemented(
     message = "`{Self}` is not something a step can emit",
     label = "a step returns an event, `Option<E>`, `Vec<E>`, `()`, or one of these in a `Result`",

@@ -207,6 +207,7 @@ fn step_fn(step: &Step<'_>) -> TokenStream {
         .as_ref()
         .map(|e| quote!(#e))
         .unwrap_or_else(|| quote!(0));
+    let policies = policies(step);
     let unused_ctx = if step.params.iter().any(|p| matches!(p, Param::Ctx(_))) {
         TokenStream::new()
     } else {
@@ -225,8 +226,38 @@ fn step_fn(step: &Step<'_>) -> TokenStream {
                     #output
                 },
             )
+            #policies
         }
     }
+}
+
+/// `.retry(..)` and `.timeout(..)` of `retry = ..` and `timeout = ..`, each at the user's
+/// expression, so a value of the wrong type is reported there. A literal was reported by
+/// validation and is left out.
+fn policies(step: &Step<'_>) -> TokenStream {
+    let mut out = TokenStream::new();
+    for (expr, method, convert) in [
+        (
+            &step.opts.retry,
+            quote!(retry),
+            quote!(::blazen::__private::StepRetry::into_policy),
+        ),
+        (
+            &step.opts.timeout,
+            quote!(timeout),
+            quote!(::blazen::__private::StepTimeout::into_duration),
+        ),
+    ] {
+        match expr {
+            None | Some(syn::Expr::Lit(_)) => {}
+            Some(expr) => {
+                let mut moved = expr.clone();
+                Reroot.visit_expr_mut(&mut moved);
+                out.extend(quote_spanned!(expr.span()=> .#method(#convert(#moved))));
+            }
+        }
+    }
+    out
 }
 
 /// Whether `ty` is `Box<dyn Event>` as written.

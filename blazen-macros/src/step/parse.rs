@@ -14,12 +14,24 @@ pub(super) struct Options {
     pub(super) waits_for: Vec<Type>,
     pub(super) max_concurrency: Option<syn::Expr>,
     pub(super) name: Option<LitStr>,
+    /// `retry = <RetryPolicy expression>`.
+    pub(super) retry: Option<syn::Expr>,
+    /// `timeout = <Duration expression>`.
+    pub(super) timeout: Option<syn::Expr>,
 }
 
 /// The options of `#[step(..)]`, for the option parser.
 const SPEC: Spec = Spec {
     name: "`#[step]`",
-    keys: &["accepts", "emits", "waits_for", "max_concurrency", "name"],
+    keys: &[
+        "accepts",
+        "emits",
+        "waits_for",
+        "max_concurrency",
+        "name",
+        "retry",
+        "timeout",
+    ],
     form: "",
 };
 
@@ -31,6 +43,15 @@ pub(super) fn options(attr: TokenStream, errors: &mut Errors) -> Options {
             "emits" => opts.emits = event_list(&opt, errors).unwrap_or_default(),
             "waits_for" => opts.waits_for = event_list(&opt, errors).unwrap_or_default(),
             "max_concurrency" => opts.max_concurrency = max_concurrency(&opt, errors),
+            "retry" => {
+                let usage = "`retry` takes a `RetryPolicy`: \
+                             `retry = RetryPolicy::exponential(3, Duration::from_millis(100))`";
+                opts.retry = opt.parse::<syn::Expr>(errors, usage);
+            }
+            "timeout" => {
+                let usage = "`timeout` takes a `Duration`: `timeout = Duration::from_secs(5)`";
+                opts.timeout = opt.parse::<syn::Expr>(errors, usage);
+            }
             _ => {
                 let usage = "`name` takes a string literal: `name = \"analyze_v2\"`";
                 match opt.parse::<LitStr>(errors, usage) {

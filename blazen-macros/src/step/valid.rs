@@ -62,6 +62,7 @@ pub(super) fn check<'a>(func: &'a ItemFn, opts: Options, errors: &mut Errors) ->
         );
         ok = false;
     }
+    check_policies(&name, &opts, errors);
     if params.method {
         Checked::Method
     } else if !ok {
@@ -75,6 +76,30 @@ pub(super) fn check<'a>(func: &'a ItemFn, opts: Options, errors: &mut Errors) ->
             ret,
             opts,
         }))
+    }
+}
+
+/// `retry = ..` and `timeout = ..` take expressions of their types, which the compiler
+/// checks; a literal can be neither, so it is reported here, in the step's name. The step
+/// still expands (without the option).
+fn check_policies(name: &str, opts: &Options, errors: &mut Errors) {
+    if let Some(syn::Expr::Lit(lit)) = &opts.retry {
+        errors.spanned(
+            lit,
+            format!(
+                "step `{name}`: `retry` takes a `RetryPolicy`, not a literal: \
+                 `retry = RetryPolicy::exponential(3, Duration::from_millis(100))`"
+            ),
+        );
+    }
+    if let Some(syn::Expr::Lit(lit)) = &opts.timeout {
+        errors.spanned(
+            lit,
+            format!(
+                "step `{name}`: `timeout` takes a `Duration`, not a literal: \
+                 `timeout = Duration::from_secs(5)`"
+            ),
+        );
     }
 }
 

@@ -186,7 +186,8 @@ mod tests {
     use serde_json::json;
 
     use super::*;
-    use crate::event::{DynamicEvent, StartEvent};
+    use crate::choice::Either;
+    use crate::event::{DynamicEvent, StartEvent, StopEvent};
 
     const STEPS: [&str; 2] = ["split", "total"];
 
@@ -335,6 +336,62 @@ mod tests {
             name,
         );
         assert!(snap.fan_in.is_empty(), "{:?}", snap.fan_in);
+    }
+
+    #[test]
+    fn a_buffer_of_several_event_types_round_trips_in_arrival_order() {
+        type Choice = Either<StartEvent, StopEvent>;
+        let mut state = RunState::default();
+        let arrivals: [Choice; 2] = [
+            Either::Right(StopEvent::new(json!("a"))),
+            Either::Left(StartEvent::new(json!("b"))),
+        ];
+        for ev in arrivals {
+            assert!(state.collect(1, 0, false, ev, 3).is_none());
+        }
+        let snap = capture(
+            of(Uuid::new_v4()),
+            SnapshotStatus::Running,
+            &state,
+            RouterImage::default(),
+            name,
+        );
+        // One buffer for the choice; each event keeps its own type.
+        assert_eq!(snap.fan_in.len(), 1);
+        assert_eq!(
+            snap.fan_in[0].event_type,
+            "blazen::StartEvent|blazen::StopEvent"
+        );
+        let types: Vec<_> = snap.fan_in[0]
+            .events
+            .iter()
+            .map(|e| e.event_type.as_str())
+            .collect();
+        assert_eq!(types, ["blazen::StopEvent", "blazen::StartEvent"]);
+        // Restored, captured again: the same snapshot.
+        let restored = restore(snap.clone(), index).unwrap();
+        let mut again = capture(
+            of(snap.run_id),
+            SnapshotStatus::Running,
+            &restored.state,
+            RouterImage::default(),
+            name,
+        );
+        again.created_at_ms = snap.created_at_ms;
+        assert_eq!(again, snap);
+        // And the restored events complete the batch, decoded, in arrival order.
+        let mut state = restored.state;
+        let third: Choice = Either::Right(StopEvent::new(json!("c")));
+        let batch = state.collect(1, 0, false, third, 3).expect("the batch");
+        let shown: Vec<_> = batch
+            .iter()
+            .map(|e| match e {
+                Either::Left(start) => format!("start {}", start.data),
+                Either::Right(stop) => format!("stop {}", stop.result),
+            })
+            .collect();
+        assert_eq!(shown, [r#"stop "a""#, r#"start "b""#, r#"stop "c""#]);
+        assert!(state.collect.is_empty());
     }
 
     #[test]

@@ -9,7 +9,8 @@ use std::fmt;
 use serde_json::Value;
 use tokio::sync::oneshot;
 
-use crate::event::{downcast_event, Event, TypedEvent};
+use crate::choice::EventChoice;
+use crate::event::Event;
 use crate::persist::{JournalEntry, SerializedEvent};
 
 /// One value stored in the context.
@@ -45,7 +46,9 @@ pub(crate) type TakenBatch = (FanInKey, Vec<(u64, SerializedEvent)>);
 pub(crate) struct RunState {
     /// `set`/`set_bytes` values.
     pub(crate) values: HashMap<String, StateValue>,
-    /// Fan-in buffers of [`Context::collect_events`](crate::Context::collect_events), keyed by (collecting step, event type).
+    /// Fan-in buffers of [`Context::collect_events`](crate::Context::collect_events) and
+    /// [`Context::collect_any`](crate::Context::collect_any), keyed by (collecting step,
+    /// event type or choice of types).
     pub(crate) collect: HashMap<FanInKey, FanIn>,
     /// Only when the run checkpoints or the collecting step may wait: the batches
     /// `collect_events` handed to step executions still running, by execution, each event with the execution that buffered it. A
@@ -171,17 +174,17 @@ impl RunState {
         entry.removed.extend(std::mem::take(&mut changes.removed));
     }
 
-    /// How many events of `event_type` the fan-in buffer of `step` holds.
-    pub(crate) fn collected(&self, step: u32, event_type: &'static str) -> usize {
-        self.collect
-            .get(&(step, Cow::Borrowed(event_type)))
-            .map_or(0, FanIn::len)
+    /// How many events the fan-in buffer `key` of `step` holds.
+    pub(crate) fn collected(&self, step: u32, key: Cow<'static, str>) -> usize {
+        self.collect.get(&(step, key)).map_or(0, FanIn::len)
     }
 
     /// Fan-in: buffers `event` for `step` (execution `exec`) and returns the whole batch once
-    /// `n` events are buffered. `durable`: remember which execution buffered and took each
-    /// event (see [`taken`](Self::taken)).
-    pub(crate) fn collect<E: TypedEvent>(
+    /// `n` events are buffered. A typed event has its own buffer; a choice of events
+    /// ([`Either`](crate::Either), ..) one buffer for all its types, in arrival order.
+    /// `durable`: remember which execution buffered and took each event (see
+    /// [`taken`](Self::taken)).
+    pub(crate) fn collect<E: EventChoice>(
         &mut self,
         step: u32,
         exec: u64,
@@ -189,20 +192,23 @@ impl RunState {
         event: E,
         n: usize,
     ) -> Option<Vec<E>> {
-        let key = (step, Cow::Borrowed(E::EVENT_TYPE));
-        let buffer = self.collect.entry(key).or_insert_with(|| FanIn::Typed {
-            events: Box::new(Vec::<E>::new()),
-            len: 0,
-            store: store_typed::<E>,
-            execs: Vec::new(),
-        });
+        let key = (step, E::fan_in_key());
+        let buffer = self
+            .collect
+            .entry(key.clone())
+            .or_insert_with(|| FanIn::Typed {
+                events: Box::new(Vec::<E>::new()),
+                len: 0,
+                store: store_typed::<E>,
+                execs: Vec::new(),
+            });
         if let FanIn::Restored(restored) = buffer {
             // Events restored from a snapshot come back as `DynamicEvent`s: decode them once.
             // (They were serialized from an `E`, so decoding fails only for a snapshot edited
             // by hand; such events are dropped.)
             let typed: Vec<E> = std::mem::take(restored)
                 .into_iter()
-                .filter_map(|ev| downcast_event::<E>(ev).ok())
+                .filter_map(|ev| E::from_event(ev).ok())
                 .collect();
             *buffer = FanIn::Typed {
                 len: typed.len(),
@@ -225,8 +231,8 @@ impl RunState {
             return None;
         };
         let Some(vec) = events.downcast_mut::<Vec<E>>() else {
-            // Keys include the event type's name, so only two types sharing one routing name
-            // (a graph clash) can get here.
+            // Keys include the event types' names, so only two types sharing one routing
+            // name (a graph clash) can get here.
             return None;
         };
         vec.push(event);
@@ -239,7 +245,6 @@ impl RunState {
         }
         let batch = std::mem::take(vec);
         let (store, execs) = (*store, std::mem::take(execs));
-        let key = (step, Cow::Borrowed(E::EVENT_TYPE));
         self.collect.remove(&key);
         if durable && exec != 0 {
             // Kept until this execution completes, for checkpoints taken meanwhile.
@@ -386,11 +391,11 @@ impl FanIn {
     }
 }
 
-fn store_typed<E: TypedEvent>(events: &(dyn Any + Send)) -> Vec<SerializedEvent> {
+fn store_typed<E: EventChoice>(events: &(dyn Any + Send)) -> Vec<SerializedEvent> {
     match events.downcast_ref::<Vec<E>>() {
         Some(events) => events
             .iter()
-            .map(|e| SerializedEvent::from_event(e))
+            .map(|e| SerializedEvent::from_event(e.as_event()))
             .collect(),
         None => Vec::new(),
     }

@@ -25,7 +25,7 @@ const POLL: Duration = Duration::from_millis(250);
 ///
 /// ```no_run
 /// # async fn run(store: blazen::EmbeddedStore, run_id: uuid::Uuid) -> Result<(), blazen::WorkflowError> {
-/// use blazen::RunClient;
+/// use blazen::{Event, RunClient};
 /// use futures::StreamExt;
 ///
 /// let client = RunClient::new(store);
@@ -41,6 +41,7 @@ const POLL: Duration = Duration::from_millis(250);
 /// # let _ = stop;
 /// # Ok(())
 /// # }
+/// # fn main() { let _ = run; }
 /// ```
 #[derive(Clone)]
 pub struct RunClient {

@@ -56,6 +56,7 @@ use crate::workflow::{Workflow, WorkflowHandler};
 /// # let _ = handler;
 /// # Ok(())
 /// # }
+/// # fn main() { let _ = run; }
 /// ```
 #[must_use = "a worker builder does nothing until `start()`"]
 pub struct WorkerBuilder {
