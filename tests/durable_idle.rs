@@ -4,8 +4,8 @@
 
 use std::time::{Duration, Instant};
 
-use blazen::prelude::*;
 use blazen::persist::SnapshotStatus;
+use blazen::prelude::*;
 use blazen::{RunClient, RunStore, Worker};
 
 #[allow(dead_code)]
@@ -150,7 +150,12 @@ async fn cancels_from_anywhere<S: RunStore + Clone + 'static>(store: S, label: &
     let client = RunClient::new(store);
     let owned = worker.run("idle-ask", json!({"n": 1})).await.unwrap();
     let deadline = Instant::now() + Duration::from_secs(20);
-    while client.input_requests(owned.run_id()).await.unwrap().is_empty() {
+    while client
+        .input_requests(owned.run_id())
+        .await
+        .unwrap()
+        .is_empty()
+    {
         assert!(Instant::now() < deadline, "{label}: the run asks");
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
@@ -174,7 +179,11 @@ async fn cancels_from_anywhere<S: RunStore + Clone + 'static>(store: S, label: &
     ));
 
     // Released while it waits: the cancel makes it claimable, and the claimer cancels it.
-    let released = worker.run("idle-ask", json!({"n": 2})).await.unwrap().run_id();
+    let released = worker
+        .run("idle-ask", json!({"n": 2}))
+        .await
+        .unwrap()
+        .run_id();
     while client.status(released).await.unwrap().owner.is_some() {
         assert!(Instant::now() < deadline, "{label}: released");
         tokio::time::sleep(Duration::from_millis(20)).await;
@@ -190,7 +199,10 @@ async fn cancels_from_anywhere<S: RunStore + Clone + 'static>(store: S, label: &
         "{label}"
     );
     // A finished run takes no more messages.
-    assert!(client.send_event(released, StopEvent::default()).await.is_err());
+    assert!(client
+        .send_event(released, StopEvent::default())
+        .await
+        .is_err());
     worker.shutdown().await;
 }
 
@@ -198,7 +210,11 @@ async fn cancels_from_anywhere<S: RunStore + Clone + 'static>(store: S, label: &
 async fn a_client_cancels_owned_and_released_runs_and_reads_their_status() {
     let dir = std::env::temp_dir().join(format!("blazen-cancel-{}", uuid::Uuid::new_v4()));
     std::fs::create_dir_all(&dir).unwrap();
-    cancels_from_anywhere(EmbeddedStore::open(dir.join("runs.db")).unwrap(), "embedded").await;
+    cancels_from_anywhere(
+        EmbeddedStore::open(dir.join("runs.db")).unwrap(),
+        "embedded",
+    )
+    .await;
     let _ = std::fs::remove_dir_all(&dir);
     match std::env::var("BLAZEN_TEST_POSTGRES") {
         Ok(url) => {

@@ -48,6 +48,7 @@ mod memory;
 mod ownership;
 #[cfg(feature = "postgres")]
 mod postgres;
+mod retention;
 mod snapshot;
 mod store;
 
@@ -58,6 +59,7 @@ pub use memory::InMemoryStore;
 pub use ownership::{InboxMessage, Lease, Notice, Notices, RunStatus, RunStore};
 #[cfg(feature = "postgres")]
 pub use postgres::PostgresStore;
+pub use retention::{prune, Retained, Retention};
 pub use snapshot::{
     fingerprint, FanInBuffer, InputRequest, SerializedEvent, SnapshotStatus, WorkflowSnapshot,
     FORMAT_VERSION,

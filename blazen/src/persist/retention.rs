@@ -105,14 +105,16 @@ pub async fn prune(
         .filter(|r| r.status.is_finished())
         .collect();
     finished.sort_by(|a, b| b.updated_at_ms.cmp(&a.updated_at_ms));
-    let cutoff = retention.keep_for.map(|d| {
-        now_ms().saturating_sub(u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
-    });
+    let cutoff = retention
+        .keep_for
+        .map(|d| now_ms().saturating_sub(u64::try_from(d.as_millis()).unwrap_or(u64::MAX)));
     let mut deleted = 0;
     for (i, run) in finished.iter().enumerate() {
         let too_old = cutoff.is_some_and(|c| run.updated_at_ms < c);
         let too_many = retention.keep_last.is_some_and(|n| i >= n);
-        if (too_old || too_many || retention.delete_on_completion) && store.delete(run.run_id).await? {
+        if (too_old || too_many || retention.delete_on_completion)
+            && store.delete(run.run_id).await?
+        {
             deleted += 1;
         }
     }
@@ -198,7 +200,11 @@ impl<S: RunStore> RunStore for Retained<S> {
     async fn append(&self, lease: &Lease, entry: &JournalEntry) -> Result<u64, PersistError> {
         self.store.append(lease, entry).await
     }
-    async fn compact(&self, lease: &Lease, snapshot: &WorkflowSnapshot) -> Result<(), PersistError> {
+    async fn compact(
+        &self,
+        lease: &Lease,
+        snapshot: &WorkflowSnapshot,
+    ) -> Result<(), PersistError> {
         self.store.compact(lease, snapshot).await?;
         self.finished(snapshot).await
     }

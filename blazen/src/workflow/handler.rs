@@ -31,9 +31,15 @@ enum Outcome {
 /// Returned by [`Workflow::run`](super::Workflow::run) and
 /// [`Workflow::resume`](super::Workflow::resume). All methods take `&self`; the handler is
 /// `Send + Sync`, so it can be shared between tasks (e.g. one awaits
-/// [`result`](Self::result) while another calls [`pause`](Self::pause)). Dropping the handler
-/// does not stop the run, except one that waits for input (nobody could answer it here): its
-/// task ends, and with a checkpoint store `Workflow::respond_from` continues it.
+/// [`result`](Self::result) while another calls [`pause`](Self::pause)).
+///
+/// # Dropping the handler
+/// - A run that is not checkpointed (no store, no worker) is cancelled when its handler is
+///   dropped and nobody reads its [`stream_events`](Self::stream_events): nobody could
+///   observe or resume it any more, and a step that never returns would otherwise keep its
+///   tasks forever. [`detach`](Self::detach) lets such a run go on to its end instead.
+/// - A checkpointed run goes on; if it waits for input (nobody could answer it here), its
+///   task ends, and `Workflow::respond_from` continues it from the store.
 pub struct WorkflowHandler {
     run_id: Uuid,
     router: Option<mpsc::UnboundedSender<RouterMsg>>,
@@ -43,6 +49,16 @@ pub struct WorkflowHandler {
     ctx: Option<Context>,
     /// Dropped with the handler: tells a run that waits for input that nobody can answer.
     _alive: Option<oneshot::Sender<()>>,
+}
+
+impl Drop for WorkflowHandler {
+    fn drop(&mut self) {
+        if let Some(router) = &self.router {
+            // The stream goes first: the router checks whether anyone still reads it.
+            drop(lock(&self.stream).take());
+            let _ = router.send(RouterMsg::HandlerDropped);
+        }
+    }
 }
 
 impl fmt::Debug for WorkflowHandler {
@@ -201,6 +217,51 @@ impl WorkflowHandler {
             return Err(self.over());
         }
         rx.await.unwrap_or_else(|_| Err(self.over()))
+    }
+
+    /// [`pause`](Self::pause), giving up after `limit`: a step that never returns would make
+    /// a pause wait forever. Past the limit this fails with
+    /// [`WorkflowError::Timeout`]; the run stays paused (it starts nothing new, its running
+    /// steps go on) and [`cancel`](Self::cancel) ends it.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use blazen::prelude::*;
+    ///
+    /// #[step]
+    /// async fn stuck(_ev: StartEvent) -> StopEvent {
+    ///     std::future::pending::<()>().await;
+    ///     StopEvent::default()
+    /// }
+    ///
+    /// # #[tokio::main]
+    /// # async fn main() -> Result<(), WorkflowError> {
+    /// let handler = workflow!("stuck", [stuck]).run(json!({})).await?;
+    /// let paused = handler.pause_timeout(Duration::from_millis(20)).await;
+    /// assert!(matches!(paused, Err(WorkflowError::Timeout { .. })));
+    /// handler.cancel().await?;
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub async fn pause_timeout(
+        &self,
+        limit: std::time::Duration,
+    ) -> Result<WorkflowSnapshot, WorkflowError> {
+        let started = std::time::Instant::now();
+        match tokio::time::timeout(limit, self.pause()).await {
+            Ok(outcome) => outcome,
+            Err(_) => Err(WorkflowError::Timeout {
+                what: format!("pausing run {} (a step still runs)", self.run_id),
+                elapsed: started.elapsed(),
+            }),
+        }
+    }
+
+    /// Lets the run go on without this handler: dropping a handler of a run that is not
+    /// checkpointed cancels it (nobody could observe or resume it), a detached one runs to
+    /// its end.
+    pub fn detach(mut self) {
+        self.router = None;
     }
 
     /// Why a request to a run that is over failed: it completed, or it is not running.

@@ -380,6 +380,17 @@ impl Router {
                 run_id: self.shared.run_id,
                 epoch,
             })),
+            RouterMsg::HandlerDropped => {
+                // Without a checkpoint store or an owner the run cannot be resumed, and with
+                // its handler gone (and no stream reader) nobody can observe it: end it
+                // rather than keep its steps (a stuck one forever) and this task.
+                let unobservable = !self.durable && self.shared.stream.is_closed();
+                Ok(unobservable.then(|| {
+                    Err(WorkflowError::Cancelled {
+                        run_id: self.shared.run_id,
+                    })
+                }))
+            }
             RouterMsg::Waiting { exec } => {
                 self.waiting.push(exec);
                 Ok(None)
