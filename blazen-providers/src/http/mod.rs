@@ -14,11 +14,12 @@ use std::future::Future;
 use std::task::Poll;
 use std::time::{Duration, Instant};
 
-use futures::FutureExt;
+use futures::{FutureExt, StreamExt};
 use reqwest::header::{HeaderMap, HeaderName, HeaderValue, ACCEPT, AUTHORIZATION, CONTENT_TYPE};
 use reqwest::{Client, RequestBuilder, Response};
 
 use crate::error::{BlazenError, Result, SecretString};
+use crate::model::ChunkStream;
 
 pub(crate) use body::{read_body, read_capped};
 pub(crate) use events::{sse_events, SseEvents};
@@ -126,7 +127,11 @@ pub(crate) enum Auth {
 }
 
 impl Auth {
-    /// Removes the key this auth sends from an error's message and body.
+    /// Removes the key this auth sends from an error's message, body and details.
+    ///
+    /// The one scrubbing point of every client: each provider's `complete` and `stream` (every
+    /// item), each embeddings batch and each compute job leave through it, whatever path
+    /// (error status, unreadable answer, mid-stream error frame) made the error.
     pub(crate) fn scrub(&self, err: BlazenError) -> BlazenError {
         match self {
             Auth::Bearer(key) | Auth::Header(_, key) => err.redact_secret(key),
@@ -147,6 +152,17 @@ impl Auth {
     /// [`scrub`](Self::scrub) on the error of a result.
     pub(crate) fn scrub_result<T>(&self, result: Result<T>) -> Result<T> {
         result.map_err(|e| self.scrub(e))
+    }
+
+    /// [`scrub`](Self::scrub) on a stream call: its own error, and each error item of the
+    /// stream it returns (mid-stream error frames, decode errors keeping the raw frame).
+    pub(crate) fn scrub_stream(&self, result: Result<ChunkStream>) -> Result<ChunkStream> {
+        let stream = self.scrub_result(result)?;
+        if matches!(self, Auth::None) {
+            return Ok(stream);
+        }
+        let auth = self.clone();
+        Ok(Box::pin(stream.map(move |item| auth.scrub_result(item))))
     }
 
     /// Adds the auth header ([`header`](Self::header)) to a request being built.

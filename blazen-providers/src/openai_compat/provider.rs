@@ -15,6 +15,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use async_trait::async_trait;
+use futures::FutureExt;
 
 use super::wire::ChatResponse;
 use super::{convert_response, stream, OpenAiCompat};
@@ -52,32 +53,9 @@ impl OpenAiCompat {
             Ok(crate::pricing::finish_response(out, started))
         }
     }
-}
 
-#[async_trait]
-impl Provider for OpenAiCompat {
-    fn name(&self) -> &str {
-        &self.provider_name
-    }
-
-    fn model_id(&self) -> &str {
-        &self.model
-    }
-
-    // Written out rather than left to `async_trait`, whose future would hold the request
-    // twice (the argument and the local it moves into): see `complete_request`.
-    fn complete<'life0, 'async_trait>(
-        &'life0 self,
-        request: CompletionRequest,
-    ) -> Pin<Box<dyn Future<Output = Result<CompletionResponse>> + Send + 'async_trait>>
-    where
-        'life0: 'async_trait,
-        Self: 'async_trait,
-    {
-        Box::pin(self.complete_request(request))
-    }
-
-    async fn stream(&self, request: CompletionRequest) -> Result<ChunkStream> {
+    /// [`Provider::stream`] before its errors are scrubbed.
+    async fn stream_request(&self, request: CompletionRequest) -> Result<ChunkStream> {
         let response = self.post(&request, true).await?;
         let is_json = response
             .headers()
@@ -113,6 +91,39 @@ impl Provider for OpenAiCompat {
             self.provider_name.clone(),
             events,
         )))
+    }
+}
+
+#[async_trait]
+impl Provider for OpenAiCompat {
+    fn name(&self) -> &str {
+        &self.provider_name
+    }
+
+    fn model_id(&self) -> &str {
+        &self.model
+    }
+
+    // Written out rather than left to `async_trait`, whose future would hold the request
+    // twice (the argument and the local it moves into): see `complete_request`.
+    fn complete<'life0, 'async_trait>(
+        &'life0 self,
+        request: CompletionRequest,
+    ) -> Pin<Box<dyn Future<Output = Result<CompletionResponse>> + Send + 'async_trait>>
+    where
+        'life0: 'async_trait,
+        Self: 'async_trait,
+    {
+        // Every error leaves through the key's scrubbing point (`Auth::scrub`); the auth is
+        // built on the error path only.
+        Box::pin(
+            self.complete_request(request)
+                .map(|r| r.map_err(|e| self.auth().scrub(e))),
+        )
+    }
+
+    async fn stream(&self, request: CompletionRequest) -> Result<ChunkStream> {
+        self.auth().scrub_stream(self.stream_request(request).await)
     }
 
     fn with_model(&self, model: &str) -> Arc<dyn Provider> {
