@@ -330,10 +330,7 @@ impl EmbeddingModel {
                 out.model = r.model;
             }
             if let Some(u) = r.usage {
-                let acc = usage.get_or_insert_with(TokenUsage::default);
-                acc.prompt_tokens += u.prompt_tokens;
-                acc.completion_tokens += u.completion_tokens;
-                acc.total_tokens += u.total_tokens;
+                usage = Some(usage.unwrap_or_default().saturating_add(u));
             }
             if let Some(c) = r.cost {
                 *cost.get_or_insert(0.0) += c;

@@ -187,10 +187,13 @@ pub(crate) fn finish_reason(stop_reason: &str) -> String {
 }
 
 pub(crate) fn usage(u: &Usage) -> TokenUsage {
-    let prompt = u64::from(u.input_tokens.unwrap_or(0))
-        + u64::from(u.cache_creation_input_tokens.unwrap_or(0))
-        + u64::from(u.cache_read_input_tokens.unwrap_or(0));
-    TokenUsage::new(prompt, u64::from(u.output_tokens.unwrap_or(0)))
+    // Saturating: the counts are the provider's, whatever their size.
+    let prompt = u
+        .input_tokens
+        .unwrap_or(0)
+        .saturating_add(u.cache_creation_input_tokens.unwrap_or(0))
+        .saturating_add(u.cache_read_input_tokens.unwrap_or(0));
+    TokenUsage::new(prompt, u.output_tokens.unwrap_or(0))
 }
 
 /// Converts a whole response. `structured` says the JSON tool was forced for structured output.
@@ -254,7 +257,7 @@ pub(crate) struct StreamState {
     tools: Vec<PendingTool>,
     structured_text: Option<usize>,
     input_usage: Usage,
-    output_tokens: Option<u32>,
+    output_tokens: Option<u64>,
     stop_reason: Option<String>,
     saw_delta: bool,
     done: bool,

@@ -148,13 +148,13 @@ pub(crate) enum ResponseBlock {
 #[derive(Debug, Clone, Default, Deserialize)]
 pub(crate) struct Usage {
     #[serde(default)]
-    pub(crate) input_tokens: Option<u32>,
+    pub(crate) input_tokens: Option<u64>,
     #[serde(default)]
-    pub(crate) output_tokens: Option<u32>,
+    pub(crate) output_tokens: Option<u64>,
     #[serde(default)]
-    pub(crate) cache_creation_input_tokens: Option<u32>,
+    pub(crate) cache_creation_input_tokens: Option<u64>,
     #[serde(default)]
-    pub(crate) cache_read_input_tokens: Option<u32>,
+    pub(crate) cache_read_input_tokens: Option<u64>,
 }
 
 /// One server-sent event of a streamed response (the `data:` JSON, tagged by `type`).

@@ -218,12 +218,9 @@ pub(crate) fn finish_reason(reason: &str) -> String {
 }
 
 pub(crate) fn usage(u: &Usage) -> TokenUsage {
-    let mut t = TokenUsage::new(
-        u64::from(u.input_tokens.unwrap_or(0)),
-        u64::from(u.output_tokens.unwrap_or(0)),
-    );
+    let mut t = TokenUsage::new(u.input_tokens.unwrap_or(0), u.output_tokens.unwrap_or(0));
     if let Some(total) = u.total_tokens {
-        t.total_tokens = u64::from(total).max(t.total_tokens);
+        t.total_tokens = total.max(t.total_tokens);
     }
     t
 }

@@ -320,12 +320,15 @@ pub(crate) fn finish_reason(reason: &str, had_calls: bool) -> String {
 }
 
 pub(crate) fn usage(u: &UsageMetadata) -> TokenUsage {
-    let prompt = u64::from(u.prompt_token_count.unwrap_or(0));
-    let completion = u64::from(u.candidates_token_count.unwrap_or(0))
-        + u64::from(u.thoughts_token_count.unwrap_or(0));
+    let prompt = u.prompt_token_count.unwrap_or(0);
+    // Saturating: the counts are the provider's, whatever their size.
+    let completion = u
+        .candidates_token_count
+        .unwrap_or(0)
+        .saturating_add(u.thoughts_token_count.unwrap_or(0));
     let mut t = TokenUsage::new(prompt, completion);
     if let Some(total) = u.total_token_count {
-        t.total_tokens = u64::from(total).max(t.total_tokens);
+        t.total_tokens = total.max(t.total_tokens);
     }
     t
 }

@@ -27,6 +27,28 @@ impl TokenUsage {
             total_tokens: prompt_tokens.saturating_add(completion_tokens),
         }
     }
+
+    /// The sum of two usages, each count saturating at `u64::MAX` (the counts are a
+    /// provider's: a huge one must not panic a debug build or wrap in release).
+    ///
+    /// ```
+    /// use blazen_providers::TokenUsage;
+    /// let a = TokenUsage::new(u64::MAX, 1);
+    /// let sum = a.saturating_add(TokenUsage::new(5, 2));
+    /// assert_eq!(sum.prompt_tokens, u64::MAX);
+    /// assert_eq!(sum.completion_tokens, 3);
+    /// assert_eq!(sum.total_tokens, u64::MAX);
+    /// ```
+    #[must_use]
+    pub fn saturating_add(self, other: TokenUsage) -> TokenUsage {
+        TokenUsage {
+            prompt_tokens: self.prompt_tokens.saturating_add(other.prompt_tokens),
+            completion_tokens: self
+                .completion_tokens
+                .saturating_add(other.completion_tokens),
+            total_tokens: self.total_tokens.saturating_add(other.total_tokens),
+        }
+    }
 }
 
 /// Timing of one request. `total_ms` is always measured by the client; `queue_ms` and
