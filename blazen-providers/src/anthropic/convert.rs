@@ -278,9 +278,8 @@ impl StreamState {
 
     /// Handles the `data:` payload of one event. Returns the chunk to emit, if any.
     pub(crate) fn on_event(&mut self, data: &str) -> Result<Option<StreamChunk>> {
-        let event: StreamEvent = serde_json::from_str(data).map_err(|e| {
-            BlazenError::invalid_response(super::PROVIDER, format!("bad stream event: {e}"), data)
-        })?;
+        let event: StreamEvent = serde_json::from_str(data)
+            .map_err(|e| crate::sse::frame_json_error(super::PROVIDER, &e, data))?;
         match event {
             StreamEvent::MessageStart { message } => {
                 if let Some(u) = message.usage {

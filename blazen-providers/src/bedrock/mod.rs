@@ -126,6 +126,9 @@ impl Provider for BedrockProvider {
         let chunks = async {
             let structured = convert::is_structured(&request);
             let (response, _model) = self.send(&request, true).await?;
+            if http::is_web_page(&response) {
+                return Err(http::web_page_error(PROVIDER, response).await);
+            }
             let request_id = crate::error::request_id_from(response.headers());
             let messages = event_stream_messages(PROVIDER, response.bytes_stream());
             Ok(fold_events(

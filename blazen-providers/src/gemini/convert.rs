@@ -428,9 +428,8 @@ impl DataState for StreamState {
     }
 
     fn on_data(&mut self, data: &str) -> Result<Option<StreamChunk>> {
-        let value: Value = serde_json::from_str(data).map_err(|e| {
-            BlazenError::invalid_response(PROVIDER, format!("bad stream event: {e}"), data)
-        })?;
+        let value: Value = serde_json::from_str(data)
+            .map_err(|e| crate::sse::frame_json_error(PROVIDER, &e, data))?;
         if let Some(err) = BlazenError::from_stream_frame(PROVIDER, &value) {
             return Err(err);
         }

@@ -370,7 +370,44 @@ pub(crate) fn post_to<'a>(
     accept_sse: bool,
 ) -> impl Future<Output = Result<Response>> + 'a {
     let sent = client.execute(endpoint.request(body, accept_sse));
-    send_with(provider, sent).map(|r| r.map_err(|e| endpoint.auth.scrub(e)))
+    send_with(provider, sent)
+        .then(move |r| match r {
+            Ok(response) if accept_sse && is_web_page(&response) => {
+                futures::future::Either::Left(Box::pin(web_page_error(provider, response).map(Err)))
+            }
+            other => futures::future::Either::Right(std::future::ready(other)),
+        })
+        .map(|r| r.map_err(|e| endpoint.auth.scrub(e)))
+}
+
+/// Whether a successful answer is a web page (`text/html`, `application/xhtml+xml`): a proxy's
+/// login or error page answered with 200.
+pub(crate) fn is_web_page(response: &Response) -> bool {
+    response
+        .headers()
+        .get(CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .map(|ct| ct.trim_start().to_ascii_lowercase())
+        .is_some_and(|ct| ct.starts_with("text/html") || ct.starts_with("application/xhtml"))
+}
+
+/// The error a web page answered to a stream request stands for: [`BlazenError::InvalidResponse`]
+/// (not retryable), as `complete()` calls the same answer, rather than a stream "cut short"
+/// that `with_retry` would send again and again to a proxy's login page. The content type is
+/// checked before anything is decoded.
+pub(crate) async fn web_page_error(provider: &str, response: Response) -> BlazenError {
+    let status = response.status().as_u16();
+    let request_id = crate::error::request_id_from(response.headers());
+    let body = read_capped(provider, response, crate::error::RAW_BODY_LIMIT)
+        .await
+        .unwrap_or_default();
+    BlazenError::invalid_response(
+        provider,
+        "a stream request was answered with an HTML page (likely from a proxy), not a stream",
+        &body,
+    )
+    .with_status(status)
+    .or_request_id(request_id.as_deref())
 }
 
 /// Sends a prepared request and maps transport failures and error statuses to [`BlazenError`].

@@ -207,9 +207,9 @@ impl ChunkAssembler {
             Ok(()) => self.on_chunk(&mut chunk, data, out),
             Err(e) => {
                 self.done = true;
-                Err(Box::new(BlazenError::invalid_response(
+                Err(Box::new(crate::sse::frame_json_error(
                     &self.provider,
-                    format!("stream chunk is not valid JSON: {e}"),
+                    &e,
                     data,
                 )))
             }
