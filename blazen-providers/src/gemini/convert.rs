@@ -457,7 +457,7 @@ impl DataState for StreamState {
             tool_calls: ex.calls,
             usage: if finish.is_some() { self.usage } else { None },
             finish_reason: finish,
-            cost: None,
+            ..StreamChunk::default()
         };
         let empty = chunk.delta.is_none()
             && chunk.reasoning.is_none()

@@ -83,6 +83,7 @@ impl OpenAiCompat {
                 usage: r.usage,
                 reasoning: r.reasoning,
                 cost: r.cost,
+                ..crate::types::StreamChunk::default()
             };
             return Ok(Box::pin(futures::stream::iter([Ok(chunk)])));
         }
