@@ -581,6 +581,42 @@ mod tests {
         assert_eq!(finish_reason("pause_turn"), "pause_turn");
     }
 
+    /// 40,000 tool calls all started before any ends: found by index, linear (the scan this
+    /// replaced was quadratic).
+    #[test]
+    fn tens_of_thousands_of_interleaved_streamed_calls_are_linear() {
+        const N: usize = 40_000;
+        // The events, written before the clock starts: only the assembly is timed.
+        let mut events: Vec<String> = (0..N)
+            .map(|i| {
+                json!({"type": "content_block_start", "index": i, "content_block":
+                    {"type": "tool_use", "id": format!("t{i}"), "name": "f", "input": {}}})
+                .to_string()
+            })
+            .collect();
+        events.extend((0..N).map(|i| {
+            json!({"type": "content_block_delta", "index": i,
+                "delta": {"type": "input_json_delta", "partial_json": "{}"}})
+            .to_string()
+        }));
+        events.extend(
+            (0..N)
+                .rev()
+                .map(|i| json!({"type": "content_block_stop", "index": i}).to_string()),
+        );
+        let mut s = StreamState::new(false);
+        let started = std::time::Instant::now();
+        let mut calls = 0;
+        for ev in &events {
+            if let Some(chunk) = s.on_event(ev).unwrap() {
+                calls += chunk.tool_calls.len();
+            }
+        }
+        let took = started.elapsed();
+        assert_eq!(calls, N);
+        assert!(took < std::time::Duration::from_secs(2), "took {took:?}");
+    }
+
     #[test]
     fn a_delta_for_an_unknown_block_is_ignored_not_fatal() {
         let mut s = StreamState::new(false);
