@@ -432,7 +432,7 @@ async fn drive(
             sink,
             AgentEvent::TurnCompleted {
                 iteration: call,
-                response: response.clone(),
+                response: Box::new(response.clone()),
             },
         );
 
