@@ -8,12 +8,17 @@
 //! status, unreadable 200, mid-stream error frame) with a key no pattern recognises, echoed in
 //! the message, code, type, param, request id header and raw body.
 
+#[allow(dead_code)] // each test file uses a part of the shared support
+mod support;
+
 use std::time::Duration;
 
 use blazen_providers::{
     BlazenError, ChatMessage, CompletionModel, ComputeModel, ImageRequest, PollConfig,
 };
 use serde_json::json;
+use support::chunks::first_stream_error;
+use support::eventstream::frame;
 use wiremock::matchers::{method, path};
 use wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate};
 
@@ -234,7 +239,7 @@ fn echo_stream_frame(provider: &str) -> ResponseTemplate {
     let t = ResponseTemplate::new(200).insert_header("x-request-id", PLAIN_KEY);
     if provider == "bedrock" {
         let payload = json!({"message": format!("throttled {PLAIN_KEY}")}).to_string();
-        let body = eventstream_frame(
+        let body = frame(
             &[
                 (":exception-type", "throttlingException"),
                 (":content-type", "application/json"),
@@ -320,22 +325,6 @@ fn chat_models(base: &str) -> Vec<(&'static str, CompletionModel)> {
     ]
 }
 
-/// The first error of a stream call: the call's own, else the first failed item.
-async fn stream_error(model: &CompletionModel) -> Option<BlazenError> {
-    use futures::StreamExt;
-    match model.stream(&[ChatMessage::user("hi")]).await {
-        Err(e) => Some(e),
-        Ok(mut chunks) => {
-            while let Some(item) = chunks.next().await {
-                if let Err(e) = item {
-                    return Some(e);
-                }
-            }
-            None
-        }
-    }
-}
-
 #[tokio::test]
 async fn chat_and_stream_errors_of_every_provider_never_carry_the_key() {
     for (kind, answer) in [
@@ -351,7 +340,9 @@ async fn chat_and_stream_errors_of_every_provider_never_carry_the_key() {
                 .await
                 .expect_err("an echo is no completion");
             assert_no_plain_key(&err, &format!("{name} complete {kind}"));
-            let err = stream_error(&model).await.expect("an echo is no stream");
+            let err = first_stream_error(&model)
+                .await
+                .expect("an echo is no stream");
             assert_no_plain_key(&err, &format!("{name} stream {kind}"));
         }
     }
@@ -362,7 +353,7 @@ async fn chat_and_stream_errors_of_every_provider_never_carry_the_key() {
             .find(|(n, _)| *n == name)
             .map(|(_, m)| m)
             .unwrap();
-        let err = stream_error(&model)
+        let err = first_stream_error(&model)
             .await
             .unwrap_or_else(|| panic!("{name}: an error frame ends the stream with an error"));
         assert_no_plain_key(&err, &format!("{name} error frame"));
@@ -443,42 +434,4 @@ async fn agent_errors_never_carry_the_key() {
         .expect_err("an echo is no answer");
         assert_no_plain_key(&err, "agent");
     }
-}
-
-fn crc32(data: &[u8]) -> u32 {
-    let mut crc = 0xFFFF_FFFFu32;
-    for &b in data {
-        crc ^= u32::from(b);
-        for _ in 0..8 {
-            crc = if crc & 1 == 1 {
-                (crc >> 1) ^ 0xEDB8_8320
-            } else {
-                crc >> 1
-            };
-        }
-    }
-    !crc
-}
-
-/// One AWS event-stream message with string headers.
-fn eventstream_frame(headers: &[(&str, &str)], payload: &[u8]) -> Vec<u8> {
-    let mut h = Vec::new();
-    for (name, value) in headers {
-        h.push(u8::try_from(name.len()).unwrap());
-        h.extend_from_slice(name.as_bytes());
-        h.push(7);
-        h.extend_from_slice(&u16::try_from(value.len()).unwrap().to_be_bytes());
-        h.extend_from_slice(value.as_bytes());
-    }
-    let total = u32::try_from(16 + h.len() + payload.len()).unwrap();
-    let mut m = Vec::new();
-    m.extend_from_slice(&total.to_be_bytes());
-    m.extend_from_slice(&u32::try_from(h.len()).unwrap().to_be_bytes());
-    let prelude_crc = crc32(&m);
-    m.extend_from_slice(&prelude_crc.to_be_bytes());
-    m.extend_from_slice(&h);
-    m.extend_from_slice(payload);
-    let crc = crc32(&m);
-    m.extend_from_slice(&crc.to_be_bytes());
-    m
 }

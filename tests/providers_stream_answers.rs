@@ -10,6 +10,7 @@ use std::time::Duration;
 
 use blazen_providers::{BlazenError, ChatMessage, CompletionModel};
 use futures::StreamExt;
+use support::chunks::first_stream_error;
 use support::raw_server;
 use wiremock::matchers::any;
 use wiremock::{Mock, MockServer, ResponseTemplate};
@@ -26,21 +27,6 @@ async fn serve_page() -> MockServer {
         .mount(&server)
         .await;
     server
-}
-
-/// The first error of a stream call: the call's own, else the first failed item.
-async fn stream_error(model: &CompletionModel) -> Option<BlazenError> {
-    match model.stream(&[ChatMessage::user("hi")]).await {
-        Err(e) => Some(e),
-        Ok(mut chunks) => {
-            while let Some(item) = chunks.next().await {
-                if let Err(e) = item {
-                    return Some(e);
-                }
-            }
-            None
-        }
-    }
 }
 
 fn models(base: &str) -> Vec<(&'static str, CompletionModel)> {
@@ -74,7 +60,9 @@ async fn an_html_page_answered_to_stream_is_invalid_response_like_complete() {
             matches!(complete, BlazenError::InvalidResponse { .. }),
             "{name}: {complete:?}"
         );
-        let streamed = stream_error(&model).await.expect("a page is no stream");
+        let streamed = first_stream_error(&model)
+            .await
+            .expect("a page is no stream");
         assert!(
             matches!(streamed, BlazenError::InvalidResponse { .. }),
             "{name}: {streamed:?}"

@@ -17,6 +17,16 @@ async fn serve_json(body: Value) -> MockServer {
     server
 }
 
+/// The usage `model` reads from its server's answer, as (prompt, completion, total).
+async fn usage_of(model: CompletionModel) -> (u64, u64, u64) {
+    let r = model
+        .complete(&[ChatMessage::user("hi")])
+        .await
+        .expect("huge counts are still an answer");
+    let u = r.usage.unwrap();
+    (u.prompt_tokens, u.completion_tokens, u.total_tokens)
+}
+
 /// Answers each embeddings request with one vector per input and `u64::MAX` token counts.
 struct HugeUsageEmbeddings;
 
@@ -63,16 +73,8 @@ async fn anthropic_usage_with_huge_counts_saturates() {
                   "cache_read_input_tokens": MAX, "output_tokens": MAX},
     }))
     .await;
-    let r = CompletionModel::anthropic("k")
-        .with_base_url(server.uri())
-        .complete(&[ChatMessage::user("hi")])
-        .await
-        .expect("huge counts are still an answer");
-    let u = r.usage.unwrap();
-    assert_eq!(
-        (u.prompt_tokens, u.completion_tokens, u.total_tokens),
-        (MAX, MAX, MAX)
-    );
+    let model = CompletionModel::anthropic("k").with_base_url(server.uri());
+    assert_eq!(usage_of(model).await, (MAX, MAX, MAX));
 }
 
 #[tokio::test]
@@ -84,16 +86,8 @@ async fn gemini_usage_with_huge_counts_saturates() {
                           "thoughtsTokenCount": MAX, "totalTokenCount": MAX},
     }))
     .await;
-    let r = CompletionModel::gemini("k")
-        .with_base_url(server.uri())
-        .complete(&[ChatMessage::user("hi")])
-        .await
-        .expect("huge counts are still an answer");
-    let u = r.usage.unwrap();
-    assert_eq!(
-        (u.prompt_tokens, u.completion_tokens, u.total_tokens),
-        (MAX, MAX, MAX)
-    );
+    let model = CompletionModel::gemini("k").with_base_url(server.uri());
+    assert_eq!(usage_of(model).await, (MAX, MAX, MAX));
 }
 
 #[tokio::test]
@@ -104,16 +98,8 @@ async fn bedrock_usage_with_huge_counts_is_read() {
         "usage": {"inputTokens": MAX, "outputTokens": MAX, "totalTokens": MAX},
     }))
     .await;
-    let r = CompletionModel::bedrock("k", "us-east-1")
-        .with_base_url(server.uri())
-        .complete(&[ChatMessage::user("hi")])
-        .await
-        .expect("huge counts are still an answer");
-    let u = r.usage.unwrap();
-    assert_eq!(
-        (u.prompt_tokens, u.completion_tokens, u.total_tokens),
-        (MAX, MAX, MAX)
-    );
+    let model = CompletionModel::bedrock("k", "us-east-1").with_base_url(server.uri());
+    assert_eq!(usage_of(model).await, (MAX, MAX, MAX));
 }
 
 /// Two turns calling `clock`, then an answer; each turn reports `u64::MAX` tokens.
