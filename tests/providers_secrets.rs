@@ -3,6 +3,13 @@
 //! queue (submit, status, result, cancel; error statuses and unreadable 200s) and of fal's LLM
 //! router (complete, stream). A real fal key is `<uuid>:<hex>`, which no generic pattern
 //! matched: each error must be scrubbed of the exact key that was sent.
+//!
+//! Then every provider (chat, stream, embeddings, compute, agent) × every error kind (error
+//! status, unreadable 200, mid-stream error frame) with a key no pattern recognises, echoed in
+//! the message, code, type, param, request id header and raw body.
+
+#[allow(dead_code)] // each test file uses a part of the shared support
+mod support;
 
 use std::time::Duration;
 
@@ -10,6 +17,8 @@ use blazen_providers::{
     BlazenError, ChatMessage, CompletionModel, ComputeModel, ImageRequest, PollConfig,
 };
 use serde_json::json;
+use support::chunks::first_stream_error;
+use support::eventstream::frame;
 use wiremock::matchers::{method, path};
 use wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate};
 
@@ -54,7 +63,11 @@ fn assert_clean(err: &BlazenError, what: &str) {
 }
 
 fn media(server: &MockServer) -> ComputeModel {
-    ComputeModel::fal(KEY)
+    media_with(server, KEY)
+}
+
+fn media_with(server: &MockServer, key: &str) -> ComputeModel {
+    ComputeModel::fal(key)
         .with_base_url(server.uri())
         .with_poll(PollConfig {
             initial_interval: Duration::from_millis(5),
@@ -191,4 +204,234 @@ fn fal_shaped_keys_are_redacted_by_pattern_too() {
         blazen_providers::error::redact("Key rotation is due", None),
         "Key rotation is due"
     );
+}
+
+// ---------------------------------------------------------------------------------------------
+// Every provider × every error kind, with a key no pattern knows: only the exact key that was
+// sent can be scrubbed, so an error path that skips the provider's scrubbing point leaks it.
+// ---------------------------------------------------------------------------------------------
+
+/// Matches none of the secret-looking patterns (`sk-`, `Bearer`, `AIza`, `Key id:secret`).
+const PLAIN_KEY: &str = "plainkey-7Q4z-distinctive-9Wx2";
+
+/// A server that echoes the key back everywhere an answer can carry text: in the message,
+/// code, type and param of an error envelope, in the request id header and in the raw body.
+fn echo_envelope(status: u16) -> ResponseTemplate {
+    ResponseTemplate::new(status)
+        .insert_header("x-request-id", PLAIN_KEY)
+        .set_body_json(json!({
+            "error": {"message": format!("bad key {PLAIN_KEY}"), "code": PLAIN_KEY,
+                      "type": PLAIN_KEY, "param": PLAIN_KEY, "status": PLAIN_KEY},
+            "type": "error",
+            "detail": PLAIN_KEY,
+        }))
+}
+
+/// A 200 answer that is no answer: plain text carrying the key.
+fn echo_unreadable() -> ResponseTemplate {
+    ResponseTemplate::new(200)
+        .insert_header("x-request-id", PLAIN_KEY)
+        .set_body_raw(format!("{{ not json {PLAIN_KEY}"), "application/json")
+}
+
+/// A 200 stream whose frame is an error echoing the key, in each provider's own shape.
+fn echo_stream_frame(provider: &str) -> ResponseTemplate {
+    let t = ResponseTemplate::new(200).insert_header("x-request-id", PLAIN_KEY);
+    if provider == "bedrock" {
+        let payload = json!({"message": format!("throttled {PLAIN_KEY}")}).to_string();
+        let body = frame(
+            &[
+                (":exception-type", "throttlingException"),
+                (":content-type", "application/json"),
+                (":message-type", "exception"),
+            ],
+            payload.as_bytes(),
+        );
+        return t.set_body_raw(body, "application/vnd.amazon.eventstream");
+    }
+    let frame = match provider {
+        "anthropic" => format!(
+            "event: error\ndata: {}\n\n",
+            json!({"type": "error", "error": {"type": "overloaded_error",
+                "message": format!("overloaded {PLAIN_KEY}")}})
+        ),
+        "gemini" => format!(
+            "data: {}\n\n",
+            json!({"error": {"code": 503, "message": format!("overloaded {PLAIN_KEY}"),
+                "status": "UNAVAILABLE"}})
+        ),
+        // A frame that is not JSON: the decode error keeps it as the raw body.
+        "cohere" => format!("data: {{ broken {PLAIN_KEY}\n\n"),
+        _ => format!(
+            "data: {}\n\n",
+            json!({"error": {"message": format!("upstream {PLAIN_KEY}"), "code": PLAIN_KEY,
+                "type": PLAIN_KEY, "param": PLAIN_KEY}})
+        ),
+    };
+    t.set_body_raw(frame, "text/event-stream")
+}
+
+fn assert_no_plain_key(err: &BlazenError, what: &str) {
+    let shown = format!(
+        "{err} | {err:?} | {:?} | {:?} | {:?} | {:?} | {:?}",
+        err.raw_body(),
+        err.code(),
+        err.error_type(),
+        err.param(),
+        err.request_id()
+    );
+    assert!(
+        !shown.contains(PLAIN_KEY),
+        "{what}: the key leaked into the error: {shown}"
+    );
+}
+
+async fn serve_any(answer: ResponseTemplate) -> MockServer {
+    let server = MockServer::start().await;
+    Mock::given(wiremock::matchers::any())
+        .respond_with(answer)
+        .mount(&server)
+        .await;
+    server
+}
+
+fn chat_models(base: &str) -> Vec<(&'static str, CompletionModel)> {
+    vec![
+        (
+            "openai_compatible",
+            CompletionModel::openai_compatible(base, PLAIN_KEY),
+        ),
+        (
+            "openai",
+            CompletionModel::openai(PLAIN_KEY).with_base_url(base),
+        ),
+        (
+            "anthropic",
+            CompletionModel::anthropic(PLAIN_KEY).with_base_url(base),
+        ),
+        (
+            "gemini",
+            CompletionModel::gemini(PLAIN_KEY).with_base_url(base),
+        ),
+        (
+            "cohere",
+            CompletionModel::cohere(PLAIN_KEY).with_base_url(base),
+        ),
+        (
+            "bedrock",
+            CompletionModel::bedrock(PLAIN_KEY, "us-east-1").with_base_url(base),
+        ),
+        ("fal", CompletionModel::fal(PLAIN_KEY).with_base_url(base)),
+    ]
+}
+
+#[tokio::test]
+async fn chat_and_stream_errors_of_every_provider_never_carry_the_key() {
+    for (kind, answer) in [
+        ("401", echo_envelope(401)),
+        ("429", echo_envelope(429)),
+        ("500", echo_envelope(500)),
+        ("unreadable 200", echo_unreadable()),
+    ] {
+        let server = serve_any(answer).await;
+        for (name, model) in chat_models(&server.uri()) {
+            let err = model
+                .complete(&[ChatMessage::user("hi")])
+                .await
+                .expect_err("an echo is no completion");
+            assert_no_plain_key(&err, &format!("{name} complete {kind}"));
+            let err = first_stream_error(&model)
+                .await
+                .expect("an echo is no stream");
+            assert_no_plain_key(&err, &format!("{name} stream {kind}"));
+        }
+    }
+    for (name, _) in chat_models("http://127.0.0.1:9") {
+        let server = serve_any(echo_stream_frame(name)).await;
+        let model = chat_models(&server.uri())
+            .into_iter()
+            .find(|(n, _)| *n == name)
+            .map(|(_, m)| m)
+            .unwrap();
+        let err = first_stream_error(&model)
+            .await
+            .unwrap_or_else(|| panic!("{name}: an error frame ends the stream with an error"));
+        assert_no_plain_key(&err, &format!("{name} error frame"));
+    }
+}
+
+#[tokio::test]
+async fn embedding_errors_never_carry_the_key() {
+    use blazen_providers::EmbeddingModel;
+    for (kind, answer) in [
+        ("401", echo_envelope(401)),
+        ("500", echo_envelope(500)),
+        ("unreadable 200", echo_unreadable()),
+        (
+            "error envelope in a 200",
+            ResponseTemplate::new(200).set_body_json(json!({"error": {
+                "message": PLAIN_KEY, "code": PLAIN_KEY, "type": PLAIN_KEY}})),
+        ),
+    ] {
+        let server = serve_any(answer).await;
+        for (name, model) in [
+            (
+                "openai_compatible",
+                EmbeddingModel::openai_compatible(server.uri(), PLAIN_KEY),
+            ),
+            (
+                "openai",
+                EmbeddingModel::openai(PLAIN_KEY).with_base_url(server.uri()),
+            ),
+            (
+                "cohere",
+                EmbeddingModel::cohere(PLAIN_KEY).with_base_url(server.uri()),
+            ),
+        ] {
+            let err = model.embed(&["x"]).await.expect_err("an echo is no vector");
+            assert_no_plain_key(&err, &format!("{name} embed {kind}"));
+        }
+    }
+}
+
+#[tokio::test]
+async fn compute_errors_never_carry_the_key() {
+    for (kind, answer) in [
+        ("401", echo_envelope(401)),
+        ("500", echo_envelope(500)),
+        ("unreadable 200", echo_unreadable()),
+    ] {
+        let server = serve_any(answer).await;
+        for (name, model) in [
+            (
+                "openai",
+                ComputeModel::openai(PLAIN_KEY).with_base_url(server.uri()),
+            ),
+            ("fal", media_with(&server, PLAIN_KEY)),
+        ] {
+            let err = model
+                .generate_image(ImageRequest::new("x"))
+                .await
+                .expect_err("an echo is no image");
+            assert_no_plain_key(&err, &format!("{name} image {kind}"));
+        }
+    }
+}
+
+#[tokio::test]
+async fn agent_errors_never_carry_the_key() {
+    use blazen_providers::{run_agent, AgentOptions};
+    for answer in [echo_envelope(401), echo_unreadable()] {
+        let server = serve_any(answer).await;
+        let model = CompletionModel::openai_compatible(server.uri(), PLAIN_KEY);
+        let err = run_agent(
+            &model,
+            vec![ChatMessage::user("hi")],
+            &[],
+            AgentOptions::new(),
+        )
+        .await
+        .expect_err("an echo is no answer");
+        assert_no_plain_key(&err, "agent");
+    }
 }

@@ -727,3 +727,42 @@ fn the_checker_catches_broken_schemas() {
     let gemini = json!({"type": "object", "properties": {"a": {"type": "string"}}, "additionalProperties": false});
     assert!(std::panic::catch_unwind(|| rules::check_gemini(&gemini, true)).is_err());
 }
+
+/// A schema whose every level refers to the next twice doubles with each level when its `$ref`s
+/// are inlined (depth 20: a million subschemas). Gemini's rendering stops inlining past a
+/// bound and says so; the schema then goes as JSON Schema with its `$defs` kept, its size
+/// that of the input.
+#[test]
+fn gemini_inlining_of_doubling_refs_is_bounded() {
+    const DEPTH: usize = 20;
+    let mut defs = serde_json::Map::new();
+    for level in 0..DEPTH {
+        let next = serde_json::json!({"$ref": format!("#/$defs/L{}", level + 1)});
+        defs.insert(
+            format!("L{level}"),
+            serde_json::json!({"type": "object",
+                "properties": {"left": next.clone(), "right": next}}),
+        );
+    }
+    defs.insert(format!("L{DEPTH}"), serde_json::json!({"type": "string"}));
+    let schema = serde_json::json!({
+        "type": "object",
+        "properties": {"root": {"$ref": "#/$defs/L0"}},
+        "required": ["root"],
+        "$defs": defs,
+    });
+    let def = ToolDef::new("tree", "A deep tree", schema, |_: Value| {
+        serde_json::json!("ok")
+    });
+    let started = std::time::Instant::now();
+    let gemini = def.render(SchemaDialect::Gemini);
+    let took = started.elapsed();
+    assert!(took < std::time::Duration::from_secs(2), "took {took:?}");
+    assert_eq!(gemini.schema, Value::Null);
+    let limitation = gemini.limitation.expect("the dialect says why");
+    assert!(limitation.contains("$defs"), "{limitation}");
+    // What goes instead keeps the `$defs`: bounded by the input, not 2^20.
+    let standard = def.parameters_for(SchemaDialect::Anthropic);
+    assert!(standard["$defs"]["L19"].is_object());
+    assert!(standard.to_string().len() < 10_000);
+}

@@ -330,10 +330,7 @@ impl EmbeddingModel {
                 out.model = r.model;
             }
             if let Some(u) = r.usage {
-                let acc = usage.get_or_insert_with(TokenUsage::default);
-                acc.prompt_tokens += u.prompt_tokens;
-                acc.completion_tokens += u.completion_tokens;
-                acc.total_tokens += u.total_tokens;
+                usage = Some(usage.unwrap_or_default().saturating_add(u));
             }
             if let Some(c) = r.cost {
                 *cost.get_or_insert(0.0) += c;
@@ -389,49 +386,53 @@ impl EmbeddingProvider for CompatEmbeddings {
     }
 
     async fn embed_batch(&self, inputs: &[String]) -> Result<EmbeddingResponse> {
-        let provider = self.client.name_arc().clone();
-        let body = http::json_body(&wire::EmbeddingRequest {
-            model: &self.model,
-            input: inputs,
-            dimensions: self.dimensions,
-            encoding_format: "float",
-        })?;
-        let response = http::post_json(
-            self.client.client(),
-            &provider,
-            &self.client.endpoint("embeddings"),
-            &self.client.auth(),
-            self.client.extra_headers(),
-            body,
-            false,
-        )
-        .await?;
-        let bytes = http::read_body(&provider, response).await?;
-        let parsed: wire::EmbeddingResponse = serde_json::from_slice(&bytes).map_err(|e| {
-            BlazenError::invalid_response(
+        let batch = async {
+            let provider = self.client.name_arc().clone();
+            let body = http::json_body(&wire::EmbeddingRequest {
+                model: &self.model,
+                input: inputs,
+                dimensions: self.dimensions,
+                encoding_format: "float",
+            })?;
+            let response = http::post_json(
+                self.client.client(),
                 &provider,
-                format!("the response is not an embedding list: {e}"),
-                &bytes,
+                &self.client.endpoint("embeddings"),
+                &self.client.auth(),
+                self.client.extra_headers(),
+                body,
+                false,
             )
-        })?;
-        if let Some(err) = crate::openai_compat::error_member(&provider, parsed.error.as_ref()) {
-            return Err(err);
-        }
-        let mut data = parsed.data;
-        // Providers may answer out of order; `index` says where each vector belongs.
-        if data.iter().all(|d| d.index.is_some()) {
-            data.sort_by_key(|d| d.index);
-        }
-        let usage = parsed.usage.as_ref().map(wire::WireUsage::to_usage);
-        let model = parsed.model.unwrap_or_else(|| self.model.clone());
-        let cost = usage.and_then(|u| crate::pricing::cost(&model, &u));
-        Ok(EmbeddingResponse {
-            embeddings: data.into_iter().map(|d| d.embedding).collect(),
-            model,
-            usage,
-            cost,
-            timing: None,
-        })
+            .await?;
+            let bytes = http::read_body(&provider, response).await?;
+            let parsed: wire::EmbeddingResponse = serde_json::from_slice(&bytes).map_err(|e| {
+                BlazenError::invalid_response(
+                    &provider,
+                    format!("the response is not an embedding list: {e}"),
+                    &bytes,
+                )
+            })?;
+            if let Some(err) = crate::openai_compat::error_member(&provider, parsed.error.as_ref())
+            {
+                return Err(err);
+            }
+            let mut data = parsed.data;
+            // Providers may answer out of order; `index` says where each vector belongs.
+            if data.iter().all(|d| d.index.is_some()) {
+                data.sort_by_key(|d| d.index);
+            }
+            let usage = parsed.usage.as_ref().map(wire::WireUsage::to_usage);
+            let model = parsed.model.unwrap_or_else(|| self.model.clone());
+            let cost = usage.and_then(|u| crate::pricing::cost(&model, &u));
+            Ok(EmbeddingResponse {
+                embeddings: data.into_iter().map(|d| d.embedding).collect(),
+                model,
+                usage,
+                cost,
+                timing: None,
+            })
+        };
+        self.client.auth().scrub_result(batch.await)
     }
 
     fn with_model(&self, model: &str) -> Arc<dyn EmbeddingProvider> {

@@ -107,7 +107,7 @@ pub use tokens::{
     preflight_check, DEFAULT_CONTEXT_SIZE,
 };
 pub use types::{
-    ChatMessage, CompletionRequest, CompletionResponse, ContentPart, MediaOutput, MediaType,
-    RequestTiming, ResponseFormat, Role, StreamChunk, TokenUsage, ToolCall, ToolChoice,
-    ToolDialect, ToolSpec,
+    ChatMessage, Citation, CompletionRequest, CompletionResponse, ContentPart, MediaOutput,
+    MediaType, RequestTiming, ResponseFormat, Role, ServerToolCall, ServerToolResult, StreamChunk,
+    TokenUsage, ToolCall, ToolChoice, ToolDialect, ToolSpec,
 };

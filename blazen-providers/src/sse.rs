@@ -24,7 +24,9 @@
 //!   [`SseDecoder::finish`] instead processes the trailing partial line and dispatches the
 //!   pending block, because real servers end with `data: [DONE]` and no blank line. A *truncated*
 //!   stream is therefore detected by the caller from its protocol: no terminal event (`[DONE]`,
-//!   a finish reason, `message_stop`) means truncated, and that is an error.
+//!   a finish reason, `message_stop`) means truncated, and that is an error; a final piece
+//!   whose JSON ends early was cut inside its `data:` line ([`frame_json_error`]: a retryable
+//!   stream error).
 //! - **Limits.** A line or an event's data longer than the limit (16 MiB by default) is an
 //!   [`BlazenError::InvalidResponse`], not unbounded growth. After an error the decoder stays
 //!   failed and repeats that error.
@@ -36,6 +38,23 @@ use bytes::Bytes;
 use futures::Stream;
 
 use crate::error::BlazenError;
+
+/// The error of a stream event whose JSON does not parse. JSON that ends early is a stream cut
+/// inside an event (the body ended inside a `data:` line, and the lenient end of the decoder
+/// handed out the piece): a retryable [`BlazenError::Stream`], whether the body was chunked or
+/// ended by closing the connection. Any other syntax error is an
+/// [`BlazenError::InvalidResponse`]. Both keep the frame as the raw body.
+pub(crate) fn frame_json_error(provider: &str, err: &serde_json::Error, data: &str) -> BlazenError {
+    if err.is_eof() {
+        BlazenError::stream(
+            provider,
+            format!("the stream was cut inside an event: {err}"),
+        )
+        .with_raw_body(data)
+    } else {
+        BlazenError::invalid_response(provider, format!("bad stream event: {err}"), data)
+    }
+}
 
 /// A boxed [`BlazenError`]: what the per-event paths return on failure, so that their results
 /// stay two words and come back in registers (a `Result` holding the error itself is returned

@@ -1,5 +1,7 @@
 //! Shared helpers of the integration tests, one module per area.
 
+pub(crate) mod chunks;
+pub(crate) mod eventstream;
 pub(crate) mod provider_server;
 pub(crate) mod raw_server;
 pub(crate) mod runtime;

@@ -22,6 +22,44 @@ pub(crate) async fn serve(script: Script) -> String {
     format!("http://{addr}")
 }
 
+/// Like [`serve`], but the server closes the connection once `script` is written (a body
+/// without framing ends there; a chunked or sized one is cut short).
+pub(crate) async fn serve_and_close(script: Script) -> String {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        while let Ok((socket, _)) = listener.accept().await {
+            let script = script.clone();
+            tokio::spawn(async move {
+                let mut socket = socket;
+                if read_head(&mut socket).await {
+                    for (delay, bytes) in script {
+                        tokio::time::sleep(delay).await;
+                        if socket.write_all(&bytes).await.is_err() {
+                            return;
+                        }
+                    }
+                    let _ = socket.shutdown().await;
+                }
+            });
+        }
+    });
+    format!("http://{addr}")
+}
+
+/// Reads a request head; `false` when the connection ended first.
+async fn read_head(socket: &mut TcpStream) -> bool {
+    let mut buf = vec![0u8; 64 * 1024];
+    let mut got = Vec::new();
+    while !got.windows(4).any(|w| w == b"\r\n\r\n") {
+        match socket.read(&mut buf).await {
+            Ok(0) | Err(_) => return false,
+            Ok(n) => got.extend_from_slice(&buf[..n]),
+        }
+    }
+    true
+}
+
 async fn answer(mut socket: TcpStream, script: Script) {
     // The request head; its small body comes with it or is left unread (nothing waits on it).
     let mut buf = vec![0u8; 64 * 1024];

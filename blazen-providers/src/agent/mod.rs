@@ -432,7 +432,7 @@ async fn drive(
             sink,
             AgentEvent::TurnCompleted {
                 iteration: call,
-                response: response.clone(),
+                response: Box::new(response.clone()),
             },
         );
 
@@ -553,12 +553,7 @@ impl Totals {
             self.cost = Some(self.cost.unwrap_or(0.0) + cost);
         }
         if let Some(u) = response.usage {
-            self.usage.prompt_tokens = self.usage.prompt_tokens.saturating_add(u.prompt_tokens);
-            self.usage.completion_tokens = self
-                .usage
-                .completion_tokens
-                .saturating_add(u.completion_tokens);
-            self.usage.total_tokens = self.usage.total_tokens.saturating_add(u.total_tokens);
+            self.usage = self.usage.saturating_add(u);
         }
     }
 

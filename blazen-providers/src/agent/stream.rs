@@ -30,8 +30,9 @@ pub enum AgentEvent {
     TurnCompleted {
         /// The model call's number, from 1 (as in [`AgentEvent::TextDelta`]).
         iteration: usize,
-        /// The assembled answer of this call.
-        response: CompletionResponse,
+        /// The assembled answer of this call (boxed, as [`AgentEvent::Done`]'s result: an
+        /// answer is far larger than the other events).
+        response: Box<CompletionResponse>,
     },
     /// A tool call the model asked for starts running.
     ToolCallStarted {

@@ -103,17 +103,24 @@ impl Provider for AnthropicProvider {
     crate::native::provider_basics!(PROVIDER);
 
     async fn complete(&self, request: CompletionRequest) -> Result<CompletionResponse> {
-        let started = Instant::now();
-        let (response, model, structured) = self.send(&request, false).await?;
-        let (wire, request_id) = read_json::<wire::MessagesResponse>(PROVIDER, response).await?;
-        let out = convert::from_wire(wire, &model, structured);
-        Ok(finish(out, request_id, started))
+        let answer = async {
+            let started = Instant::now();
+            let (response, model, structured) = self.send(&request, false).await?;
+            let (wire, request_id) =
+                read_json::<wire::MessagesResponse>(PROVIDER, response).await?;
+            let out = convert::from_wire(wire, &model, structured);
+            Ok(finish(out, request_id, started))
+        };
+        self.auth.scrub_result(answer.await)
     }
 
     async fn stream(&self, request: CompletionRequest) -> Result<ChunkStream> {
-        let (response, _model, structured) = self.send(&request, true).await?;
-        let state = AnthropicFold(convert::StreamState::new(structured));
-        Ok(sse_stream(PROVIDER, response, state))
+        let chunks = async {
+            let (response, _model, structured) = self.send(&request, true).await?;
+            let state = AnthropicFold(convert::StreamState::new(structured));
+            Ok(sse_stream(PROVIDER, response, state))
+        };
+        self.auth.scrub_stream(chunks.await)
     }
 }
 

@@ -114,21 +114,42 @@ pub(crate) struct MessagesResponse {
     pub(crate) id: Option<String>,
     #[serde(default)]
     pub(crate) model: Option<String>,
+    /// The content blocks, read one by one (`convert::block`) so that an unknown one is kept
+    /// as sent.
     #[serde(default)]
-    pub(crate) content: Vec<ResponseBlock>,
+    pub(crate) content: Vec<Value>,
     #[serde(default)]
     pub(crate) stop_reason: Option<String>,
     #[serde(default)]
     pub(crate) usage: Option<Usage>,
 }
 
-/// A content block received from the API.
+/// A content block received from the API. The `*_tool_result` blocks of server tools are read
+/// by their type's suffix (`convert::block`), not here.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub(crate) enum ResponseBlock {
     Text {
         #[serde(default)]
         text: String,
+        #[serde(default)]
+        citations: Option<Vec<Value>>,
+    },
+    /// A tool Anthropic runs itself (web search, web fetch, code execution).
+    ServerToolUse {
+        id: String,
+        name: String,
+        #[serde(default)]
+        input: Value,
+    },
+    /// A tool of an MCP server, run by Anthropic's MCP connector.
+    McpToolUse {
+        id: String,
+        name: String,
+        #[serde(default)]
+        input: Value,
+        #[serde(default)]
+        server_name: Option<String>,
     },
     ToolUse {
         id: String,
@@ -148,13 +169,13 @@ pub(crate) enum ResponseBlock {
 #[derive(Debug, Clone, Default, Deserialize)]
 pub(crate) struct Usage {
     #[serde(default)]
-    pub(crate) input_tokens: Option<u32>,
+    pub(crate) input_tokens: Option<u64>,
     #[serde(default)]
-    pub(crate) output_tokens: Option<u32>,
+    pub(crate) output_tokens: Option<u64>,
     #[serde(default)]
-    pub(crate) cache_creation_input_tokens: Option<u32>,
+    pub(crate) cache_creation_input_tokens: Option<u64>,
     #[serde(default)]
-    pub(crate) cache_read_input_tokens: Option<u32>,
+    pub(crate) cache_read_input_tokens: Option<u64>,
 }
 
 /// One server-sent event of a streamed response (the `data:` JSON, tagged by `type`).
@@ -166,7 +187,7 @@ pub(crate) enum StreamEvent {
     },
     ContentBlockStart {
         index: usize,
-        content_block: ResponseBlock,
+        content_block: Value,
     },
     ContentBlockDelta {
         index: usize,
@@ -197,6 +218,10 @@ pub(crate) enum BlockDelta {
     },
     InputJsonDelta {
         partial_json: String,
+    },
+    /// A citation of the text block being streamed.
+    CitationsDelta {
+        citation: Value,
     },
     ThinkingDelta {
         #[allow(dead_code)] // read for completeness of the wire model; thinking is not surfaced

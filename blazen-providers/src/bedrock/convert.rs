@@ -1,6 +1,8 @@
 //! Conversion between blazen's types and the Bedrock Converse wire types, and the
 //! ConverseStream state machine (over decoded event-stream messages).
 
+use std::collections::HashMap;
+
 use serde_json::{json, Value};
 
 use super::wire::{
@@ -218,12 +220,9 @@ pub(crate) fn finish_reason(reason: &str) -> String {
 }
 
 pub(crate) fn usage(u: &Usage) -> TokenUsage {
-    let mut t = TokenUsage::new(
-        u64::from(u.input_tokens.unwrap_or(0)),
-        u64::from(u.output_tokens.unwrap_or(0)),
-    );
+    let mut t = TokenUsage::new(u.input_tokens.unwrap_or(0), u.output_tokens.unwrap_or(0));
     if let Some(total) = u.total_tokens {
-        t.total_tokens = u64::from(total).max(t.total_tokens);
+        t.total_tokens = total.max(t.total_tokens);
     }
     t
 }
@@ -278,7 +277,6 @@ pub(crate) fn from_wire(
 
 #[derive(Debug)]
 struct PendingTool {
-    index: usize,
     id: String,
     name: String,
     input: String,
@@ -289,7 +287,9 @@ struct PendingTool {
 /// of the stream when `metadata` never came).
 #[derive(Debug, Default)]
 pub(crate) struct StreamState {
-    tools: Vec<PendingTool>,
+    /// Tool calls being streamed, by content block index: found in constant time, so tens of
+    /// thousands of interleaved calls cost linear time, not quadratic.
+    tools: HashMap<usize, PendingTool>,
     stop_reason: Option<String>,
     done: bool,
     /// Structured output: the forced JSON tool's input streams as text.
@@ -330,12 +330,14 @@ impl StreamState {
                         self.json_block = Some(start.content_block_index);
                         return Ok(None);
                     }
-                    self.tools.push(PendingTool {
-                        index: start.content_block_index,
-                        id: tool.tool_use_id,
-                        name: tool.name,
-                        input: String::new(),
-                    });
+                    self.tools.insert(
+                        start.content_block_index,
+                        PendingTool {
+                            id: tool.tool_use_id,
+                            name: tool.name,
+                            input: String::new(),
+                        },
+                    );
                 }
                 Ok(None)
             }
@@ -349,11 +351,7 @@ impl StreamState {
                         let text = tool_delta.input;
                         return Ok((!text.is_empty()).then(|| StreamChunk::text(text)));
                     }
-                    match self
-                        .tools
-                        .iter_mut()
-                        .find(|t| t.index == delta.content_block_index)
-                    {
+                    match self.tools.get_mut(&delta.content_block_index) {
                         Some(t) => t.input.push_str(&tool_delta.input),
                         None => {
                             return Err(BlazenError::invalid_response(
@@ -372,14 +370,9 @@ impl StreamState {
             }
             "contentBlockStop" => {
                 let stop: ContentBlockStop = parse(event_type, payload)?;
-                let Some(pos) = self
-                    .tools
-                    .iter()
-                    .position(|t| t.index == stop.content_block_index)
-                else {
+                let Some(t) = self.tools.remove(&stop.content_block_index) else {
                     return Ok(None);
                 };
-                let t = self.tools.remove(pos);
                 Ok(Some(StreamChunk {
                     tool_calls: vec![ToolCall::from_raw(t.id, t.name, &t.input)],
                     ..StreamChunk::default()
@@ -441,6 +434,42 @@ fn has_tool_history(messages: &[ChatMessage]) -> bool {
 mod tests {
     use super::*;
     use proptest::prelude::*;
+
+    /// 40,000 tool calls all started before any ends (interleaved, as a hostile or buggy
+    /// server may send them): found by index, linear. The scan this replaced was quadratic.
+    #[test]
+    fn tens_of_thousands_of_interleaved_streamed_calls_are_linear() {
+        const N: usize = 40_000;
+        // The events, written before the clock starts: only the assembly is timed.
+        let mut events: Vec<(&str, String)> = (0..N)
+            .map(|i| {
+                let start = json!({"contentBlockIndex": i, "start": {"toolUse":
+                    {"toolUseId": format!("t{i}"), "name": "f"}}});
+                ("contentBlockStart", start.to_string())
+            })
+            .collect();
+        events.extend((0..N).map(|i| {
+            let delta = json!({"contentBlockIndex": i, "delta": {"toolUse": {"input": "{}"}}});
+            ("contentBlockDelta", delta.to_string())
+        }));
+        events.extend((0..N).rev().map(|i| {
+            (
+                "contentBlockStop",
+                json!({"contentBlockIndex": i}).to_string(),
+            )
+        }));
+        let mut s = StreamState::new(false);
+        let started = std::time::Instant::now();
+        let mut calls = 0;
+        for (kind, payload) in &events {
+            if let Some(chunk) = s.on_event(kind, payload.as_bytes()).unwrap() {
+                calls += chunk.tool_calls.len();
+            }
+        }
+        let took = started.elapsed();
+        assert_eq!(calls, N);
+        assert!(took < std::time::Duration::from_secs(2), "took {took:?}");
+    }
 
     #[test]
     fn tool_choice_none_drops_the_tools_unless_the_history_holds_tool_calls() {

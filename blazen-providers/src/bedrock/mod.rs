@@ -111,23 +111,33 @@ impl Provider for BedrockProvider {
     crate::native::provider_basics!(PROVIDER);
 
     async fn complete(&self, request: CompletionRequest) -> Result<CompletionResponse> {
-        let started = Instant::now();
-        let (response, model) = self.send(&request, false).await?;
-        let (wire, request_id) = read_json::<wire::ConverseResponse>(PROVIDER, response).await?;
-        let out = convert::from_wire(wire, &model, convert::is_structured(&request));
-        Ok(finish(out, request_id, started))
+        let answer = async {
+            let started = Instant::now();
+            let (response, model) = self.send(&request, false).await?;
+            let (wire, request_id) =
+                read_json::<wire::ConverseResponse>(PROVIDER, response).await?;
+            let out = convert::from_wire(wire, &model, convert::is_structured(&request));
+            Ok(finish(out, request_id, started))
+        };
+        self.auth.scrub_result(answer.await)
     }
 
     async fn stream(&self, request: CompletionRequest) -> Result<ChunkStream> {
-        let structured = convert::is_structured(&request);
-        let (response, _model) = self.send(&request, true).await?;
-        let request_id = crate::error::request_id_from(response.headers());
-        let messages = event_stream_messages(PROVIDER, response.bytes_stream());
-        Ok(fold_events(
-            messages,
-            BedrockFold(convert::StreamState::new(structured)),
-            request_id,
-        ))
+        let chunks = async {
+            let structured = convert::is_structured(&request);
+            let (response, _model) = self.send(&request, true).await?;
+            if http::is_web_page(&response) {
+                return Err(http::web_page_error(PROVIDER, response).await);
+            }
+            let request_id = crate::error::request_id_from(response.headers());
+            let messages = event_stream_messages(PROVIDER, response.bytes_stream());
+            Ok(fold_events(
+                messages,
+                BedrockFold(convert::StreamState::new(structured)),
+                request_id,
+            ))
+        };
+        self.auth.scrub_stream(chunks.await)
     }
 }
 

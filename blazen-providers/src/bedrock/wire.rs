@@ -156,11 +156,11 @@ pub(crate) struct Output {
 #[serde(rename_all = "camelCase")]
 pub(crate) struct Usage {
     #[serde(default)]
-    pub(crate) input_tokens: Option<u32>,
+    pub(crate) input_tokens: Option<u64>,
     #[serde(default)]
-    pub(crate) output_tokens: Option<u32>,
+    pub(crate) output_tokens: Option<u64>,
     #[serde(default)]
-    pub(crate) total_tokens: Option<u32>,
+    pub(crate) total_tokens: Option<u64>,
 }
 
 /// Server-side latency.

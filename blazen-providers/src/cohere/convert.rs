@@ -238,9 +238,8 @@ impl DataState for StreamState {
         if data == "[DONE]" {
             return Ok(None);
         }
-        let value: serde_json::Value = serde_json::from_str(data).map_err(|e| {
-            BlazenError::invalid_response(PROVIDER, format!("bad stream event: {e}"), data)
-        })?;
+        let value: serde_json::Value = serde_json::from_str(data)
+            .map_err(|e| crate::sse::frame_json_error(PROVIDER, &e, data))?;
         if let Some(err) = BlazenError::from_stream_frame(PROVIDER, &value) {
             return Err(err);
         }

@@ -54,40 +54,43 @@ impl EmbeddingProvider for CohereEmbeddings {
     }
 
     async fn embed_batch(&self, inputs: &[String]) -> Result<EmbeddingResponse> {
-        let started = std::time::Instant::now();
-        let body = EmbedRequest {
-            model: &self.model,
-            texts: inputs,
-            input_type: self.input_type,
-            embedding_types: ["float"],
-            output_dimension: self.dimensions,
+        let batch = async {
+            let started = std::time::Instant::now();
+            let body = EmbedRequest {
+                model: &self.model,
+                texts: inputs,
+                input_type: self.input_type,
+                embedding_types: ["float"],
+                output_dimension: self.dimensions,
+            };
+            let body = crate::http::json_body(&body)?;
+            let url = format!("{}/embed", self.base_url.trim_end_matches('/'));
+            let response =
+                http::post_json(&self.client, PROVIDER, &url, &self.auth, &[], body, false).await?;
+            let body = http::read_body(PROVIDER, response).await?;
+            let wire: EmbedResponse = serde_json::from_slice(&body).map_err(|e| {
+                BlazenError::invalid_response(PROVIDER, format!("unexpected response: {e}"), &body)
+            })?;
+            let embeddings = match wire.embeddings {
+                Embeddings::Typed { float } => float,
+                Embeddings::Bare(v) => v,
+            };
+            let usage = wire
+                .meta
+                .and_then(|m| m.billed_units)
+                .map(|b| TokenUsage::new(count(b.input_tokens), 0));
+            Ok(EmbeddingResponse {
+                embeddings,
+                model: self.model.clone(),
+                usage,
+                cost: None,
+                timing: Some(RequestTiming {
+                    total_ms: Some(http::elapsed_ms(started)),
+                    ..RequestTiming::default()
+                }),
+            })
         };
-        let body = crate::http::json_body(&body)?;
-        let url = format!("{}/embed", self.base_url.trim_end_matches('/'));
-        let response =
-            http::post_json(&self.client, PROVIDER, &url, &self.auth, &[], body, false).await?;
-        let body = http::read_body(PROVIDER, response).await?;
-        let wire: EmbedResponse = serde_json::from_slice(&body).map_err(|e| {
-            BlazenError::invalid_response(PROVIDER, format!("unexpected response: {e}"), &body)
-        })?;
-        let embeddings = match wire.embeddings {
-            Embeddings::Typed { float } => float,
-            Embeddings::Bare(v) => v,
-        };
-        let usage = wire
-            .meta
-            .and_then(|m| m.billed_units)
-            .map(|b| TokenUsage::new(count(b.input_tokens), 0));
-        Ok(EmbeddingResponse {
-            embeddings,
-            model: self.model.clone(),
-            usage,
-            cost: None,
-            timing: Some(RequestTiming {
-                total_ms: Some(http::elapsed_ms(started)),
-                ..RequestTiming::default()
-            }),
-        })
+        self.auth.scrub_result(batch.await)
     }
 
     fn with_model(&self, model: &str) -> Arc<dyn EmbeddingProvider> {

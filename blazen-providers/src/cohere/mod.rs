@@ -65,17 +65,23 @@ impl Provider for CohereProvider {
     crate::native::provider_basics!(PROVIDER);
 
     async fn complete(&self, request: CompletionRequest) -> Result<CompletionResponse> {
-        let started = Instant::now();
-        let (response, model) = self.send(&request, false).await?;
-        let (wire, request_id) = read_json::<wire::ChatResponse>(PROVIDER, response).await?;
-        let out = convert::from_wire(wire, &model);
-        Ok(finish(out, request_id, started))
+        let answer = async {
+            let started = Instant::now();
+            let (response, model) = self.send(&request, false).await?;
+            let (wire, request_id) = read_json::<wire::ChatResponse>(PROVIDER, response).await?;
+            let out = convert::from_wire(wire, &model);
+            Ok(finish(out, request_id, started))
+        };
+        self.auth.scrub_result(answer.await)
     }
 
     async fn stream(&self, request: CompletionRequest) -> Result<ChunkStream> {
-        let (response, _model) = self.send(&request, true).await?;
-        let state = convert::StreamState::default();
-        Ok(sse_stream(PROVIDER, response, ByData(state)))
+        let chunks = async {
+            let (response, _model) = self.send(&request, true).await?;
+            let state = convert::StreamState::default();
+            Ok(sse_stream(PROVIDER, response, ByData(state)))
+        };
+        self.auth.scrub_stream(chunks.await)
     }
 }
 

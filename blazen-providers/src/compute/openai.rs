@@ -419,8 +419,9 @@ impl ComputeBackend for OpenAiMedia {
             ComputeRequest::Music(_) => return Err(self.unsupported("music generation")),
             ComputeRequest::ThreeD(_) => return Err(self.unsupported("3D generation")),
         };
+        let auth = self.auth.clone();
         let fut = async move {
-            fut.await
+            auth.scrub_result(fut.await)
                 .map(|out| with_total(out, http::elapsed_ms(started)))
         }
         .boxed();

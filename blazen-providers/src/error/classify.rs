@@ -151,6 +151,16 @@ impl BlazenError {
         // filter refused the request is a content-policy refusal, not a bad key or a bad
         // parameter (seed 003: "403 Access blocked, denied, or filtered"; OpenRouter's
         // moderation 403). A specific machine code is trusted over the wording.
+        // A request refused because its model does not exist is `ModelNotFound` whatever the
+        // status (gateways answer 400: LiteLLM's "Invalid model name passed in model=…",
+        // OpenRouter's "… is not a valid model ID"), so `with_fallback` moves on to the next
+        // model as it does for a 404.
+        if matches!(kind, Kind::Validation)
+            && matches!(status, None | Some(0 | 200 | 400 | 404 | 422))
+            && env.message.as_deref().is_some_and(says_model_missing)
+        {
+            kind = Kind::ModelNotFound;
+        }
         if !by_code
             && matches!(kind, Kind::Auth | Kind::Validation)
             && matches!(status, None | Some(0 | 200 | 400 | 403))
@@ -437,6 +447,27 @@ pub(crate) fn lookup(code: &str) -> Option<(Kind, bool)> {
         .iter()
         .find(|(c, _, _)| c.eq_ignore_ascii_case(code))
         .map(|&(_, k, r)| (k, r))
+}
+
+/// Whether a message says the requested model does not exist, in the words of the gateways and
+/// servers that answer so with a 400 (or a 404 without a code): LiteLLM ("Invalid model name
+/// passed in model=…"), OpenRouter ("… is not a valid model ID"), Mistral ("Invalid model: …"),
+/// OpenAI-compatible servers ("The model `…` does not exist"), Ollama ("model '…' not found"),
+/// Together ("Unable to access model …").
+pub(super) fn says_model_missing(message: &str) -> bool {
+    let lower = message.to_ascii_lowercase();
+    const PHRASES: [&str; 7] = [
+        "invalid model name",
+        "is not a valid model",
+        "invalid model:",
+        "unknown model",
+        "no such model",
+        "unable to access model",
+        "model_not_found",
+    ];
+    PHRASES.iter().any(|p| lower.contains(p))
+        || (lower.contains("model")
+            && (lower.contains("does not exist") || lower.contains("not found")))
 }
 
 /// Whether `status` alone names a category more specific than "invalid request" (401, 402,

@@ -1,5 +1,6 @@
 //! What the response headers say about an error or an answer: the request id, the retry delay
-//! (`retry-after-ms`, `Retry-After`), `x-should-retry`. The HTTP layer reads the request id of
+//! (`retry-after-ms`, `Retry-After`, and the upstream's as a gateway forwards them),
+//! `x-should-retry`, a cost a gateway reports. The HTTP layer reads the request id and cost of
 //! successful answers and streams here too.
 
 use std::time::{Duration, SystemTime};
@@ -20,7 +21,7 @@ pub(super) fn header_str<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a s
 /// The request id, from the first header that carries one (the one list of request-id headers;
 /// the HTTP layer can share it for successful responses and streams).
 pub(crate) fn request_id_from(headers: &HeaderMap) -> Option<String> {
-    const NAMES: [&str; 10] = [
+    const NAMES: [&str; 12] = [
         "x-request-id",
         "request-id",
         "x-amzn-requestid",
@@ -29,6 +30,9 @@ pub(crate) fn request_id_from(headers: &HeaderMap) -> Option<String> {
         "x-fal-request-id",
         "openrouter-request-id",
         "mistral-correlation-id",
+        // Gateways: LiteLLM proxy's id of the call, Portkey's trace id.
+        "x-litellm-call-id",
+        "x-portkey-trace-id",
         "x-trace-id",
         "cf-ray",
     ];
@@ -49,15 +53,36 @@ pub(crate) fn request_id_from(headers: &HeaderMap) -> Option<String> {
     best.map(|(_, v)| v.to_owned())
 }
 
-/// The retry delay of `retry-after-ms` or `Retry-After` (delta-seconds or an HTTP date).
+/// The retry delay of `retry-after-ms` or `Retry-After` (delta-seconds or an HTTP date); else
+/// the upstream's, as the LiteLLM proxy forwards it (`llm_provider-retry-after-ms`,
+/// `llm_provider-retry-after`).
 pub(super) fn retry_after_from(headers: &HeaderMap) -> Option<Duration> {
-    if let Some(ms) = header_str(headers, "retry-after-ms").and_then(|v| v.parse::<f64>().ok()) {
+    retry_after_pair(headers, "retry-after-ms", "retry-after").or_else(|| {
+        retry_after_pair(
+            headers,
+            "llm_provider-retry-after-ms",
+            "llm_provider-retry-after",
+        )
+    })
+}
+
+/// The delay of a milliseconds header, else of a `Retry-After`-style one.
+fn retry_after_pair(headers: &HeaderMap, ms_name: &str, name: &str) -> Option<Duration> {
+    if let Some(ms) = header_str(headers, ms_name).and_then(|v| v.parse::<f64>().ok()) {
         if let Some(d) = secs_to_duration(ms / 1000.0) {
             return Some(d);
         }
     }
-    let v = header_str(headers, "retry-after")?;
+    let v = header_str(headers, name)?;
     parse_retry_after(v, SystemTime::now())
+}
+
+/// The cost in USD a gateway reports in a header (the LiteLLM proxy's
+/// `x-litellm-response-cost`); `None` when absent, negative or not a number.
+pub(crate) fn cost_from(headers: &HeaderMap) -> Option<f64> {
+    header_str(headers, "x-litellm-response-cost")
+        .and_then(|v| v.parse::<f64>().ok())
+        .filter(|c| c.is_finite() && *c >= 0.0)
 }
 
 /// Parses a `Retry-After` value against `now`: seconds (integer or decimal) or an HTTP date.

@@ -43,7 +43,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 pub(crate) use envelope::is_error_value;
-pub(crate) use headers::request_id_from;
+pub(crate) use headers::{cost_from, request_id_from};
 use redact::redact_patterns;
 pub use redact::{redact, SecretString};
 

@@ -180,20 +180,35 @@ fn token_len(bytes: &[u8], start: usize) -> usize {
 }
 
 impl BlazenError {
-    /// Scrubs one known secret (the API key that was sent) from the message and raw body.
+    /// Scrubs one known secret (the API key that was sent) from every text an error carries:
+    /// the message, the raw body and each detail a server sent (code, type, param, request id,
+    /// upstream provider), since a server that echoes the request may put the key in any of them.
     pub(crate) fn redact_secret(mut self, secret: &SecretString) -> Self {
         let key = secret.expose_secret();
         if let Some(m) = self.message_mut() {
-            if let Cow::Owned(r) = redact_known(m, key) {
-                *m = r;
-            }
+            scrub_in_place(m, key);
         }
         let d = self.details_mut();
-        if let Some(body) = &mut d.raw_body {
-            if let Cow::Owned(r) = redact_known(body, key) {
-                *body = r;
-            }
+        for field in [
+            &mut d.raw_body,
+            &mut d.code,
+            &mut d.error_type,
+            &mut d.param,
+            &mut d.request_id,
+            &mut d.upstream_provider,
+        ]
+        .into_iter()
+        .flatten()
+        {
+            scrub_in_place(field, key);
         }
         self
+    }
+}
+
+/// Replaces `secret` in `text` (nothing is allocated when it is absent).
+fn scrub_in_place(text: &mut String, secret: &str) {
+    if let Cow::Owned(r) = redact_known(text, secret) {
+        *text = r;
     }
 }

@@ -320,12 +320,15 @@ pub(crate) fn finish_reason(reason: &str, had_calls: bool) -> String {
 }
 
 pub(crate) fn usage(u: &UsageMetadata) -> TokenUsage {
-    let prompt = u64::from(u.prompt_token_count.unwrap_or(0));
-    let completion = u64::from(u.candidates_token_count.unwrap_or(0))
-        + u64::from(u.thoughts_token_count.unwrap_or(0));
+    let prompt = u.prompt_token_count.unwrap_or(0);
+    // Saturating: the counts are the provider's, whatever their size.
+    let completion = u
+        .candidates_token_count
+        .unwrap_or(0)
+        .saturating_add(u.thoughts_token_count.unwrap_or(0));
     let mut t = TokenUsage::new(prompt, completion);
     if let Some(total) = u.total_token_count {
-        t.total_tokens = u64::from(total).max(t.total_tokens);
+        t.total_tokens = total.max(t.total_tokens);
     }
     t
 }
@@ -425,9 +428,8 @@ impl DataState for StreamState {
     }
 
     fn on_data(&mut self, data: &str) -> Result<Option<StreamChunk>> {
-        let value: Value = serde_json::from_str(data).map_err(|e| {
-            BlazenError::invalid_response(PROVIDER, format!("bad stream event: {e}"), data)
-        })?;
+        let value: Value = serde_json::from_str(data)
+            .map_err(|e| crate::sse::frame_json_error(PROVIDER, &e, data))?;
         if let Some(err) = BlazenError::from_stream_frame(PROVIDER, &value) {
             return Err(err);
         }
@@ -455,7 +457,7 @@ impl DataState for StreamState {
             tool_calls: ex.calls,
             usage: if finish.is_some() { self.usage } else { None },
             finish_reason: finish,
-            cost: None,
+            ..StreamChunk::default()
         };
         let empty = chunk.delta.is_none()
             && chunk.reasoning.is_none()

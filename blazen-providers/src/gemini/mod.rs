@@ -78,29 +78,35 @@ impl Provider for GeminiProvider {
     crate::native::provider_basics!(PROVIDER);
 
     async fn complete(&self, request: CompletionRequest) -> Result<CompletionResponse> {
-        let started = Instant::now();
-        let (response, model) = self.send(&request, false).await?;
-        let (value, request_id) = read_json::<serde_json::Value>(PROVIDER, response).await?;
-        if let Some(err) = BlazenError::from_stream_frame(PROVIDER, &value) {
-            return Err(err);
-        }
-        // Read from the `Value` in place: its text is needed again only for an error.
-        let wire = <wire::GenerateContentResponse as serde::Deserialize>::deserialize(&value)
-            .map_err(|e| {
+        let answer = async {
+            let started = Instant::now();
+            let (response, model) = self.send(&request, false).await?;
+            let (value, request_id) = read_json::<serde_json::Value>(PROVIDER, response).await?;
+            if let Some(err) = BlazenError::from_stream_frame(PROVIDER, &value) {
+                return Err(err);
+            }
+            // Read from the `Value` in place: its text is needed again only for an error.
+            let wire = <wire::GenerateContentResponse as serde::Deserialize>::deserialize(&value)
+                .map_err(|e| {
                 BlazenError::invalid_response(
                     PROVIDER,
                     format!("unexpected response: {e}"),
                     value.to_string(),
                 )
             })?;
-        let out = convert::from_wire(wire, &model);
-        Ok(finish(out, request_id, started))
+            let out = convert::from_wire(wire, &model);
+            Ok(finish(out, request_id, started))
+        };
+        self.auth.scrub_result(answer.await)
     }
 
     async fn stream(&self, request: CompletionRequest) -> Result<ChunkStream> {
-        let (response, _model) = self.send(&request, true).await?;
-        let state = convert::StreamState::default();
-        Ok(sse_stream(PROVIDER, response, ByData(state)))
+        let chunks = async {
+            let (response, _model) = self.send(&request, true).await?;
+            let state = convert::StreamState::default();
+            Ok(sse_stream(PROVIDER, response, ByData(state)))
+        };
+        self.auth.scrub_stream(chunks.await)
     }
 }
 

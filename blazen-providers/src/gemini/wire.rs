@@ -179,11 +179,11 @@ pub(crate) struct PromptFeedback {
 #[serde(rename_all = "camelCase")]
 pub(crate) struct UsageMetadata {
     #[serde(default)]
-    pub(crate) prompt_token_count: Option<u32>,
+    pub(crate) prompt_token_count: Option<u64>,
     #[serde(default)]
-    pub(crate) candidates_token_count: Option<u32>,
+    pub(crate) candidates_token_count: Option<u64>,
     #[serde(default)]
-    pub(crate) thoughts_token_count: Option<u32>,
+    pub(crate) thoughts_token_count: Option<u64>,
     #[serde(default)]
-    pub(crate) total_token_count: Option<u32>,
+    pub(crate) total_token_count: Option<u64>,
 }

@@ -14,11 +14,12 @@ use std::future::Future;
 use std::task::Poll;
 use std::time::{Duration, Instant};
 
-use futures::FutureExt;
+use futures::{FutureExt, StreamExt};
 use reqwest::header::{HeaderMap, HeaderName, HeaderValue, ACCEPT, AUTHORIZATION, CONTENT_TYPE};
 use reqwest::{Client, RequestBuilder, Response};
 
 use crate::error::{BlazenError, Result, SecretString};
+use crate::model::ChunkStream;
 
 pub(crate) use body::{read_body, read_capped};
 pub(crate) use events::{sse_events, SseEvents};
@@ -126,7 +127,11 @@ pub(crate) enum Auth {
 }
 
 impl Auth {
-    /// Removes the key this auth sends from an error's message and body.
+    /// Removes the key this auth sends from an error's message, body and details.
+    ///
+    /// The one scrubbing point of every client: each provider's `complete` and `stream` (every
+    /// item), each embeddings batch and each compute job leave through it, whatever path
+    /// (error status, unreadable answer, mid-stream error frame) made the error.
     pub(crate) fn scrub(&self, err: BlazenError) -> BlazenError {
         match self {
             Auth::Bearer(key) | Auth::Header(_, key) => err.redact_secret(key),
@@ -147,6 +152,17 @@ impl Auth {
     /// [`scrub`](Self::scrub) on the error of a result.
     pub(crate) fn scrub_result<T>(&self, result: Result<T>) -> Result<T> {
         result.map_err(|e| self.scrub(e))
+    }
+
+    /// [`scrub`](Self::scrub) on a stream call: its own error, and each error item of the
+    /// stream it returns (mid-stream error frames, decode errors keeping the raw frame).
+    pub(crate) fn scrub_stream(&self, result: Result<ChunkStream>) -> Result<ChunkStream> {
+        let stream = self.scrub_result(result)?;
+        if matches!(self, Auth::None) {
+            return Ok(stream);
+        }
+        let auth = self.clone();
+        Ok(Box::pin(stream.map(move |item| auth.scrub_result(item))))
     }
 
     /// Adds the auth header ([`header`](Self::header)) to a request being built.
@@ -354,7 +370,44 @@ pub(crate) fn post_to<'a>(
     accept_sse: bool,
 ) -> impl Future<Output = Result<Response>> + 'a {
     let sent = client.execute(endpoint.request(body, accept_sse));
-    send_with(provider, sent).map(|r| r.map_err(|e| endpoint.auth.scrub(e)))
+    send_with(provider, sent)
+        .then(move |r| match r {
+            Ok(response) if accept_sse && is_web_page(&response) => {
+                futures::future::Either::Left(Box::pin(web_page_error(provider, response).map(Err)))
+            }
+            other => futures::future::Either::Right(std::future::ready(other)),
+        })
+        .map(|r| r.map_err(|e| endpoint.auth.scrub(e)))
+}
+
+/// Whether a successful answer is a web page (`text/html`, `application/xhtml+xml`): a proxy's
+/// login or error page answered with 200.
+pub(crate) fn is_web_page(response: &Response) -> bool {
+    response
+        .headers()
+        .get(CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .map(|ct| ct.trim_start().to_ascii_lowercase())
+        .is_some_and(|ct| ct.starts_with("text/html") || ct.starts_with("application/xhtml"))
+}
+
+/// The error a web page answered to a stream request stands for: [`BlazenError::InvalidResponse`]
+/// (not retryable), as `complete()` calls the same answer, rather than a stream "cut short"
+/// that `with_retry` would send again and again to a proxy's login page. The content type is
+/// checked before anything is decoded.
+pub(crate) async fn web_page_error(provider: &str, response: Response) -> BlazenError {
+    let status = response.status().as_u16();
+    let request_id = crate::error::request_id_from(response.headers());
+    let body = read_capped(provider, response, crate::error::RAW_BODY_LIMIT)
+        .await
+        .unwrap_or_default();
+    BlazenError::invalid_response(
+        provider,
+        "a stream request was answered with an HTML page (likely from a proxy), not a stream",
+        &body,
+    )
+    .with_status(status)
+    .or_request_id(request_id.as_deref())
 }
 
 /// Sends a prepared request and maps transport failures and error statuses to [`BlazenError`].

@@ -15,6 +15,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use async_trait::async_trait;
+use futures::FutureExt;
 
 use super::wire::ChatResponse;
 use super::{convert_response, stream, OpenAiCompat};
@@ -38,6 +39,8 @@ impl OpenAiCompat {
             let started = Instant::now();
             let response = self.post(&request, false).await?;
             let request_id = crate::error::request_id_from(response.headers());
+            // A gateway's cost header (LiteLLM) counts when the body reports none.
+            let header_cost = crate::error::cost_from(response.headers());
             let body = http::read_body(&self.provider_name, response).await?;
             let wire: ChatResponse = serde_json::from_slice(&body).map_err(|e| {
                 BlazenError::invalid_response(
@@ -49,36 +52,15 @@ impl OpenAiCompat {
             let fallback = request.model.as_deref().unwrap_or(&self.model);
             let mut out = convert_response(&self.provider_name, wire, fallback)?;
             out.request_id = request_id;
+            out.cost = out.cost.or(header_cost);
             Ok(crate::pricing::finish_response(out, started))
         }
     }
-}
 
-#[async_trait]
-impl Provider for OpenAiCompat {
-    fn name(&self) -> &str {
-        &self.provider_name
-    }
-
-    fn model_id(&self) -> &str {
-        &self.model
-    }
-
-    // Written out rather than left to `async_trait`, whose future would hold the request
-    // twice (the argument and the local it moves into): see `complete_request`.
-    fn complete<'life0, 'async_trait>(
-        &'life0 self,
-        request: CompletionRequest,
-    ) -> Pin<Box<dyn Future<Output = Result<CompletionResponse>> + Send + 'async_trait>>
-    where
-        'life0: 'async_trait,
-        Self: 'async_trait,
-    {
-        Box::pin(self.complete_request(request))
-    }
-
-    async fn stream(&self, request: CompletionRequest) -> Result<ChunkStream> {
+    /// [`Provider::stream`] before its errors are scrubbed.
+    async fn stream_request(&self, request: CompletionRequest) -> Result<ChunkStream> {
         let response = self.post(&request, true).await?;
+        let header_cost = crate::error::cost_from(response.headers());
         let is_json = response
             .headers()
             .get(reqwest::header::CONTENT_TYPE)
@@ -104,15 +86,58 @@ impl Provider for OpenAiCompat {
                 tool_calls: r.tool_calls,
                 usage: r.usage,
                 reasoning: r.reasoning,
-                cost: r.cost,
+                cost: r.cost.or(header_cost),
+                ..crate::types::StreamChunk::default()
             };
             return Ok(Box::pin(futures::stream::iter([Ok(chunk)])));
         }
         let events = http::sse_events(&self.provider_name, response);
-        Ok(Box::pin(stream::CompatStream::new(
-            self.provider_name.clone(),
-            events,
-        )))
+        let chunks = stream::CompatStream::new(self.provider_name.clone(), events);
+        Ok(match header_cost {
+            None => Box::pin(chunks),
+            // The final chunk carries the gateway's cost when the stream reports none.
+            Some(cost) => Box::pin(futures::StreamExt::map(chunks, move |item| {
+                item.map(|mut chunk| {
+                    if chunk.finish_reason.is_some() && chunk.cost.is_none() {
+                        chunk.cost = Some(cost);
+                    }
+                    chunk
+                })
+            })),
+        })
+    }
+}
+
+#[async_trait]
+impl Provider for OpenAiCompat {
+    fn name(&self) -> &str {
+        &self.provider_name
+    }
+
+    fn model_id(&self) -> &str {
+        &self.model
+    }
+
+    // Written out rather than left to `async_trait`, whose future would hold the request
+    // twice (the argument and the local it moves into): see `complete_request`.
+    fn complete<'life0, 'async_trait>(
+        &'life0 self,
+        request: CompletionRequest,
+    ) -> Pin<Box<dyn Future<Output = Result<CompletionResponse>> + Send + 'async_trait>>
+    where
+        'life0: 'async_trait,
+        Self: 'async_trait,
+    {
+        // Every error leaves through the key's scrubbing point (`Auth::scrub`); the auth is
+        // built on the error path only.
+        Box::pin(
+            self.complete_request(request)
+                .map(|r| r.map_err(|e| self.auth().scrub(e))),
+        )
+    }
+
+    async fn stream(&self, request: CompletionRequest) -> Result<ChunkStream> {
+        self.auth().scrub_stream(self.stream_request(request).await)
     }
 
     fn with_model(&self, model: &str) -> Arc<dyn Provider> {

@@ -7,11 +7,13 @@
 mod message;
 mod request;
 mod response;
+mod server_tool;
 
 pub use message::{ChatMessage, ContentPart, MediaType, Role, ToolCall};
 pub use request::{CompletionRequest, ResponseFormat, ToolChoice, ToolDialect, ToolSpec};
 pub(crate) use response::{secs_to_ms, StreamAccumulator};
 pub use response::{CompletionResponse, MediaOutput, RequestTiming, StreamChunk, TokenUsage};
+pub use server_tool::{Citation, ServerToolCall, ServerToolResult};
 
 #[cfg(test)]
 mod tests {

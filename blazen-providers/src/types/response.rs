@@ -5,7 +5,7 @@
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use super::{ChatMessage, MediaType, Role, ToolCall};
+use super::{ChatMessage, Citation, MediaType, Role, ServerToolCall, ServerToolResult, ToolCall};
 
 /// Token usage of one completion.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
@@ -25,6 +25,28 @@ impl TokenUsage {
             prompt_tokens,
             completion_tokens,
             total_tokens: prompt_tokens.saturating_add(completion_tokens),
+        }
+    }
+
+    /// The sum of two usages, each count saturating at `u64::MAX` (the counts are a
+    /// provider's: a huge one must not panic a debug build or wrap in release).
+    ///
+    /// ```
+    /// use blazen_providers::TokenUsage;
+    /// let a = TokenUsage::new(u64::MAX, 1);
+    /// let sum = a.saturating_add(TokenUsage::new(5, 2));
+    /// assert_eq!(sum.prompt_tokens, u64::MAX);
+    /// assert_eq!(sum.completion_tokens, 3);
+    /// assert_eq!(sum.total_tokens, u64::MAX);
+    /// ```
+    #[must_use]
+    pub fn saturating_add(self, other: TokenUsage) -> TokenUsage {
+        TokenUsage {
+            prompt_tokens: self.prompt_tokens.saturating_add(other.prompt_tokens),
+            completion_tokens: self
+                .completion_tokens
+                .saturating_add(other.completion_tokens),
+            total_tokens: self.total_tokens.saturating_add(other.total_tokens),
         }
     }
 }
@@ -102,6 +124,19 @@ pub struct CompletionResponse {
     /// The provider's request id, when sent.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub request_id: Option<String>,
+    /// Tools the provider ran itself (Anthropic's web search, web fetch, code execution, MCP
+    /// connector): not calls for the client to answer.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub server_tool_calls: Vec<ServerToolCall>,
+    /// The results of [`server_tool_calls`](Self::server_tool_calls).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub server_tool_results: Vec<ServerToolResult>,
+    /// The sources the text cites.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub citations: Vec<Citation>,
+    /// Content blocks of a type this crate does not know, skipped and kept as sent.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub skipped_blocks: Vec<Value>,
 }
 
 impl CompletionResponse {
@@ -140,6 +175,19 @@ pub struct StreamChunk {
     /// the final chunk; `stream_with` falls back to the pricing table without it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cost: Option<f64>,
+    /// Tools the provider ran itself (Anthropic's web search, web fetch, code execution, MCP
+    /// connector): not calls for the client to answer.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub server_tool_calls: Vec<ServerToolCall>,
+    /// The results of server tool calls.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub server_tool_results: Vec<ServerToolResult>,
+    /// The sources the text cites.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub citations: Vec<Citation>,
+    /// Content blocks of a type this crate does not know, skipped and kept as sent.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub skipped_blocks: Vec<Value>,
 }
 
 impl StreamChunk {
@@ -177,5 +225,12 @@ impl StreamAccumulator {
         if chunk.cost.is_some() {
             r.cost = chunk.cost;
         }
+        r.server_tool_calls
+            .extend(chunk.server_tool_calls.iter().cloned());
+        r.server_tool_results
+            .extend(chunk.server_tool_results.iter().cloned());
+        r.citations.extend(chunk.citations.iter().cloned());
+        r.skipped_blocks
+            .extend(chunk.skipped_blocks.iter().cloned());
     }
 }

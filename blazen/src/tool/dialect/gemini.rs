@@ -27,10 +27,18 @@ const GEMINI_KEYWORDS: &[&str] = &[
     "maximum",
 ];
 
+/// The most subschemas an inlined Gemini schema may hold. Inlining `$ref`s copies each
+/// definition at every use: a schema whose levels each refer to the next twice doubles with
+/// every level (depth 20: a million subschemas, 80 MB). Past this, the schema is not inlined:
+/// it goes as standard JSON Schema, `$defs` kept (`parametersJsonSchema`, which Gemini accepts).
+pub(super) const MAX_INLINED_NODES: usize = 10_000;
+
 struct Gemini<'a> {
     definitions: Map<String, Value>,
     stack: Vec<String>,
     problems: &'a mut Vec<String>,
+    /// Subschemas that may still be converted before the inlined schema is too large.
+    budget: usize,
 }
 
 pub(super) fn gemini(schema: &Value) -> (Value, Vec<String>) {
@@ -48,10 +56,22 @@ pub(super) fn gemini(schema: &Value) -> (Value, Vec<String>) {
         definitions,
         stack: Vec::new(),
         problems: &mut problems,
+        budget: MAX_INLINED_NODES,
     };
     let converted = state
         .convert(&root, &Path::root())
         .unwrap_or_else(|| json!({}));
+    if state.budget == 0 {
+        // Too large to inline: no `parameters`; the limitation sends the standard schema.
+        return (
+            Value::Null,
+            vec![format!(
+                "the parameters hold more than {MAX_INLINED_NODES} subschemas once their `$ref`s \
+                 are inlined, which Gemini's `parameters` cannot take (sent as JSON Schema with \
+                 its `$defs`)"
+            )],
+        );
+    }
     let empty = converted
         .get("properties")
         .and_then(Value::as_object)
@@ -70,6 +90,10 @@ pub(super) fn gemini(schema: &Value) -> (Value, Vec<String>) {
 impl Gemini<'_> {
     /// Converts one subschema; `None` drops the property it describes (recursion cut).
     fn convert(&mut self, node: &Value, path: &Path) -> Option<Value> {
+        if self.budget == 0 {
+            return None;
+        }
+        self.budget -= 1;
         let Value::Object(source) = node else {
             self.problems.push(format!("{path} accepts any JSON value"));
             return Some(json!({}));
