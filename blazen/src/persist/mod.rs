@@ -52,6 +52,9 @@ mod retention;
 mod snapshot;
 mod store;
 
+/// The fingerprint of a workflow's graph, written into its snapshots (it lives with the
+/// steps it is computed from).
+pub use crate::step::fingerprint;
 pub use embedded::EmbeddedStore;
 pub use error::PersistError;
 pub use journal::{Frame, JournalEntry};
@@ -61,8 +64,7 @@ pub use ownership::{InboxMessage, Lease, Notice, Notices, RunStatus, RunStore};
 pub use postgres::PostgresStore;
 pub use retention::{prune, Retained, Retention};
 pub use snapshot::{
-    fingerprint, FanInBuffer, InputRequest, SerializedEvent, SnapshotStatus, WorkflowSnapshot,
-    FORMAT_VERSION,
+    FanInBuffer, InputRequest, SerializedEvent, SnapshotStatus, WorkflowSnapshot, FORMAT_VERSION,
 };
 pub use store::{CheckpointStore, RunInfo};
 

@@ -11,7 +11,7 @@ use uuid::Uuid;
 use crate::error::WorkflowError;
 use crate::event::{Event, StopEvent};
 use crate::persist::WorkflowSnapshot;
-use crate::step::StepOutput;
+use crate::step::output::StepOutput;
 
 /// The sender index of events that come from the run itself (start event, responses).
 pub(crate) const SENDER_RUN: u32 = u32::MAX;

@@ -14,7 +14,6 @@ use std::time::Instant;
 use futures::FutureExt;
 use tokio::sync::{mpsc, oneshot};
 use tokio::task::AbortHandle;
-use tracing::Instrument;
 
 use crate::context::Context;
 use crate::error::WorkflowError;
@@ -22,18 +21,19 @@ use crate::event::{
     downcast_event, Event, InputRequiredEvent, InputResponseEvent, RunFailed, StepFailed,
     StopEvent, TypedEvent,
 };
-use crate::persist::{
-    Frame, InputRequest, JournalEntry, PersistError, SerializedEvent, SnapshotStatus,
-    WorkflowSnapshot,
-};
-use crate::retry::{ResumedAttempt, RetryPolicy};
+use crate::persist::{InputRequest, PersistError, SnapshotStatus, WorkflowSnapshot};
+use crate::retry::ResumedAttempt;
 use crate::run::msg::{Respond, RouterMsg, RunOutcome, StepFailure, StreamMsg, SENDER_RUN};
 use crate::run::owner::Left;
-use crate::run::snapshot::{capture, capture_frame, RouterImage, SnapshotOf};
 use crate::run::RunShared;
 use crate::step::StepOutput;
 use crate::sync::lock;
 use crate::workflow::WorkflowInner;
+
+mod exec;
+mod save;
+
+use exec::{spawn_step, step_result, Attempts};
 
 /// How many events of a large fan-out the router routes before it looks at other messages
 /// and lets the started steps run.
@@ -808,156 +808,6 @@ impl Router {
         self.live_total += 1;
     }
 
-    /// Everything the run is made of right now, as a snapshot.
-    fn image(&self, status: SnapshotStatus) -> WorkflowSnapshot {
-        let of = self.snapshot_of();
-        let router = self.router_image();
-        capture(of, status, &self.shared.lock_state(), router, |step| {
-            self.sender_name(step)
-        })
-    }
-
-    /// [`image`](Self::image) without the context values.
-    fn frame(&self, status: SnapshotStatus) -> WorkflowSnapshot {
-        let of = self.snapshot_of();
-        let router = self.router_image();
-        capture_frame(of, status, &self.shared.lock_state(), router, |step| {
-            self.sender_name(step)
-        })
-    }
-
-    fn snapshot_of(&self) -> SnapshotOf<'_> {
-        SnapshotOf {
-            workflow: &self.wf.name,
-            fingerprint: &self.wf.fingerprint,
-            run_id: self.shared.run_id,
-        }
-    }
-
-    /// What the router holds of the run, for a snapshot.
-    fn router_image(&self) -> RouterImage {
-        let mut router = RouterImage {
-            live: self.slots.iter().flatten().map(|s| s.exec).collect(),
-            input_requests: lock(&self.inputs.list).clone(),
-            stream_position: self
-                .shared
-                .stream_position
-                .load(std::sync::atomic::Ordering::Relaxed),
-            ..RouterImage::default()
-        };
-        for (step, q) in self.queues.iter().enumerate() {
-            let name = self.wf.steps[step].name();
-            for ev in q {
-                router
-                    .queued
-                    .push(SerializedEvent::from_event(&**ev).for_step(name));
-            }
-        }
-        for (events, _) in &self.backlog {
-            for ev in events.as_slice() {
-                router.queued.push(SerializedEvent::from_event(&**ev));
-            }
-        }
-        for s in self.slots.iter().flatten() {
-            if let Some(ev) = &s.input {
-                let name = self.wf.steps[s.step as usize].name();
-                router.in_flight.push(
-                    SerializedEvent::from_event(&**ev)
-                        .for_step(name)
-                        .at_attempt(s.attempt),
-                );
-            }
-        }
-        router
-    }
-
-    /// Saves the run's snapshot to the checkpoint store; a run owned by a worker appends a
-    /// journal entry instead (its context changes and its frame, fenced by its lease).
-    async fn checkpoint(&mut self, status: SnapshotStatus) -> Result<(), WorkflowError> {
-        if let Some(owner) = self.shared.owner.clone() {
-            let frame = self.frame(status);
-            let mut entry = JournalEntry::new(Frame::of(&frame));
-            self.shared.lock_state().take_changes(&mut entry);
-            owner.append(entry, || self.image(status)).await?;
-            return Ok(());
-        }
-        let Some(store) = self.wf.checkpoint.clone() else {
-            return Ok(());
-        };
-        let snap = self.image(status);
-        store.save(&snap).await?;
-        Ok(())
-    }
-
-    /// Saves the paused run's snapshot (a compaction for a run owned by a worker).
-    async fn save_paused(&self, image: &WorkflowSnapshot) -> Result<(), PersistError> {
-        if let Some(owner) = &self.shared.owner {
-            return owner.compact(image).await;
-        }
-        match &self.wf.checkpoint {
-            Some(store) => store.save(image).await,
-            None => Ok(()),
-        }
-    }
-
-    /// The last word of a run owned by a worker: its final stream item and outcome, then
-    /// the ownership ends. A run whose lease was lost writes nothing more.
-    async fn finish_owned(&self, outcome: &RunOutcome) {
-        let Some(owner) = &self.shared.owner else {
-            return;
-        };
-        let how = match outcome {
-            Err(WorkflowError::Persist(PersistError::Fenced { .. })) => Left::Abandoned,
-            Err(WorkflowError::Paused { .. }) => {
-                if let Err(err) = owner.release(false).await {
-                    tracing::warn!(run_id = %self.shared.run_id, "paused run not released: {err}");
-                }
-                Left::Released
-            }
-            _ => {
-                let snap = self.outcome_snapshot(outcome);
-                let entry = JournalEntry::new(Frame::of(&snap));
-                let written = match owner.append(entry, || snap.clone()).await {
-                    Ok(()) => owner.compact(&snap).await,
-                    Err(err) => Err(err),
-                };
-                if let Err(err) = written {
-                    tracing::warn!(run_id = %self.shared.run_id, "final checkpoint not saved: {err}");
-                }
-                Left::Finished
-            }
-        };
-        owner.left(how);
-    }
-
-    /// A snapshot of the run's outcome alone (resuming it reports the outcome).
-    fn outcome_snapshot(&self, outcome: &RunOutcome) -> WorkflowSnapshot {
-        let mut snap = WorkflowSnapshot::new(
-            self.wf.name.clone(),
-            self.wf.fingerprint.clone(),
-            self.shared.run_id,
-        );
-        snap.stream_position = self
-            .shared
-            .stream_position
-            .load(std::sync::atomic::Ordering::Relaxed);
-        match outcome {
-            Ok(stop) => {
-                snap.status = SnapshotStatus::Completed;
-                snap.result = Some(stop.result.clone());
-            }
-            Err(err) => {
-                snap.status = if matches!(err, WorkflowError::Cancelled { .. }) {
-                    SnapshotStatus::Cancelled
-                } else {
-                    SnapshotStatus::Failed
-                };
-                snap.error = Some(err.to_string());
-            }
-        }
-        snap
-    }
-
     /// Ends the router of a run that waits for input and whose handler is gone: nothing
     /// runs, and the run's state is its last snapshot (when it checkpoints).
     fn detach(self) {
@@ -1026,18 +876,6 @@ impl Router {
     }
 }
 
-/// Spawns a step execution, inside its span when tracing is on.
-fn spawn_step<F>(span: tracing::Span, task: F) -> AbortHandle
-where
-    F: std::future::Future<Output = ()> + Send + 'static,
-{
-    if span.is_disabled() {
-        tokio::spawn(task).abort_handle()
-    } else {
-        tokio::spawn(task.instrument(span)).abort_handle()
-    }
-}
-
 /// What woke the router.
 enum Wake {
     Msg(Option<RouterMsg>),
@@ -1050,105 +888,4 @@ enum Wake {
 /// The outcome of handling a message when it ends the run (an error ends it too).
 fn ended(handled: Result<Option<RunOutcome>, WorkflowError>) -> Option<RunOutcome> {
     handled.unwrap_or_else(|err| Some(Err(err)))
-}
-
-/// The attempts of one execution of a step with a retry policy.
-struct Attempts {
-    policy: RetryPolicy,
-    /// The attempt to start with (above 1 when resumed during the attempts).
-    first: u32,
-    /// The step's timeout, for each attempt.
-    timeout: Option<std::time::Duration>,
-    step: Arc<str>,
-    event: Arc<str>,
-}
-
-impl Attempts {
-    /// Runs the step until it succeeds, the policy gives up or the attempts are used up,
-    /// backing off between attempts (in this task: the step keeps its concurrency permit).
-    async fn run(
-        self,
-        shared: &RunShared,
-        slot: u32,
-        handler: &crate::step::StepHandler,
-        ctx: Context,
-        ev: Box<dyn Event>,
-    ) -> Result<StepOutput, StepFailure> {
-        let mut attempt = self.first.max(1);
-        loop {
-            let body =
-                AssertUnwindSafe(handler(ctx.clone().with_attempt(attempt), ev.clone_event()));
-            let started = Instant::now();
-            let result = match self.timeout {
-                None => step_result(body.catch_unwind().await),
-                Some(limit) => match tokio::time::timeout(limit, body.catch_unwind()).await {
-                    Ok(r) => step_result(r),
-                    Err(_) => Err(StepFailure::Timeout(started.elapsed())),
-                },
-            };
-            let failure = match result {
-                Ok(output) => return Ok(output),
-                Err(failure) => failure,
-            };
-            let other;
-            let err = match &failure {
-                StepFailure::Error(source) => &**source,
-                failure => {
-                    other = self.error(failure);
-                    &other
-                }
-            };
-            if attempt >= self.policy.max_attempts() || !self.policy.retries(err) {
-                return Err(failure);
-            }
-            attempt += 1;
-            let delay = self.policy.backoff(attempt);
-            tracing::warn!(
-                target: "blazen::retry",
-                step = %self.step,
-                attempt,
-                delay_ms = delay.as_millis() as u64,
-                error = %err,
-                "retrying step"
-            );
-            let _ = shared.router.send(RouterMsg::Retrying { slot, attempt });
-            tokio::time::sleep(delay).await;
-        }
-    }
-
-    /// The error a retry predicate sees for a failure (a step's error is seen as is).
-    fn error(&self, failure: &StepFailure) -> WorkflowError {
-        match failure {
-            StepFailure::Error(source) => source.duplicate(),
-            StepFailure::Panic(message) => WorkflowError::Panic {
-                step: self.step.to_string(),
-                event: self.event.to_string(),
-                message: message.clone(),
-            },
-            StepFailure::Timeout(elapsed) => WorkflowError::Timeout {
-                what: format!("step `{}` on event `{}`", self.step, self.event),
-                elapsed: *elapsed,
-            },
-        }
-    }
-}
-
-type CaughtStep = Result<Result<StepOutput, WorkflowError>, Box<dyn std::any::Any + Send>>;
-
-fn step_result(caught: CaughtStep) -> Result<StepOutput, StepFailure> {
-    match caught {
-        Ok(Ok(output)) => Ok(output),
-        Ok(Err(err)) => Err(StepFailure::Error(Box::new(err))),
-        Err(payload) => Err(StepFailure::Panic(panic_message(&*payload))),
-    }
-}
-
-fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
-    if let Some(s) = payload.downcast_ref::<&'static str>() {
-        (*s).to_owned()
-    } else if let Some(s) = payload.downcast_ref::<String>() {
-        s.clone()
-    } else {
-        "non-string panic payload".to_owned()
-    }
 }

@@ -1,0 +1,131 @@
+//! One step execution in its own task: its attempts under a retry policy, its timeout, a
+//! panic caught as a failure.
+
+use std::panic::AssertUnwindSafe;
+use std::sync::Arc;
+use std::time::Instant;
+
+use futures::FutureExt;
+use tokio::task::AbortHandle;
+use tracing::Instrument;
+
+use crate::context::Context;
+use crate::error::WorkflowError;
+use crate::event::Event;
+use crate::retry::RetryPolicy;
+use crate::run::msg::{RouterMsg, StepFailure};
+use crate::run::RunShared;
+use crate::step::StepOutput;
+
+/// Spawns a step execution, inside its span when tracing is on.
+pub(super) fn spawn_step<F>(span: tracing::Span, task: F) -> AbortHandle
+where
+    F: std::future::Future<Output = ()> + Send + 'static,
+{
+    if span.is_disabled() {
+        tokio::spawn(task).abort_handle()
+    } else {
+        tokio::spawn(task.instrument(span)).abort_handle()
+    }
+}
+
+/// The attempts of one execution of a step with a retry policy.
+pub(super) struct Attempts {
+    pub(super) policy: RetryPolicy,
+    /// The attempt to start with (above 1 when resumed during the attempts).
+    pub(super) first: u32,
+    /// The step's timeout, for each attempt.
+    pub(super) timeout: Option<std::time::Duration>,
+    pub(super) step: Arc<str>,
+    pub(super) event: Arc<str>,
+}
+
+impl Attempts {
+    /// Runs the step until it succeeds, the policy gives up or the attempts are used up,
+    /// backing off between attempts (in this task: the step keeps its concurrency permit).
+    pub(super) async fn run(
+        self,
+        shared: &RunShared,
+        slot: u32,
+        handler: &crate::step::StepHandler,
+        ctx: Context,
+        ev: Box<dyn Event>,
+    ) -> Result<StepOutput, StepFailure> {
+        let mut attempt = self.first.max(1);
+        loop {
+            let body =
+                AssertUnwindSafe(handler(ctx.clone().with_attempt(attempt), ev.clone_event()));
+            let started = Instant::now();
+            let result = match self.timeout {
+                None => step_result(body.catch_unwind().await),
+                Some(limit) => match tokio::time::timeout(limit, body.catch_unwind()).await {
+                    Ok(r) => step_result(r),
+                    Err(_) => Err(StepFailure::Timeout(started.elapsed())),
+                },
+            };
+            let failure = match result {
+                Ok(output) => return Ok(output),
+                Err(failure) => failure,
+            };
+            let other;
+            let err = match &failure {
+                StepFailure::Error(source) => &**source,
+                failure => {
+                    other = self.error(failure);
+                    &other
+                }
+            };
+            if attempt >= self.policy.max_attempts() || !self.policy.retries(err) {
+                return Err(failure);
+            }
+            attempt += 1;
+            let delay = self.policy.backoff(attempt);
+            tracing::warn!(
+                target: "blazen::retry",
+                step = %self.step,
+                attempt,
+                delay_ms = delay.as_millis() as u64,
+                error = %err,
+                "retrying step"
+            );
+            let _ = shared.router.send(RouterMsg::Retrying { slot, attempt });
+            tokio::time::sleep(delay).await;
+        }
+    }
+
+    /// The error a retry predicate sees for a failure (a step's error is seen as is).
+    fn error(&self, failure: &StepFailure) -> WorkflowError {
+        match failure {
+            StepFailure::Error(source) => source.duplicate(),
+            StepFailure::Panic(message) => WorkflowError::Panic {
+                step: self.step.to_string(),
+                event: self.event.to_string(),
+                message: message.clone(),
+            },
+            StepFailure::Timeout(elapsed) => WorkflowError::Timeout {
+                what: format!("step `{}` on event `{}`", self.step, self.event),
+                elapsed: *elapsed,
+            },
+        }
+    }
+}
+
+type CaughtStep = Result<Result<StepOutput, WorkflowError>, Box<dyn std::any::Any + Send>>;
+
+pub(super) fn step_result(caught: CaughtStep) -> Result<StepOutput, StepFailure> {
+    match caught {
+        Ok(Ok(output)) => Ok(output),
+        Ok(Err(err)) => Err(StepFailure::Error(Box::new(err))),
+        Err(payload) => Err(StepFailure::Panic(panic_message(&*payload))),
+    }
+}
+
+fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
+    if let Some(s) = payload.downcast_ref::<&'static str>() {
+        (*s).to_owned()
+    } else if let Some(s) = payload.downcast_ref::<String>() {
+        s.clone()
+    } else {
+        "non-string panic payload".to_owned()
+    }
+}
