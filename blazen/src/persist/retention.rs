@@ -19,7 +19,11 @@ use super::ownership::{InboxMessage, Lease, Notices, RunStatus, RunStore};
 use super::snapshot::{now_ms, SerializedEvent, WorkflowSnapshot};
 use super::store::{CheckpointStore, RunInfo};
 
-/// Which finished runs a store keeps (see the [module docs](self)).
+/// Which finished runs a store keeps. Without a retention every run's rows stay forever;
+/// [`Retained`] applies one after a finished run's last write: it deletes the run at once
+/// ([`delete_on_completion`](Self::delete_on_completion)) or, at most once per
+/// [`every`](Self::every), prunes the finished runs older than [`keep_for`](Self::keep_for)
+/// or beyond the newest [`keep_last`](Self::keep_last). Unfinished runs are never touched.
 ///
 /// ```
 /// use std::time::Duration;

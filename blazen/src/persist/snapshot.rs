@@ -262,7 +262,7 @@ impl InputRequest {
 ///
 /// # Compatibility
 /// [`fingerprint`](Self::fingerprint) hashes the workflow's steps with the events they
-/// accept and emit (see [`fingerprint`](fn@fingerprint)). A workflow refuses to resume a
+/// accept and emit (see [`fingerprint`](crate::step::fingerprint)). A workflow refuses to resume a
 /// snapshot whose fingerprint differs ([`ensure_compatible`](Self::ensure_compatible)):
 /// when the code changed, a typed error beats a silently wrong run.
 ///
@@ -288,7 +288,7 @@ pub struct WorkflowSnapshot {
     pub format_version: u32,
     /// The workflow's name.
     pub workflow: String,
-    /// The graph fingerprint (see [`fingerprint`](fn@fingerprint)).
+    /// The graph fingerprint (see [`fingerprint`](crate::step::fingerprint)).
     pub fingerprint: String,
     /// The run.
     pub run_id: Uuid,
