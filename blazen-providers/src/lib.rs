@@ -75,6 +75,7 @@ pub mod compute;
 pub mod embedding;
 pub mod error;
 mod eventstream;
+pub mod extract;
 mod fal;
 mod gemini;
 pub(crate) mod http;
@@ -100,6 +101,7 @@ pub use compute::{
 };
 pub use embedding::{EmbeddingModel, EmbeddingProvider, EmbeddingResponse};
 pub use error::{BlazenError, Result};
+pub use extract::{ExtractOptions, Extracted};
 pub use middleware::{CacheConfig, RetryConfig};
 pub use model::{ChunkStream, CompletionModel, Provider};
 pub use tokens::{
