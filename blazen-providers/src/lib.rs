@@ -65,7 +65,8 @@
 //!   types, `convert.rs` conversion), sharing `native.rs`; `fal/`: fal's LLM router (through
 //!   `openai_compat`) and media queue.
 //! - `http/` (client, endpoints, bodies, SSE with the idle limit), `sse.rs` and `eventstream.rs`
-//!   (decoders); `middleware/`, `agent/`, `embedding.rs`, `compute/`, `tokens.rs`, `pricing.rs`.
+//!   (decoders); `middleware/`, `agent/`, `embedding.rs`, `compute/`, `tokens.rs`, `pricing.rs`;
+//!   `extract.rs` (typed structured output), `telemetry.rs` (OpenTelemetry GenAI spans).
 
 pub mod agent;
 mod anthropic;
@@ -86,6 +87,7 @@ pub(crate) mod openai_compat;
 pub mod pricing;
 mod providers;
 mod sse;
+pub mod telemetry;
 pub mod tokens;
 pub mod types;
 
