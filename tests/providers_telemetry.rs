@@ -376,3 +376,45 @@ async fn a_fallback_is_the_next_providers_span() {
     let caller = one(&spans, "caller");
     assert!(caller.events.iter().any(|e| e.name == "fallback"));
 }
+
+/// A city read by the model.
+#[derive(Debug, Deserialize, JsonSchema)]
+struct City {
+    name: String,
+}
+
+/// A step with the model as a resource asks for a typed answer.
+#[step]
+async fn capital(ctx: &Context, _ev: StartEvent) -> Result<StopEvent, WorkflowError> {
+    let model = ctx.resource::<CompletionModel>()?;
+    let city: City = model
+        .extract(&[ChatMessage::user(PROMPT)])
+        .await
+        .map_err(WorkflowError::other)?;
+    Ok(StopEvent::new(json!(city.name)))
+}
+
+#[tokio::test]
+async fn a_step_span_is_the_parent_of_the_calls_its_step_makes() {
+    let server = ScriptedServer::start(vec![text(r#"{"name": "Stone Town"}"#)]).await;
+    let model = CompletionModel::openai(KEY).with_base_url(server.base_url());
+    let wf = Workflow::builder("capital")
+        .step(capital::step())
+        .resource(model)
+        .build()
+        .unwrap();
+    let spans = traced(|| async {
+        let stop = wf.run(json!({})).await.unwrap().result().await.unwrap();
+        assert_eq!(stop.result, json!("Stone Town"));
+    })
+    .await;
+    let step = one(&spans, "blazen.step");
+    let chat = one(&spans, "chat gpt-4.1-mini");
+    assert_eq!(chat.parent_span_id, step.span_context.span_id());
+    assert_eq!(
+        attr_str(chat, "gen_ai.output.type").as_deref(),
+        Some("json")
+    );
+    let run = one(&spans, "blazen.run");
+    assert_eq!(step.span_context.trace_id(), run.span_context.trace_id());
+}
