@@ -17,6 +17,11 @@ fn models_futures_and_streams_are_send() {
     send(&model.complete_with(CompletionRequest::new(messages.clone())));
     send(&model.stream(&messages));
     send(&model.stream_with(&messages, |_c: StreamChunk| {}));
+    send(&model.extract::<Vec<String>>(&messages));
+    send(&model.extract_with::<Vec<String>>(
+        CompletionRequest::new(messages.clone()),
+        blazen_providers::ExtractOptions::default(),
+    ));
     let embeddings = EmbeddingModel::openai("k");
     send_sync(&embeddings);
     send(&embeddings.embed(&["a"]));

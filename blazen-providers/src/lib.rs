@@ -65,7 +65,8 @@
 //!   types, `convert.rs` conversion), sharing `native.rs`; `fal/`: fal's LLM router (through
 //!   `openai_compat`) and media queue.
 //! - `http/` (client, endpoints, bodies, SSE with the idle limit), `sse.rs` and `eventstream.rs`
-//!   (decoders); `middleware/`, `agent/`, `embedding.rs`, `compute/`, `tokens.rs`, `pricing.rs`.
+//!   (decoders); `middleware/`, `agent/`, `embedding.rs`, `compute/`, `tokens.rs`, `pricing.rs`;
+//!   `extract.rs` (typed structured output), `telemetry.rs` (OpenTelemetry GenAI spans).
 
 pub mod agent;
 mod anthropic;
@@ -75,6 +76,7 @@ pub mod compute;
 pub mod embedding;
 pub mod error;
 mod eventstream;
+pub mod extract;
 mod fal;
 mod gemini;
 pub(crate) mod http;
@@ -85,6 +87,7 @@ pub(crate) mod openai_compat;
 pub mod pricing;
 mod providers;
 mod sse;
+pub mod telemetry;
 pub mod tokens;
 pub mod types;
 
@@ -100,6 +103,7 @@ pub use compute::{
 };
 pub use embedding::{EmbeddingModel, EmbeddingProvider, EmbeddingResponse};
 pub use error::{BlazenError, Result};
+pub use extract::{ExtractOptions, Extracted};
 pub use middleware::{CacheConfig, RetryConfig};
 pub use model::{ChunkStream, CompletionModel, Provider};
 pub use tokens::{

@@ -133,14 +133,16 @@ impl fmt::Debug for CompletionModel {
 }
 
 impl CompletionModel {
-    /// Wraps any [`Provider`].
+    /// Wraps any [`Provider`]; its calls get the OpenTelemetry GenAI `chat {model}` span of the
+    /// built-in providers ([`telemetry`](crate::telemetry)).
     pub fn from_provider(provider: impl Provider + 'static) -> Self {
         CompletionModel {
-            inner: Arc::new(provider),
+            inner: Arc::new(crate::telemetry::Traced::new(Arc::new(provider))),
         }
     }
 
-    /// Wraps a shared [`Provider`].
+    /// Wraps a shared [`Provider`] as it is (no span is added: use it for a middleware over
+    /// models that have theirs, or add your own).
     pub fn from_arc(provider: Arc<dyn Provider>) -> Self {
         CompletionModel { inner: provider }
     }

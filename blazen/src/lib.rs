@@ -49,7 +49,7 @@ pub use resources::Resources;
 pub use retry::RetryPolicy;
 pub use step::{IntoStepOutput, Step, StepFuture, StepHandler, StepOutput};
 pub use tool::{
-    ArgumentError, ArgumentErrorKind, IntoToolResult, RenderedSchema, SchemaDialect,
+    ArgumentError, ArgumentErrorKind, IntoToolResult, OutputSchema, RenderedSchema, SchemaDialect,
     StrictUnsupported, ToolDef, ToolError,
 };
 pub use worker::{RunClient, Worker, WorkerBuilder};

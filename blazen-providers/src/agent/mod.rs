@@ -41,8 +41,9 @@ use std::task::{Context as TaskContext, Poll};
 use std::time::Duration;
 
 use blazen::tool::ToolDef;
-use futures::StreamExt;
+use futures::{FutureExt, StreamExt};
 use serde_json::{json, Value};
+use tracing::Instrument;
 
 use crate::error::{BlazenError, Result};
 use crate::model::CompletionModel;
@@ -394,8 +395,24 @@ fn emit(sink: Option<&EventSink>, event: AgentEvent) {
     }
 }
 
-/// The loop shared by [`run_agent`] and [`run_agent_stream`].
+/// The loop shared by [`run_agent`] and [`run_agent_stream`], inside its `invoke_agent` span
+/// (the model calls and tool calls are its children).
 async fn drive(
+    model: &CompletionModel,
+    messages: Vec<ChatMessage>,
+    tools: &[ToolDef],
+    options: AgentOptions,
+    sink: Option<&EventSink>,
+) -> Result<AgentResult> {
+    let span = crate::telemetry::agent_span(model);
+    let result = drive_loop(model, messages, tools, options, sink)
+        .instrument(span.clone())
+        .await;
+    crate::telemetry::record_agent(&span, &result);
+    result
+}
+
+async fn drive_loop(
     model: &CompletionModel,
     messages: Vec<ChatMessage>,
     tools: &[ToolDef],
@@ -663,10 +680,13 @@ fn run_one(
     let name = call.name.clone();
     let timeout = options.tool_timeout;
     let prepared = prepare(call, tools, options);
+    let span = crate::telemetry::tool_span(&call.name, &call.id);
+    let recorded = span.clone();
     async move {
         let future = match prepared? {
             Work::Finish(answer) => return answer,
-            Work::Tool(future) => future,
+            // The tool's own spans are children of its `execute_tool` span.
+            Work::Tool(future) => Box::pin(future.instrument(span)) as ToolFuture,
         };
         let task = Spawned::new(future);
         let result = match timeout {
@@ -686,6 +706,7 @@ fn run_one(
             None => Err(ToolCallError::Cancelled { name }),
         }
     }
+    .inspect(move |output| crate::telemetry::record_tool(&recorded, output))
 }
 
 /// Checks the call's JSON and tool name; returns the work to do.

@@ -85,20 +85,20 @@ pub(crate) fn to_wire(
         Some(ToolChoice::Tool(name)) => Some(WireToolChoice::Tool { name: name.clone() }),
     };
     // Structured output: a forced tool whose input schema is the requested schema.
-    match &req.response_format {
-        None | Some(ResponseFormat::Text) => {}
-        Some(ResponseFormat::JsonObject) => {
-            tools.push(json_tool(json!({"type": "object"})));
-            tool_choice = Some(WireToolChoice::Tool {
-                name: JSON_TOOL_NAME.to_owned(),
-            });
+    if let Some(format) = req.response_format.as_ref().filter(|f| f.is_json()) {
+        let schema = format
+            .schema_for(ToolDialect::Anthropic)
+            .map_or_else(|| json!({"type": "object"}), |(schema, _)| schema.clone());
+        let mut tool = json_tool(schema);
+        if let ResponseFormat::Structured(spec) = format {
+            if !spec.description.is_empty() {
+                tool.description = Some(spec.description.clone());
+            }
         }
-        Some(ResponseFormat::JsonSchema { schema, .. }) => {
-            tools.push(json_tool(schema.clone()));
-            tool_choice = Some(WireToolChoice::Tool {
-                name: JSON_TOOL_NAME.to_owned(),
-            });
-        }
+        tools.push(tool);
+        tool_choice = Some(WireToolChoice::Tool {
+            name: JSON_TOOL_NAME.to_owned(),
+        });
     }
 
     Ok(MessagesRequest {
@@ -118,7 +118,7 @@ pub(crate) fn to_wire(
 fn json_tool(schema: Value) -> Tool {
     Tool {
         name: JSON_TOOL_NAME.to_owned(),
-        description: Some("Answer with a JSON value that follows this schema.".to_owned()),
+        description: Some(crate::types::STRUCTURED_TOOL_DESCRIPTION.to_owned()),
         input_schema: schema,
     }
 }

@@ -53,10 +53,10 @@ impl AnthropicProvider {
         stream: bool,
     ) -> Result<(reqwest::Response, String, bool)> {
         let model = req.model.clone().unwrap_or_else(|| self.model.clone());
-        let structured = matches!(
-            req.response_format,
-            Some(ResponseFormat::JsonObject | ResponseFormat::JsonSchema { .. })
-        );
+        let structured = req
+            .response_format
+            .as_ref()
+            .is_some_and(ResponseFormat::is_json);
         let body = convert::to_wire(req, &model, DEFAULT_MAX_TOKENS, stream)?;
         let body = crate::http::json_body(&body)?;
         let prepare = || {

@@ -25,10 +25,9 @@ pub(crate) const JSON_TOOL_NAME: &str = "json_response";
 
 /// Whether the request asks for structured output.
 pub(crate) fn is_structured(req: &CompletionRequest) -> bool {
-    matches!(
-        req.response_format,
-        Some(ResponseFormat::JsonObject | ResponseFormat::JsonSchema { .. })
-    )
+    req.response_format
+        .as_ref()
+        .is_some_and(ResponseFormat::is_json)
 }
 
 /// Builds the request body.
@@ -70,17 +69,22 @@ pub(crate) fn to_wire(req: &CompletionRequest) -> Result<ConverseRequest> {
         ));
     }
 
-    let json_schema = match &req.response_format {
-        Some(ResponseFormat::JsonObject) => Some(json!({"type": "object"})),
-        Some(ResponseFormat::JsonSchema { schema, .. }) => Some(schema.clone()),
-        None | Some(ResponseFormat::Text) => None,
-    };
-    let tool_config = if let Some(schema) = json_schema {
+    let json_format = req.response_format.as_ref().filter(|f| f.is_json());
+    let tool_config = if let Some(format) = json_format {
+        let schema = format
+            .schema_for(ToolDialect::OpenAi)
+            .map_or_else(|| json!({"type": "object"}), |(schema, _)| schema.clone());
+        let description = match format {
+            ResponseFormat::Structured(spec) if !spec.description.is_empty() => {
+                spec.description.clone()
+            }
+            _ => crate::types::STRUCTURED_TOOL_DESCRIPTION.to_owned(),
+        };
         let mut tools: Vec<Tool> = Vec::new();
         tools.push(Tool {
             tool_spec: ToolSpec {
                 name: JSON_TOOL_NAME.to_owned(),
-                description: Some("Answer with a JSON value that follows this schema.".to_owned()),
+                description: Some(description),
                 input_schema: InputSchema { json: schema },
             },
         });

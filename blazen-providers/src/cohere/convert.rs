@@ -71,12 +71,13 @@ pub(crate) fn to_wire(req: &CompletionRequest, model: &str, stream: bool) -> Res
             },
         })
         .collect();
+    // Cohere's JSON mode, with the schema when there is one.
     let response_format = match &req.response_format {
         None | Some(ResponseFormat::Text) => None,
-        Some(ResponseFormat::JsonObject) => Some(json!({"type": "json_object"})),
-        Some(ResponseFormat::JsonSchema { schema, .. }) => {
-            Some(json!({"type": "json_object", "json_schema": schema}))
-        }
+        Some(format) => Some(match format.schema_for(ToolDialect::OpenAi) {
+            Some((schema, _)) => json!({"type": "json_object", "json_schema": schema}),
+            None => json!({"type": "json_object"}),
+        }),
     };
     Ok(ChatRequest {
         model: model.to_owned(),

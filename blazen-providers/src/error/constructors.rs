@@ -188,6 +188,39 @@ impl BlazenError {
         err
     }
 
+    /// A typed answer that does not match its schema after `attempts` answers; `raw` (the
+    /// last answer) is kept in [`BlazenError::raw_body`]. Not retryable.
+    pub(crate) fn structured_output(
+        provider: &str,
+        problems: Vec<blazen::ArgumentError>,
+        raw: &str,
+        attempts: u32,
+        usage: Option<crate::types::TokenUsage>,
+        cost: Option<f64>,
+    ) -> Self {
+        let message = problems
+            .iter()
+            .map(ToString::to_string)
+            .collect::<Vec<_>>()
+            .join("; ");
+        let mut err = Self::simple(Kind::StructuredOutput, provider, message);
+        let details = err.details_mut();
+        details.raw_body = Some(raw_body_text(raw.as_bytes()));
+        details.attempts = Some(attempts);
+        if let Self::StructuredOutput {
+            problems: p,
+            usage: u,
+            cost: c,
+            ..
+        } = &mut err
+        {
+            *p = problems;
+            *u = usage;
+            *c = cost;
+        }
+        err
+    }
+
     /// A broken stream (cut, truncated, ended without a terminal event). Retryable: the same
     /// request may well succeed on a new connection (the retry middleware only retries a
     /// stream before its first chunk).
@@ -510,6 +543,7 @@ impl BlazenError {
             | Self::NoContent { details }
             | Self::ModelNotFound { details, .. }
             | Self::InvalidResponse { details, .. }
+            | Self::StructuredOutput { details, .. }
             | Self::Stream { details, .. }
             | Self::JobFailed { details, .. }
             | Self::Cancelled { details, .. }

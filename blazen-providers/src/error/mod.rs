@@ -249,6 +249,35 @@ pub enum BlazenError {
         /// Provider, status, the raw body.
         details: Box<ErrorDetails>,
     },
+    /// A typed answer ([`CompletionModel::extract`](crate::CompletionModel::extract)) did not
+    /// match its schema, even after the allowed repairs. `message` and `problems` name each
+    /// field that is missing, unknown or of the wrong type; [`BlazenError::raw_body`] keeps the
+    /// model's last answer and [`BlazenError::attempts`] the number of answers asked for.
+    ///
+    /// ```
+    /// # use blazen_providers::BlazenError;
+    /// # fn show(err: &BlazenError) {
+    /// if let BlazenError::StructuredOutput { problems, usage, .. } = err {
+    ///     for p in problems { println!("field `{}`: {p}", p.argument); }
+    ///     println!("answer: {:?}, tokens over all attempts: {usage:?}", err.raw_body());
+    /// }
+    /// # }
+    /// ```
+    #[error("structured output does not match the schema: {message}{}", details.suffix(true))]
+    #[non_exhaustive]
+    StructuredOutput {
+        /// Every problem, one sentence each (the text sent to the model for a repair).
+        message: String,
+        /// The problems, each naming its field (`total`, `lines.0.price`; empty for the
+        /// answer as a whole, e.g. when it is not JSON).
+        problems: Vec<blazen::ArgumentError>,
+        /// Token usage summed over every attempt.
+        usage: Option<crate::types::TokenUsage>,
+        /// Cost summed over every attempt, when known.
+        cost: Option<f64>,
+        /// Provider, attempts, the raw answer.
+        details: Box<ErrorDetails>,
+    },
     /// A stream broke: it was cut, truncated, or carried an error frame of its own kind.
     #[error("stream error: {message}{}", details.suffix(true))]
     #[non_exhaustive]
@@ -366,6 +395,7 @@ pub(crate) enum Kind {
     NoContent,
     ModelNotFound,
     InvalidResponse,
+    StructuredOutput,
     Stream,
     JobFailed,
     Cancelled,
@@ -405,6 +435,13 @@ impl BlazenError {
             Kind::NoContent => Self::NoContent { details },
             Kind::ModelNotFound => Self::ModelNotFound { message, details },
             Kind::InvalidResponse => Self::InvalidResponse { message, details },
+            Kind::StructuredOutput => Self::StructuredOutput {
+                message,
+                problems: Vec::new(),
+                usage: None,
+                cost: None,
+                details,
+            },
             Kind::Stream => Self::Stream { message, details },
             Kind::JobFailed => Self::JobFailed { message, details },
             Kind::Cancelled => Self::Cancelled { message, details },
@@ -448,6 +485,7 @@ impl BlazenError {
             Self::NoContent { .. } => Kind::NoContent,
             Self::ModelNotFound { .. } => Kind::ModelNotFound,
             Self::InvalidResponse { .. } => Kind::InvalidResponse,
+            Self::StructuredOutput { .. } => Kind::StructuredOutput,
             Self::Stream { .. } => Kind::Stream,
             Self::JobFailed { .. } => Kind::JobFailed,
             Self::Cancelled { .. } => Kind::Cancelled,
@@ -470,6 +508,7 @@ impl BlazenError {
             | Self::NoContent { details }
             | Self::ModelNotFound { details, .. }
             | Self::InvalidResponse { details, .. }
+            | Self::StructuredOutput { details, .. }
             | Self::Stream { details, .. }
             | Self::JobFailed { details, .. }
             | Self::Cancelled { details, .. }
@@ -492,6 +531,7 @@ impl BlazenError {
             | Self::NoContent { details }
             | Self::ModelNotFound { details, .. }
             | Self::InvalidResponse { details, .. }
+            | Self::StructuredOutput { details, .. }
             | Self::Stream { details, .. }
             | Self::JobFailed { details, .. }
             | Self::Cancelled { details, .. }
@@ -514,6 +554,7 @@ impl BlazenError {
             | Self::Unsupported { message, .. }
             | Self::ModelNotFound { message, .. }
             | Self::InvalidResponse { message, .. }
+            | Self::StructuredOutput { message, .. }
             | Self::Stream { message, .. }
             | Self::JobFailed { message, .. }
             | Self::Cancelled { message, .. }
@@ -544,6 +585,7 @@ impl BlazenError {
             | Self::Unsupported { message, .. }
             | Self::ModelNotFound { message, .. }
             | Self::InvalidResponse { message, .. }
+            | Self::StructuredOutput { message, .. }
             | Self::Stream { message, .. }
             | Self::JobFailed { message, .. }
             | Self::Cancelled { message, .. }

@@ -28,6 +28,7 @@ const LLM_PROFILE: Profile = Profile {
     max_tokens_field: MaxTokensField::MaxTokens,
     stream_usage: true,
     strict_tools: false,
+    json_schema: true,
 };
 
 fn key_auth(key: &str) -> Auth {

@@ -127,9 +127,13 @@ pub(crate) fn to_wire(req: &CompletionRequest) -> Result<GenerateContentRequest>
         Some(ResponseFormat::JsonObject) => {
             config.response_mime_type = Some("application/json".to_owned());
         }
-        Some(ResponseFormat::JsonSchema { schema, .. }) => {
+        Some(format) => {
             config.response_mime_type = Some("application/json".to_owned());
-            config.response_json_schema = Some(schema.clone());
+            // `responseJsonSchema` takes standard JSON Schema (the dialect Anthropic's tools
+            // use too), not the OpenAPI subset of `responseSchema`.
+            config.response_json_schema = format
+                .schema_for(ToolDialect::Anthropic)
+                .map(|(schema, _)| schema.clone());
         }
     }
     let config_is_empty = config.temperature.is_none()

@@ -111,6 +111,9 @@ impl Provider for Cache {
         let started = Instant::now();
         let key = self.key(&request)?;
         let inner = self.inner.clone();
+        // The request is kept for the span of a hit only when a subscriber wants the span.
+        let traced = tracing::enabled!(target: crate::telemetry::TARGET, tracing::Level::INFO)
+            .then(|| request.clone());
         // `or_try_insert_with` runs one upstream call for concurrent callers of the same key;
         // its error is shared with them and not cached. Only the caller whose call filled the
         // entry gets a fresh entry: for everyone else (later callers and concurrent waiters)
@@ -125,6 +128,14 @@ impl Provider for Cache {
         let mut response = (*entry.into_value()).clone();
         if !fresh {
             mark_hit(&mut response, started);
+            if let Some(request) = &traced {
+                crate::telemetry::cache_hit(
+                    self.inner.name(),
+                    self.inner.model_id(),
+                    request,
+                    &response,
+                );
+            }
         }
         Ok(response)
     }

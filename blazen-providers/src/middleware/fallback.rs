@@ -65,6 +65,7 @@ impl Provider for Fallback {
                 Ok(r) => return Ok(r),
                 Err(e) if should_fall_back(&e) && i + 1 < self.models.len() => {
                     tracing::debug!(from = model.name(), error = %e, "falling back");
+                    crate::telemetry::fallback_event(model.name(), &e);
                     last = Some(e);
                 }
                 Err(e) => return Err(e),
@@ -93,6 +94,7 @@ impl Provider for Fallback {
                 return Err(err);
             }
             tracing::debug!(from = model.name(), error = %err, "falling back");
+            crate::telemetry::fallback_event(model.name(), &err);
             last = Some(err);
         }
         Err(last.unwrap_or_else(Self::empty_error))
@@ -157,8 +159,9 @@ impl CompletionModel {
     /// assert_eq!(model.provider_name(), "openai");
     /// ```
     pub fn with_fallback(models: Vec<CompletionModel>) -> Self {
-        CompletionModel::from_provider(Fallback {
+        // Each model has its own spans: the fallback adds none.
+        CompletionModel::from_arc(Arc::new(Fallback {
             models: models.into_iter().map(|m| m.provider().clone()).collect(),
-        })
+        }))
     }
 }

@@ -102,13 +102,15 @@ impl Retry {
     async fn wait(&self, retry: u32, err: &BlazenError) -> bool {
         match self.config.delay(retry, err) {
             Some(d) => {
+                let delay_ms = u64::try_from(d.as_millis()).unwrap_or(u64::MAX);
                 tracing::debug!(
                     provider = self.inner.name(),
                     retry = retry + 1,
-                    delay_ms = u64::try_from(d.as_millis()).unwrap_or(u64::MAX),
+                    delay_ms,
                     error = %err,
                     "retrying"
                 );
+                crate::telemetry::retry_event(self.inner.name(), retry + 1, delay_ms, err);
                 tokio::time::sleep(d).await;
                 true
             }

@@ -67,6 +67,9 @@ pub(crate) struct Profile {
     pub(crate) stream_usage: bool,
     /// Whether tools are sent with `strict: true` and the strict schema dialect.
     pub(crate) strict_tools: bool,
+    /// Whether the server takes `response_format: json_schema`; without it a schema goes into
+    /// the prompt with JSON mode ([`CompletionRequest::schema_in_prompt`]).
+    pub(crate) json_schema: bool,
 }
 
 /// A provider of the OpenAI-compatible family.
@@ -183,6 +186,14 @@ impl OpenAiCompat {
     }
 
     fn build_body(&self, req: &CompletionRequest, stream: bool) -> Result<Vec<u8>> {
+        if !self.profile.json_schema
+            && req
+                .response_format
+                .as_ref()
+                .is_some_and(|f| f.schema_name().is_some())
+        {
+            return self.build_body(&req.clone().schema_in_prompt(), stream);
+        }
         let model = req.model.as_deref().unwrap_or(&self.model);
         let (max_tokens, max_completion_tokens) = match self.profile.max_tokens_field {
             MaxTokensField::MaxTokens => (req.max_tokens, None),
@@ -319,7 +330,6 @@ fn wire_tool_choice(c: &ToolChoice) -> Value {
 fn wire_response_format(f: &ResponseFormat) -> Value {
     match f {
         ResponseFormat::Text => json!({"type": "text"}),
-        ResponseFormat::JsonObject => json!({"type": "json_object"}),
         ResponseFormat::JsonSchema {
             name,
             schema,
@@ -328,6 +338,19 @@ fn wire_response_format(f: &ResponseFormat) -> Value {
             "type": "json_schema",
             "json_schema": {"name": name, "schema": schema, "strict": strict},
         }),
+        ResponseFormat::Structured(spec) => {
+            // Strict whenever strict mode can express the schema, plain otherwise.
+            let (schema, strict) = f
+                .schema_for(ToolDialect::OpenAiStrict)
+                .unwrap_or((&spec.parameters, false));
+            let mut format = json!({"name": spec.name, "schema": schema, "strict": strict});
+            if !spec.description.is_empty() {
+                format["description"] = json!(spec.description);
+            }
+            json!({"type": "json_schema", "json_schema": format})
+        }
+        // `JsonObject`, and any format added later: plain JSON mode.
+        _ => json!({"type": "json_object"}),
     }
 }
 

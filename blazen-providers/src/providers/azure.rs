@@ -16,6 +16,7 @@ pub(crate) const PROFILE: Profile = Profile {
     max_tokens_field: MaxTokensField::MaxCompletionTokens,
     stream_usage: true,
     strict_tools: true,
+    json_schema: true,
 };
 
 impl CompletionModel {

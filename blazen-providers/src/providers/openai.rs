@@ -12,6 +12,7 @@ pub(crate) const PROFILE: Profile = Profile {
     max_tokens_field: MaxTokensField::MaxCompletionTokens,
     stream_usage: true,
     strict_tools: true,
+    json_schema: true,
 };
 
 super::compat_provider!(openai, PROFILE, "OpenAI");

@@ -13,6 +13,7 @@ pub(crate) const PROFILE: Profile = Profile {
     max_tokens_field: MaxTokensField::MaxTokens,
     stream_usage: true,
     strict_tools: false,
+    json_schema: true,
 };
 
 impl CompletionModel {

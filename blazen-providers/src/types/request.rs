@@ -22,8 +22,16 @@ pub enum ToolChoice {
 }
 
 /// The shape the answer must take.
+///
+/// [`ResponseFormat::Structured`] (what [`CompletionModel::extract`](crate::CompletionModel::extract)
+/// sends) carries the schema rendered for every provider family, so each provider uses its own
+/// mechanism: OpenAI-compatible `response_format: json_schema` (strict when the schema allows
+/// it), Gemini `responseJsonSchema`, Anthropic and Bedrock a forced tool call, Cohere its JSON
+/// mode with the schema; a server without any of these (DeepSeek) gets JSON mode and the schema
+/// in the prompt ([`CompletionRequest::schema_in_prompt`]).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
+#[non_exhaustive]
 pub enum ResponseFormat {
     /// Free text (the default).
     Text,
@@ -38,6 +46,10 @@ pub enum ResponseFormat {
         /// Whether the provider must follow the schema strictly.
         strict: bool,
     },
+    /// JSON matching a schema rendered for every provider family (name, description, the
+    /// standard schema and its strict and Gemini renderings), as a tool's parameters are.
+    /// Build it with [`ResponseFormat::for_type`].
+    Structured(ToolSpec),
 }
 
 impl ResponseFormat {
@@ -49,7 +61,62 @@ impl ResponseFormat {
             strict: true,
         }
     }
+
+    /// Structured output of the type `T`, its schema built as `#[tool]` builds parameters
+    /// ([`blazen::OutputSchema`]) and rendered for every provider family.
+    ///
+    /// ```
+    /// use blazen::prelude::*;
+    /// use blazen_providers::{ResponseFormat, ToolDialect};
+    ///
+    /// #[derive(Deserialize, JsonSchema)]
+    /// struct City { name: String, population: Option<u64> }
+    ///
+    /// let ResponseFormat::Structured(spec) = ResponseFormat::for_type::<City>() else { panic!() };
+    /// assert_eq!(spec.name, "City");
+    /// assert!(spec.openai_strict.is_some()); // strict mode can express it
+    /// assert_eq!(spec.parameters_for(ToolDialect::OpenAiStrict)["required"], json!(["name", "population"]));
+    /// ```
+    pub fn for_type<T: serde::de::DeserializeOwned + schemars::JsonSchema>() -> Self {
+        ResponseFormat::Structured(ToolSpec::from(&blazen::OutputSchema::<T>::new()))
+    }
+
+    /// The schema to send in `dialect` and whether it may be sent with `strict: true`
+    /// (`None` for text and plain JSON).
+    pub(crate) fn schema_for(&self, dialect: ToolDialect) -> Option<(&Value, bool)> {
+        match self {
+            ResponseFormat::Text | ResponseFormat::JsonObject => None,
+            ResponseFormat::JsonSchema { schema, strict, .. } => Some((schema, *strict)),
+            ResponseFormat::Structured(spec) => {
+                let strict = dialect == ToolDialect::OpenAiStrict && spec.openai_strict.is_some();
+                let dialect = if dialect == ToolDialect::OpenAiStrict && !strict {
+                    ToolDialect::OpenAi
+                } else {
+                    dialect
+                };
+                Some((spec.parameters_for(dialect), strict))
+            }
+        }
+    }
+
+    /// The schema's name (`None` for text and plain JSON).
+    pub(crate) fn schema_name(&self) -> Option<&str> {
+        match self {
+            ResponseFormat::Text | ResponseFormat::JsonObject => None,
+            ResponseFormat::JsonSchema { name, .. } => Some(name),
+            ResponseFormat::Structured(spec) => Some(&spec.name),
+        }
+    }
+
+    /// Whether the answer must be JSON.
+    pub(crate) fn is_json(&self) -> bool {
+        !matches!(self, ResponseFormat::Text)
+    }
 }
+
+/// The description of the forced tool that carries a structured answer, when the schema has none.
+pub(crate) const STRUCTURED_TOOL_DESCRIPTION: &str =
+    "Answer with a JSON value that follows this schema.";
 
 /// The dialect a tool's parameter schema is written in for a given provider.
 ///
@@ -133,6 +200,25 @@ impl From<&blazen::tool::ToolDef> for ToolSpec {
             openai_strict: strict.strict.then_some(strict.schema),
             gemini: Some(gemini.schema),
             anthropic: Some(def.parameters_for(SchemaDialect::Anthropic)),
+            gemini_limitation: gemini.limitation,
+        }
+    }
+}
+
+impl<T> From<&blazen::OutputSchema<T>> for ToolSpec {
+    /// The schema of a typed answer, rendered in every dialect; its description is the type's
+    /// doc comment.
+    fn from(schema: &blazen::OutputSchema<T>) -> Self {
+        use blazen::tool::SchemaDialect;
+        let strict = schema.render(SchemaDialect::OpenAiStrict);
+        let gemini = schema.render(SchemaDialect::Gemini);
+        ToolSpec {
+            name: schema.name().to_owned(),
+            description: schema.description().unwrap_or_default().to_owned(),
+            parameters: schema.render(SchemaDialect::OpenAi).schema,
+            openai_strict: strict.strict.then_some(strict.schema),
+            gemini: Some(gemini.schema),
+            anthropic: Some(schema.render(SchemaDialect::Anthropic).schema),
             gemini_limitation: gemini.limitation,
         }
     }
@@ -251,6 +337,50 @@ impl CompletionRequest {
     /// Sets the answer's format (e.g. [`ResponseFormat::json_schema`]).
     pub fn response_format(mut self, format: ResponseFormat) -> Self {
         self.response_format = Some(format);
+        self
+    }
+
+    /// The request for a server without structured output: a schema of the response format
+    /// moves into the prompt (a system message after the leading ones) and the format becomes
+    /// plain JSON mode ([`ResponseFormat::JsonObject`]). Other requests are returned unchanged.
+    ///
+    /// The built-in providers apply it where needed (DeepSeek); a [`Provider`](crate::Provider)
+    /// of your own can call it when its server has JSON mode only.
+    ///
+    /// ```
+    /// use blazen_providers::{ChatMessage, CompletionRequest, ResponseFormat, Role};
+    /// use serde_json::json;
+    /// let req = CompletionRequest::new(vec![ChatMessage::system("Be brief."), ChatMessage::user("Hi")])
+    ///     .response_format(ResponseFormat::json_schema("greeting", json!({"type": "object"})))
+    ///     .schema_in_prompt();
+    /// assert_eq!(req.response_format, Some(ResponseFormat::JsonObject));
+    /// assert_eq!(req.messages[1].role, Role::System);
+    /// assert!(req.messages[1].text_content().unwrap().contains(r#"{"type":"object"}"#));
+    /// ```
+    pub fn schema_in_prompt(mut self) -> Self {
+        let Some(format) = &self.response_format else {
+            return self;
+        };
+        let Some((schema, _)) = format.schema_for(ToolDialect::OpenAi) else {
+            return self;
+        };
+        let description = match format {
+            ResponseFormat::Structured(spec) if !spec.description.is_empty() => {
+                format!(" ({})", spec.description)
+            }
+            _ => String::new(),
+        };
+        let text = format!(
+            "Answer with only a JSON value{description}, no other text, that follows this JSON \
+             Schema:\n{schema}"
+        );
+        let at = self
+            .messages
+            .iter()
+            .take_while(|m| m.role == super::Role::System)
+            .count();
+        self.messages.insert(at, ChatMessage::system(text));
+        self.response_format = Some(ResponseFormat::JsonObject);
         self
     }
 

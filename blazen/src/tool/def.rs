@@ -283,7 +283,8 @@ fn normalize_arguments(args: Value) -> Result<Map<String, Value>, ToolError> {
     }
 }
 
-fn json_kind(value: &Value) -> &'static str {
+/// What a JSON value is, in words (`a string`, `an array`), for error messages.
+pub(super) fn json_kind(value: &Value) -> &'static str {
     match value {
         Value::Null => "null",
         Value::Bool(_) => "a boolean",
