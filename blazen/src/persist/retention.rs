@@ -104,7 +104,7 @@ pub async fn prune(
         .into_iter()
         .filter(|r| r.status.is_finished())
         .collect();
-    finished.sort_by(|a, b| b.updated_at_ms.cmp(&a.updated_at_ms));
+    finished.sort_by_key(|r| std::cmp::Reverse(r.updated_at_ms));
     let cutoff = retention
         .keep_for
         .map(|d| now_ms().saturating_sub(u64::try_from(d.as_millis()).unwrap_or(u64::MAX)));
