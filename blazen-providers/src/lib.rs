@@ -76,6 +76,8 @@ pub mod embedding;
 pub mod error;
 mod eventstream;
 mod fal;
+#[doc(hidden)]
+pub mod fuzzing;
 mod gemini;
 pub(crate) mod http;
 pub mod middleware;
