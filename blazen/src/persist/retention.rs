@@ -19,7 +19,8 @@ use super::ownership::{InboxMessage, Lease, Notices, RunStatus, RunStore};
 use super::snapshot::{now_ms, SerializedEvent, WorkflowSnapshot};
 use super::store::{CheckpointStore, RunInfo};
 
-/// Which finished runs a store keeps (see the [module docs](self)).
+/// Which finished runs a store keeps, applied by [`Retained`] (which wraps any store); runs that
+/// are not finished are never touched.
 ///
 /// ```
 /// use std::time::Duration;
