@@ -78,6 +78,8 @@ pub mod error;
 mod eventstream;
 pub mod extract;
 mod fal;
+#[doc(hidden)]
+pub mod fuzzing;
 mod gemini;
 pub(crate) mod http;
 pub mod middleware;

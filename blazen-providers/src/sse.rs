@@ -91,7 +91,6 @@ pub(crate) struct SseData {
 
 impl SseData {
     /// The data's bytes as received (UTF-8 unchecked).
-    #[cfg(test)]
     pub(crate) fn raw(&self) -> &[u8] {
         &self.bytes
     }
