@@ -40,20 +40,23 @@ struct Hop {
 }
 crate::test_event!(Hop);
 
-/// Start → Hop 1..=10 (each 20 ms; each writes `hop{n}` = x·n, harmless to repeat) → Stop
+/// Start → Hop 1..=10 (each 20 ms, or `delay_ms`; each writes `hop{n}` = x·n, harmless to repeat) → Stop
 /// with the sum of the hops' values: 55·x for an uninterrupted run.
 fn chain() -> Workflow {
     Workflow::builder("replica-chain")
         .step(
-            step("begin", |_ctx: Context, s: StartEvent| async move {
+            step("begin", |ctx: Context, s: StartEvent| async move {
                 let x = s.get("x").and_then(serde_json::Value::as_u64).unwrap_or(0);
+                let delay = s.get("delay_ms").and_then(serde_json::Value::as_u64);
+                ctx.set("delay_ms", &delay.unwrap_or(20))?;
                 Ok::<_, WorkflowError>(Hop { n: 1, x })
             })
             .emits(ev::<Hop>()),
         )
         .step(
             step("hop", |ctx: Context, h: Hop| async move {
-                tokio::time::sleep(Duration::from_millis(20)).await;
+                let delay = ctx.get::<u64>("delay_ms")?.unwrap_or(20);
+                tokio::time::sleep(Duration::from_millis(delay)).await;
                 ctx.set(&format!("hop{}", h.n), &(h.x * h.n))?;
                 let out: Box<dyn Event> = if h.n < HOPS {
                     Box::new(Hop { n: h.n + 1, x: h.x })
@@ -236,6 +239,14 @@ async fn replica_worker_process() {
 /// Starts `n` runs of the chain through a short-lived worker in this process, which then
 /// hands them over (its shutdown): they finish on the replicas.
 async fn start_chains(store: &dyn RunStoreObj, n: u64) -> Vec<(uuid::Uuid, u64)> {
+    start_chains_with(store, n, 20).await
+}
+
+async fn start_chains_with(
+    store: &dyn RunStoreObj,
+    n: u64,
+    delay_ms: u64,
+) -> Vec<(uuid::Uuid, u64)> {
     let starter = store
         .worker()
         .workflow(chain())
@@ -305,9 +316,10 @@ async fn a_stopped_replica_is_fenced_and_its_runs_finish_elsewhere() {
         }
         let store = backend.open().await;
         let stopped = Replica::spawn(&backend);
-        // Let the first replica claim everything, then freeze it past its lease.
-        let runs = start_chains(&*store, 20).await;
-        let deadline = Instant::now() + Duration::from_secs(10);
+        // Let the first replica claim everything (hops of 300 ms: the runs last 3 s), then
+        // freeze it past its lease.
+        let runs = start_chains_with(&*store, 20, 300).await;
+        let deadline = Instant::now() + Duration::from_secs(30);
         let client = store.client();
         while client.status(runs[0].0).await.unwrap().owner.is_none() {
             assert!(Instant::now() < deadline, "the replica claims the runs");
