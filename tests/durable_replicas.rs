@@ -259,7 +259,7 @@ async fn start_chains_with(
     let mut runs = Vec::new();
     for x in 1..=n {
         let handler = starter
-            .run("replica-chain", json!({ "x": x }))
+            .run("replica-chain", json!({ "x": x, "delay_ms": delay_ms }))
             .await
             .unwrap();
         runs.push((handler.run_id(), x));
