@@ -1,11 +1,16 @@
-//! MCP (Model Context Protocol), on the official `rmcp` SDK (cargo feature `mcp`).
+//! MCP (Model Context Protocol) both ways, on the official `rmcp` SDK (cargo feature `mcp`).
 //!
 //! - [`McpServer`] serves any set of [`ToolDef`]s (so any `#[tool]` functions) to MCP clients,
 //!   over stdio ([`McpServer::serve_stdio`]), over any byte stream ([`McpServer::serve_io`]) or
 //!   over streamable HTTP at `/mcp` ([`McpServer::serve_http`]).
+//! - [`McpClient`] connects to an MCP server (a child process over stdio, or any byte stream)
+//!   and gives its tools as [`ToolDef`]s that agents and steps call like local ones.
+//!
+//! The HTTP *client* transport is not included: rmcp's is built on reqwest 0.13 and blazen's
+//! providers use reqwest 0.12.
 //!
 //! ```no_run
-//! use blazen::mcp::McpServer;
+//! use blazen::mcp::{McpClient, McpServer};
 //! use blazen::prelude::*;
 //!
 //! /// Add two numbers.
@@ -18,11 +23,18 @@
 //! # async fn demo() -> Result<(), blazen::mcp::McpError> {
 //! // Serve: this process becomes an MCP server on its stdin/stdout.
 //! McpServer::new(&[add::tool()]).serve_stdio().await?;
+//!
+//! // Use: the tools of a server started as a child process.
+//! let client = McpClient::spawn(tokio::process::Command::new("my-mcp-server")).await?;
+//! let tools: Vec<ToolDef> = client.tools().await?;
+//! # let _ = tools;
 //! # Ok(()) }
 //! ```
 
+mod client;
 mod server;
 
+pub use client::McpClient;
 pub use server::McpServer;
 
 #[cfg(doc)]
