@@ -210,3 +210,56 @@ async fn run_agent_calls_mcp_tools_like_local_ones() {
     assert_eq!(results[0].0, "call_1");
     assert_eq!(results[1].1, "Error: unknown city: Atlantis");
 }
+
+#[tokio::test]
+async fn example_server_round_trip_over_streamable_http() {
+    let mut server = tokio::process::Command::new(example("mcp_server"))
+        .args(["--http", "127.0.0.1:0"])
+        .stdout(std::process::Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("start the example");
+    let stdout = server.stdout.take().unwrap();
+    let mut lines = tokio::io::AsyncBufReadExt::lines(tokio::io::BufReader::new(stdout));
+    let line = tokio::time::timeout(Duration::from_secs(10), lines.next_line())
+        .await
+        .expect("the example says where it listens")
+        .unwrap()
+        .unwrap();
+    let url = line.strip_prefix("MCP server at ").expect("address line");
+
+    let client = tokio::time::timeout(Duration::from_secs(10), McpClient::connect_http(url))
+        .await
+        .expect("initialize in time")
+        .expect("connect over HTTP");
+    assert_eq!(client.server_name().unwrap().0, "blazen-example");
+    let tools = client.tools().await.unwrap();
+    assert_eq!(tools.len(), 4);
+    assert_eq!(
+        tools[0].call(json!({"city": "Paris"})).await.unwrap(),
+        json!({"city": "Paris", "temperature": 15.0, "conditions": "clear"})
+    );
+    assert_eq!(
+        tools[1]
+            .call(json!({"a": 1, "b": 0}))
+            .await
+            .unwrap_err()
+            .to_string(),
+        "cannot divide by zero"
+    );
+    // Calls in parallel over one session.
+    let calls = (1..=5).map(|b| tools[1].call(json!({"a": 10, "b": b})));
+    let results = futures::future::join_all(calls).await;
+    assert_eq!(results[1].as_ref().unwrap(), &json!("5.0"));
+    client.close().await;
+
+    // Nothing listens there: initialization fails with an error, no hang.
+    let err = tokio::time::timeout(
+        Duration::from_secs(30),
+        McpClient::connect_http("http://127.0.0.1:9/mcp"),
+    )
+    .await
+    .expect("no hang")
+    .unwrap_err();
+    assert!(matches!(err, blazen::mcp::McpError::Initialize(_)), "{err}");
+}

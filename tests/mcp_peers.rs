@@ -1,6 +1,6 @@
 //! blazen's MCP against the official peers from npm (real implementations, not mocks):
 //! - `@modelcontextprotocol/server-everything`, the reference server, whose tools our
-//!   `McpClient` lists and calls over stdio;
+//!   `McpClient` lists and calls over stdio and over streamable HTTP;
 //! - `@modelcontextprotocol/conformance` 0.1.13 (0.1.14+ need Node 22), run in `server` mode
 //!   against `examples/mcp_server.rs --http` for the scenarios a tool server can pass.
 //!
@@ -103,6 +103,59 @@ async fn our_client_lists_and_calls_the_reference_server() {
     // Missing required arguments are caught before sending, from the server's schema.
     let err = echo.call(json!({})).await.unwrap_err();
     assert_eq!(err.arguments(), vec!["message"]);
+    client.close().await;
+}
+
+#[tokio::test]
+async fn our_http_client_lists_and_calls_the_reference_server() {
+    let Some(server) = peer("@modelcontextprotocol/server-everything", "dist/index.js") else {
+        return;
+    };
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("a free port")
+        .port();
+    let mut child = Command::new("node")
+        .arg(server)
+        .arg("streamableHttp")
+        .env("PORT", port.to_string())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("start the reference server");
+    let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
+    tokio::time::timeout(Duration::from_secs(30), async {
+        while let Some(line) = lines.next_line().await.unwrap() {
+            if line.contains("listening on port") {
+                return;
+            }
+        }
+        panic!("the reference server stopped before listening");
+    })
+    .await
+    .expect("the reference server listens in time");
+    tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
+
+    let url = format!("http://127.0.0.1:{port}/mcp");
+    let client = tokio::time::timeout(Duration::from_secs(30), McpClient::connect_http(&url))
+        .await
+        .expect("initialize in time")
+        .expect("connect over HTTP");
+    let tools = client.tools().await.unwrap();
+    let echo = tools.iter().find(|t| t.name == "echo").expect("echo");
+    assert_eq!(
+        echo.call(json!({"message": "over http"})).await.unwrap(),
+        json!("Echo: over http")
+    );
+    let weather = tools
+        .iter()
+        .find(|t| t.name == "get-structured-content")
+        .expect("get-structured-content")
+        .call(json!({"location": "New York"}))
+        .await
+        .unwrap();
+    assert!(weather["humidity"].is_number(), "{weather}");
     client.close().await;
 }
 

@@ -4,7 +4,8 @@ use std::sync::Arc;
 
 use rmcp::model::{CallToolRequestParams, CallToolResult, ContentBlock, Tool};
 use rmcp::service::RunningService;
-use rmcp::transport::TokioChildProcess;
+use rmcp::transport::streamable_http_client::StreamableHttpClientTransportConfig;
+use rmcp::transport::{StreamableHttpClientTransport, TokioChildProcess};
 use rmcp::{RoleClient, ServiceExt};
 use serde_json::Value;
 use tokio::io::{AsyncRead, AsyncWrite};
@@ -47,6 +48,33 @@ impl McpClient {
     /// ```
     pub async fn spawn(command: tokio::process::Command) -> Result<Self, McpError> {
         let transport = TokioChildProcess::new(command)?;
+        let service = ().serve(transport).await.map_err(|e| McpError::Initialize(e.to_string()))?;
+        Ok(McpClient {
+            service: Arc::new(service),
+        })
+    }
+
+    /// Connects to a server over MCP's streamable HTTP transport (`url` is the MCP endpoint,
+    /// e.g. `http://127.0.0.1:8000/mcp`), with a new reqwest client.
+    pub async fn connect_http(url: &str) -> Result<Self, McpError> {
+        Self::connect_http_with(url, reqwest::Client::new(), None).await
+    }
+
+    /// [`McpClient::connect_http`] with your reqwest client (timeouts, proxies, TLS) and an
+    /// optional bearer token sent as `Authorization`.
+    pub async fn connect_http_with(
+        url: &str,
+        client: reqwest::Client,
+        bearer_token: Option<String>,
+    ) -> Result<Self, McpError> {
+        let mut config = StreamableHttpClientTransportConfig::with_uri(url.to_owned());
+        if let Some(token) = bearer_token {
+            config = config.auth_header(token);
+        }
+        let transport = StreamableHttpClientTransport::with_client(
+            super::http_client::ReqwestClient(client),
+            config,
+        );
         let service = ().serve(transport).await.map_err(|e| McpError::Initialize(e.to_string()))?;
         Ok(McpClient {
             service: Arc::new(service),

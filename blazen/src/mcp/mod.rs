@@ -3,11 +3,10 @@
 //! - [`McpServer`] serves any set of [`ToolDef`]s (so any `#[tool]` functions) to MCP clients,
 //!   over stdio ([`McpServer::serve_stdio`]), over any byte stream ([`McpServer::serve_io`]) or
 //!   over streamable HTTP at `/mcp` ([`McpServer::serve_http`]).
-//! - [`McpClient`] connects to an MCP server (a child process over stdio, or any byte stream)
-//!   and gives its tools as [`ToolDef`]s that agents and steps call like local ones.
-//!
-//! The HTTP *client* transport is not included: rmcp's is built on reqwest 0.13 and blazen's
-//! providers use reqwest 0.12.
+//! - [`McpClient`] connects to an MCP server (a child process over stdio, a streamable-HTTP
+//!   URL, or any byte stream) and gives its tools as [`ToolDef`]s that agents and steps call
+//!   like local ones. Its HTTP transport is rmcp's, over the reqwest 0.12 blazen's providers
+//!   use (rmcp's own HTTP client is built on reqwest 0.13).
 //!
 //! ```no_run
 //! use blazen::mcp::{McpClient, McpServer};
@@ -32,6 +31,7 @@
 //! ```
 
 mod client;
+mod http_client;
 mod server;
 
 pub use client::McpClient;
