@@ -2,11 +2,13 @@
 //! - `@modelcontextprotocol/server-everything`, the reference server, whose tools our
 //!   `McpClient` lists and calls over stdio and over streamable HTTP;
 //! - `@modelcontextprotocol/conformance` 0.1.13 (0.1.14+ need Node 22), run in `server` mode
-//!   against `examples/mcp_server.rs --http` for the scenarios a tool server can pass.
+//!   against `examples/mcp_server.rs --http` for the scenarios a tool server can pass;
+//! - the Python SDK (`mcp` 1.30.0 from PyPI, in `target/mcp-peers/py`) as a second client of the
+//!   example, over stdio and streamable HTTP (`tests/mcp/python_client.py`).
 //!
 //! The packages live in `target/mcp-peers/node_modules` (or `$BLAZEN_MCP_PEERS/node_modules`);
-//! `.ci/run` installs them with the pinned versions. Without Node or the packages, each test
-//! prints one line and passes.
+//! `.ci/run` installs them with the pinned versions. Without Node, Python or the packages, each
+//! test prints one line and passes.
 
 use std::path::PathBuf;
 use std::process::Stdio;
@@ -26,12 +28,17 @@ fn profile_dir() -> PathBuf {
         .to_path_buf()
 }
 
+/// Where the peers are installed: `$BLAZEN_MCP_PEERS`, or `target/mcp-peers`.
+fn peers_dir() -> PathBuf {
+    std::env::var_os("BLAZEN_MCP_PEERS")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| profile_dir().parent().expect("target/").join("mcp-peers"))
+}
+
 /// The installed entry point of an npm package, or `None` (after one printed line) when Node or
 /// the package is missing.
 fn peer(package: &str, entry: &str) -> Option<PathBuf> {
-    let root = std::env::var_os("BLAZEN_MCP_PEERS")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| profile_dir().parent().expect("target/").join("mcp-peers"));
+    let root = peers_dir();
     let path = root.join("node_modules").join(package).join(entry);
     let node = std::process::Command::new("node")
         .arg("--version")
@@ -159,6 +166,74 @@ async fn our_http_client_lists_and_calls_the_reference_server() {
     client.close().await;
 }
 
+fn example_path() -> PathBuf {
+    let example = profile_dir()
+        .join("examples")
+        .join(format!("mcp_server{}", std::env::consts::EXE_SUFFIX));
+    assert!(
+        example.exists(),
+        "{} (cargo test builds it)",
+        example.display()
+    );
+    example
+}
+
+/// Starts `examples/mcp_server.rs --http 127.0.0.1:0`; returns it with its `/mcp` URL.
+async fn http_example() -> (tokio::process::Child, String) {
+    let mut server = Command::new(example_path())
+        .args(["--http", "127.0.0.1:0"])
+        .stdout(Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("start the example");
+    let mut lines = BufReader::new(server.stdout.take().unwrap()).lines();
+    let line = tokio::time::timeout(Duration::from_secs(10), lines.next_line())
+        .await
+        .expect("the example says where it listens")
+        .unwrap()
+        .unwrap();
+    let url = line
+        .strip_prefix("MCP server at ")
+        .expect("address line")
+        .to_owned();
+    (server, url)
+}
+
+#[tokio::test]
+async fn python_sdk_client_uses_our_server_over_stdio_and_http() {
+    let python = peers_dir().join("py").join("bin").join("python");
+    if !python.exists() {
+        println!(
+            "skipped: {} is missing (python3 -m venv it, pip install mcp==1.30.0; see .ci/run)",
+            python.display()
+        );
+        return;
+    }
+    let (_server, url) = http_example().await;
+    let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/mcp/python_client.py");
+    let output = tokio::time::timeout(
+        Duration::from_secs(120),
+        Command::new(python)
+            .arg(script)
+            .arg(example_path())
+            .arg(&url)
+            .output(),
+    )
+    .await
+    .expect("the Python client ends in time")
+    .expect("run the Python client");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    print!("{stdout}");
+    assert!(
+        output.status.success(),
+        "{}\n{stdout}\n{}",
+        output.status,
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(stdout.contains("over stdio: ok"), "{stdout}");
+    assert!(stdout.contains("over streamable HTTP: ok"), "{stdout}");
+}
+
 /// The conformance suite's server scenarios that a server of tools can pass: the lifecycle,
 /// ping, listing, the transport's checks, and the `tools-call-*` scenarios whose fixed tool
 /// names `examples/mcp_server.rs` serves.
@@ -177,30 +252,7 @@ async fn conformance_suite_passes_against_the_http_example() {
     let Some(suite) = peer("@modelcontextprotocol/conformance", "dist/index.js") else {
         return;
     };
-    let example = profile_dir()
-        .join("examples")
-        .join(format!("mcp_server{}", std::env::consts::EXE_SUFFIX));
-    assert!(
-        example.exists(),
-        "{} (cargo test builds it)",
-        example.display()
-    );
-    let mut server = Command::new(example)
-        .args(["--http", "127.0.0.1:0"])
-        .stdout(Stdio::piped())
-        .kill_on_drop(true)
-        .spawn()
-        .expect("start the example");
-    let mut lines = BufReader::new(server.stdout.take().unwrap()).lines();
-    let line = tokio::time::timeout(Duration::from_secs(10), lines.next_line())
-        .await
-        .expect("the example says where it listens")
-        .unwrap()
-        .unwrap();
-    let url = line
-        .strip_prefix("MCP server at ")
-        .expect("address line")
-        .to_owned();
+    let (_server, url) = http_example().await;
 
     let mut failures = Vec::new();
     for scenario in SCENARIOS {
