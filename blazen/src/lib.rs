@@ -15,6 +15,7 @@
 //!   `PostgresStore`) and the run-ownership contract `RunStore`.
 //! - [`worker`]: `Worker` and `RunClient`, runs shared by replicas through a `RunStore`.
 //! - [`tool`](mod@tool): `ToolDef`, argument validation, schema dialects.
+//! - `mcp` (feature `mcp`): `ToolDef`s served as MCP tools, and an MCP server's tools as `ToolDef`s.
 
 #![doc(test(attr(deny(warnings))))]
 
@@ -23,6 +24,8 @@ pub mod context;
 pub mod error;
 pub mod event;
 pub mod graph;
+#[cfg(feature = "mcp")]
+pub mod mcp;
 pub mod persist;
 mod resources;
 pub mod retry;

@@ -1,0 +1,287 @@
+//! blazen's MCP against the official peers from npm (real implementations, not mocks):
+//! - `@modelcontextprotocol/server-everything`, the reference server, whose tools our
+//!   `McpClient` lists and calls over stdio and over streamable HTTP;
+//! - `@modelcontextprotocol/conformance` 0.1.13 (0.1.14+ need Node 22), run in `server` mode
+//!   against `examples/mcp_server.rs --http` for the scenarios a tool server can pass;
+//! - the Python SDK (`mcp` 1.30.0 from PyPI, in `target/mcp-peers/py`) as a second client of the
+//!   example, over stdio and streamable HTTP (`tests/mcp/python_client.py`).
+//!
+//! The packages live in `target/mcp-peers/node_modules` (or `$BLAZEN_MCP_PEERS/node_modules`);
+//! `.ci/run` installs them with the pinned versions. Without Node, Python or the packages, each
+//! test prints one line and passes.
+
+use std::path::PathBuf;
+use std::process::Stdio;
+use std::time::Duration;
+
+use blazen::mcp::McpClient;
+use serde_json::json;
+use tokio::io::{AsyncBufReadExt, BufReader};
+use tokio::process::Command;
+
+/// target/<profile>, from the test binary's path (target/<profile>/deps/…).
+fn profile_dir() -> PathBuf {
+    let exe = std::env::current_exe().expect("test binary path");
+    exe.parent()
+        .and_then(|deps| deps.parent())
+        .expect("target/<profile>")
+        .to_path_buf()
+}
+
+/// Where the peers are installed: `$BLAZEN_MCP_PEERS`, or `target/mcp-peers`.
+fn peers_dir() -> PathBuf {
+    std::env::var_os("BLAZEN_MCP_PEERS")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| profile_dir().parent().expect("target/").join("mcp-peers"))
+}
+
+/// The installed entry point of an npm package, or `None` (after one printed line) when Node or
+/// the package is missing.
+fn peer(package: &str, entry: &str) -> Option<PathBuf> {
+    let root = peers_dir();
+    let path = root.join("node_modules").join(package).join(entry);
+    let node = std::process::Command::new("node")
+        .arg("--version")
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !node {
+        println!("skipped: Node.js is not installed (MCP peer {package})");
+        return None;
+    }
+    if !path.exists() {
+        println!(
+            "skipped: {} is missing (npm install --prefix {} {package}; see .ci/run)",
+            path.display(),
+            root.display()
+        );
+        return None;
+    }
+    Some(path)
+}
+
+#[tokio::test]
+async fn our_client_lists_and_calls_the_reference_server() {
+    let Some(server) = peer("@modelcontextprotocol/server-everything", "dist/index.js") else {
+        return;
+    };
+    let mut command = Command::new("node");
+    command.arg(server).arg("stdio").stderr(Stdio::null());
+    let client = tokio::time::timeout(Duration::from_secs(30), McpClient::spawn(command))
+        .await
+        .expect("initialize in time")
+        .expect("spawn and initialize");
+    let (name, _) = client.server_name().expect("server info");
+    assert!(name.contains("everything"), "{name}");
+    let tools = client.tools().await.unwrap();
+    let tool = |name: &str| {
+        tools.iter().find(|t| t.name == name).unwrap_or_else(|| {
+            panic!(
+                "{name} in {:?}",
+                tools.iter().map(|t| &t.name).collect::<Vec<_>>()
+            )
+        })
+    };
+
+    // Schemas as the server gives them.
+    let echo = tool("echo");
+    assert_eq!(echo.description, "Echoes back the input string");
+    assert_eq!(echo.parameters["properties"]["message"]["type"], "string");
+    assert_eq!(echo.parameters["required"], json!(["message"]));
+
+    // Text results.
+    assert_eq!(
+        echo.call(json!({"message": "hi"})).await.unwrap(),
+        json!("Echo: hi")
+    );
+    assert_eq!(
+        tool("get-sum").call(json!({"a": 2, "b": 3})).await.unwrap(),
+        json!("The sum of 2 and 3 is 5.")
+    );
+    // A structured result is the object.
+    let weather = tool("get-structured-content")
+        .call(json!({"location": "Chicago"}))
+        .await
+        .unwrap();
+    assert!(weather["temperature"].is_number(), "{weather}");
+    assert!(weather["conditions"].is_string(), "{weather}");
+    // Arguments the server rejects: an error the model can read, not a hang or a panic.
+    let err = echo.call(json!({"message": 7})).await.unwrap_err();
+    assert!(err.to_string().contains("message"), "{err}");
+    // Missing required arguments are caught before sending, from the server's schema.
+    let err = echo.call(json!({})).await.unwrap_err();
+    assert_eq!(err.arguments(), vec!["message"]);
+    client.close().await;
+}
+
+#[tokio::test]
+async fn our_http_client_lists_and_calls_the_reference_server() {
+    let Some(server) = peer("@modelcontextprotocol/server-everything", "dist/index.js") else {
+        return;
+    };
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("a free port")
+        .port();
+    let mut child = Command::new("node")
+        .arg(server)
+        .arg("streamableHttp")
+        .env("PORT", port.to_string())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("start the reference server");
+    let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
+    tokio::time::timeout(Duration::from_secs(30), async {
+        while let Some(line) = lines.next_line().await.unwrap() {
+            if line.contains("listening on port") {
+                return;
+            }
+        }
+        panic!("the reference server stopped before listening");
+    })
+    .await
+    .expect("the reference server listens in time");
+    tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
+
+    let url = format!("http://127.0.0.1:{port}/mcp");
+    let client = tokio::time::timeout(Duration::from_secs(30), McpClient::connect_http(&url))
+        .await
+        .expect("initialize in time")
+        .expect("connect over HTTP");
+    let tools = client.tools().await.unwrap();
+    let echo = tools.iter().find(|t| t.name == "echo").expect("echo");
+    assert_eq!(
+        echo.call(json!({"message": "over http"})).await.unwrap(),
+        json!("Echo: over http")
+    );
+    let weather = tools
+        .iter()
+        .find(|t| t.name == "get-structured-content")
+        .expect("get-structured-content")
+        .call(json!({"location": "New York"}))
+        .await
+        .unwrap();
+    assert!(weather["humidity"].is_number(), "{weather}");
+    client.close().await;
+}
+
+fn example_path() -> PathBuf {
+    let example = profile_dir()
+        .join("examples")
+        .join(format!("mcp_server{}", std::env::consts::EXE_SUFFIX));
+    assert!(
+        example.exists(),
+        "{} (cargo test builds it)",
+        example.display()
+    );
+    example
+}
+
+/// Starts `examples/mcp_server.rs --http 127.0.0.1:0`; returns it with its `/mcp` URL.
+async fn http_example() -> (tokio::process::Child, String) {
+    let mut server = Command::new(example_path())
+        .args(["--http", "127.0.0.1:0"])
+        .stdout(Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("start the example");
+    let mut lines = BufReader::new(server.stdout.take().unwrap()).lines();
+    let line = tokio::time::timeout(Duration::from_secs(10), lines.next_line())
+        .await
+        .expect("the example says where it listens")
+        .unwrap()
+        .unwrap();
+    let url = line
+        .strip_prefix("MCP server at ")
+        .expect("address line")
+        .to_owned();
+    (server, url)
+}
+
+#[tokio::test]
+async fn python_sdk_client_uses_our_server_over_stdio_and_http() {
+    let python = peers_dir().join("py").join("bin").join("python");
+    if !python.exists() {
+        println!(
+            "skipped: {} is missing (python3 -m venv it, pip install mcp==1.30.0; see .ci/run)",
+            python.display()
+        );
+        return;
+    }
+    let (_server, url) = http_example().await;
+    let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/mcp/python_client.py");
+    let output = tokio::time::timeout(
+        Duration::from_secs(120),
+        Command::new(python)
+            .arg(script)
+            .arg(example_path())
+            .arg(&url)
+            .output(),
+    )
+    .await
+    .expect("the Python client ends in time")
+    .expect("run the Python client");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    print!("{stdout}");
+    assert!(
+        output.status.success(),
+        "{}\n{stdout}\n{}",
+        output.status,
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(stdout.contains("over stdio: ok"), "{stdout}");
+    assert!(stdout.contains("over streamable HTTP: ok"), "{stdout}");
+}
+
+/// The conformance suite's server scenarios that a server of tools can pass: the lifecycle,
+/// ping, listing, the transport's checks, and the `tools-call-*` scenarios whose fixed tool
+/// names `examples/mcp_server.rs` serves.
+const SCENARIOS: &[&str] = &[
+    "server-initialize",
+    "ping",
+    "tools-list",
+    "tools-call-simple-text",
+    "tools-call-error",
+    "server-sse-multiple-streams",
+    "dns-rebinding-protection",
+];
+
+#[tokio::test]
+async fn conformance_suite_passes_against_the_http_example() {
+    let Some(suite) = peer("@modelcontextprotocol/conformance", "dist/index.js") else {
+        return;
+    };
+    let (_server, url) = http_example().await;
+
+    let mut failures = Vec::new();
+    for scenario in SCENARIOS {
+        let output = tokio::time::timeout(
+            Duration::from_secs(120),
+            Command::new("node")
+                .arg(&suite)
+                .args(["server", "--url", &url, "--scenario", scenario])
+                .env("NO_COLOR", "1")
+                .output(),
+        )
+        .await
+        .expect("the scenario ends in time")
+        .expect("run the conformance suite");
+        let stdout = String::from_utf8_lossy(&output.stdout);
+        let summary = stdout
+            .lines()
+            .find(|l| l.contains("Passed:"))
+            .unwrap_or("no summary")
+            .trim()
+            .to_owned();
+        println!("conformance {scenario}: {summary}");
+        if !output.status.success() || !summary.contains(" 0 failed") {
+            failures.push(format!(
+                "{scenario}: {}\n{stdout}\n{}",
+                output.status,
+                String::from_utf8_lossy(&output.stderr)
+            ));
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n\n"));
+}
