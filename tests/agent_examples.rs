@@ -69,6 +69,25 @@ fn agent_tools_runs_offline() {
 }
 
 #[test]
+fn mcp_agent_runs_offline_with_tools_served_over_mcp() {
+    let out = run_offline("mcp_agent");
+    assert!(
+        out.contains(
+            r#"tools from the MCP server: ["ping_empty", "inspect_manifest", "join_labels", "escape_echo"]"#
+        ),
+        "{out}"
+    );
+    assert!(
+        out.contains("MANIFEST-OK project=rig-openrouter steps=2 retries=2"),
+        "{out}"
+    );
+    assert!(
+        out.contains("answer: EMPTY-OK, MANIFEST-OK, LABELS-OK, ESCAPE-OK."),
+        "{out}"
+    );
+}
+
+#[test]
 fn llm_workflow_runs_offline() {
     let out = run_offline("llm_workflow");
     assert!(
