@@ -88,7 +88,7 @@ struct Inner {
     display: String,
 }
 
-/// A [`RunStore`] on PostgreSQL: replicas on several machines share runs through it.
+/// A [`RunStore`](crate::persist::RunStore) on PostgreSQL: replicas on several machines share runs through it.
 /// Cheap to clone; clones share one connection pool (`tokio-postgres` + `deadpool-postgres`,
 /// no TLS).
 ///
@@ -101,7 +101,7 @@ struct Inner {
 /// - Leases are measured on the database's clock, so replicas' clocks need not agree.
 /// - Every method is one transaction (most are one statement): cancelling a call (dropping
 ///   its future) never leaves half of a write.
-/// - Wake-ups ([`notices`](RunStore::notices)) use `LISTEN`/`NOTIFY` on a dedicated
+/// - Wake-ups ([`notices`](crate::persist::RunStore::notices)) use `LISTEN`/`NOTIFY` on a dedicated
 ///   connection, reconnected with backoff when it drops. A notice sent while it was down is
 ///   lost: consumers also re-check the store periodically.
 /// - `Debug` and errors never show the password of the URL.
