@@ -94,8 +94,9 @@ pub mod tokens;
 pub mod types;
 
 pub use agent::{
-    run_agent, run_agent_stream, stream_to_workflow, AgentEvent, AgentOptions, AgentResult,
-    AgentStream, LlmDelta, StopReason, ToolCallError, ToolRun, FINISH_TOOL_NAME,
+    run_agent, run_agent_stream, run_agent_typed, stream_to_workflow, AgentEvent, AgentOptions,
+    AgentResult, AgentStream, LlmDelta, StopReason, ToolCallError, ToolRun, TypedAgentResult,
+    FINISH_TOOL_NAME,
 };
 pub use compute::{
     AudioOutput, ComputeJob, ComputeModel, ComputeOutput, ComputeRequest, GeneratedMedia,

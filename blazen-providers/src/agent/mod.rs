@@ -31,6 +31,7 @@
 //! text deltas to the workflow's event stream as [`LlmDelta`] events.
 
 mod stream;
+mod typed;
 mod workflow;
 
 use std::collections::HashSet;
@@ -44,6 +45,8 @@ use blazen::tool::ToolDef;
 use futures::{FutureExt, StreamExt};
 use serde_json::{json, Value};
 use tracing::Instrument;
+
+pub use typed::{run_agent_typed, TypedAgentResult};
 
 use crate::error::{BlazenError, Result};
 use crate::model::CompletionModel;
