@@ -97,6 +97,23 @@ impl Frame {
     }
 }
 
+impl From<WorkflowSnapshot> for Frame {
+    /// The frame of `snapshot`, moved out of it (its context values are dropped).
+    fn from(snapshot: WorkflowSnapshot) -> Self {
+        Frame {
+            status: snapshot.status,
+            queued: snapshot.queued,
+            in_flight: snapshot.in_flight,
+            held: snapshot.held,
+            fan_in: snapshot.fan_in,
+            stream_position: snapshot.stream_position,
+            input_requests: snapshot.input_requests,
+            result: snapshot.result,
+            error: snapshot.error,
+        }
+    }
+}
+
 impl JournalEntry {
     /// An entry recording `frame` and no context change.
     pub fn new(frame: Frame) -> Self {

@@ -252,10 +252,7 @@ impl Worker {
     /// Stops the worker and hands its runs over at once: they stop here (steps in flight
     /// run again on the next owner) and are released for another worker to claim.
     pub async fn shutdown(&self) {
-        let _ = self.inner.stop.send(true);
-        for task in lock(&self.tasks).drain(..) {
-            task.abort();
-        }
+        self.stop_tasks();
         let owned: Vec<Owned> = lock(&self.inner.runs).drain().map(|(_, o)| o).collect();
         for o in &owned {
             let _ = o.router.send(RouterMsg::Abandon {
@@ -274,12 +271,19 @@ impl Worker {
     }
 }
 
-impl Drop for Worker {
-    fn drop(&mut self) {
+impl Worker {
+    /// Stops claiming, renewing and listening (the runs' routers are left alone).
+    fn stop_tasks(&self) {
         let _ = self.inner.stop.send(true);
         for task in lock(&self.tasks).drain(..) {
             task.abort();
         }
+    }
+}
+
+impl Drop for Worker {
+    fn drop(&mut self) {
+        self.stop_tasks();
     }
 }
 

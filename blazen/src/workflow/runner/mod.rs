@@ -120,7 +120,7 @@ impl Router {
         handler_gone: oneshot::Receiver<()>,
     ) -> Self {
         let n = wf.steps.len();
-        let durable = wf.checkpoint.is_some() || shared.owner.is_some();
+        let durable = shared.durable;
         // A run owned by a worker lives on without a handler (anyone may answer it through
         // the store); it is released from memory by its idle limit instead.
         let handler_gone = shared.owner.is_none().then_some(handler_gone);

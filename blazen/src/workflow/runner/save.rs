@@ -80,7 +80,7 @@ impl Router {
     pub(super) async fn checkpoint(&mut self, status: SnapshotStatus) -> Result<(), WorkflowError> {
         if let Some(owner) = self.shared.owner.clone() {
             let frame = self.frame(status);
-            let mut entry = JournalEntry::new(Frame::of(&frame));
+            let mut entry = JournalEntry::new(Frame::from(frame));
             self.shared.lock_state().take_changes(&mut entry);
             owner.append(entry, || self.image(status)).await?;
             return Ok(());
