@@ -6,9 +6,8 @@
 //! ```
 //!
 //! `forecast` returns an object, sent as `structuredContent`; `divide` fails on a zero divisor,
-//! which the client receives as a tool result with `isError: true`. `test_simple_text` and
-//! `test_error_handling` are the tools the MCP conformance suite's `tools-call-*` scenarios
-//! call by name.
+//! which the client receives as a tool result with `isError: true`. `examples/mcp_conformance.rs`
+//! shows the rest: images, audio, resources, progress, logging, sampling and elicitation.
 
 use blazen::mcp::McpServer;
 use blazen::prelude::*;
@@ -48,27 +47,10 @@ fn divide(a: f64, b: f64) -> Result<f64, String> {
     }
 }
 
-/// Return a simple text (the conformance suite's `tools-call-simple-text`).
-#[tool]
-fn test_simple_text() -> String {
-    "This is a simple text response for testing.".to_owned()
-}
-
-/// Always fail (the conformance suite's `tools-call-error`).
-#[tool]
-fn test_error_handling() -> Result<String, String> {
-    Err("This tool intentionally returns an error for testing".to_owned())
-}
-
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let server = McpServer::new(&[
-        forecast::tool(),
-        divide::tool(),
-        test_simple_text::tool(),
-        test_error_handling::tool(),
-    ])
-    .with_name("blazen-example", env!("CARGO_PKG_VERSION"));
+    let server = McpServer::new(&[forecast::tool(), divide::tool()])
+        .with_name("blazen-example", env!("CARGO_PKG_VERSION"));
     let args: Vec<String> = std::env::args().skip(1).collect();
     match args.as_slice() {
         [] => server.serve_stdio().await?,

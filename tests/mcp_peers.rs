@@ -2,7 +2,7 @@
 //! - `@modelcontextprotocol/server-everything`, the reference server, whose tools our
 //!   `McpClient` lists and calls over stdio and over streamable HTTP;
 //! - `@modelcontextprotocol/conformance` 0.1.13 (0.1.14+ need Node 22), run in `server` mode
-//!   against `examples/mcp_server.rs --http` for the scenarios a tool server can pass;
+//!   against `examples/mcp_conformance.rs` for every scenario of a tool server;
 //! - the Python SDK (`mcp` 1.30.0 from PyPI, in `target/mcp-peers/py`) as a second client of the
 //!   example, over stdio and streamable HTTP (`tests/mcp/python_client.py`).
 //!
@@ -167,9 +167,13 @@ async fn our_http_client_lists_and_calls_the_reference_server() {
 }
 
 fn example_path() -> PathBuf {
+    example("mcp_server")
+}
+
+fn example(name: &str) -> PathBuf {
     let example = profile_dir()
         .join("examples")
-        .join(format!("mcp_server{}", std::env::consts::EXE_SUFFIX));
+        .join(format!("{name}{}", std::env::consts::EXE_SUFFIX));
     assert!(
         example.exists(),
         "{} (cargo test builds it)",
@@ -180,8 +184,12 @@ fn example_path() -> PathBuf {
 
 /// Starts `examples/mcp_server.rs --http 127.0.0.1:0`; returns it with its `/mcp` URL.
 async fn http_example() -> (tokio::process::Child, String) {
-    let mut server = Command::new(example_path())
-        .args(["--http", "127.0.0.1:0"])
+    listening(Command::new(example_path()).args(["--http", "127.0.0.1:0"])).await
+}
+
+/// Starts a server example that prints `MCP server at <url>`; returns it with the URL.
+async fn listening(command: &mut Command) -> (tokio::process::Child, String) {
+    let mut server = command
         .stdout(Stdio::piped())
         .kill_on_drop(true)
         .spawn()
@@ -234,25 +242,38 @@ async fn python_sdk_client_uses_our_server_over_stdio_and_http() {
     assert!(stdout.contains("over streamable HTTP: ok"), "{stdout}");
 }
 
-/// The conformance suite's server scenarios that a server of tools can pass: the lifecycle,
-/// ping, listing, the transport's checks, and the `tools-call-*` scenarios whose fixed tool
-/// names `examples/mcp_server.rs` serves.
+/// The conformance suite's server scenarios of a server of tools: the lifecycle, ping, logging,
+/// listing (with JSON Schema 2020-12 keywords kept), every `tools-call-*` scenario (whose tools
+/// `examples/mcp_conformance.rs` serves by their fixed names) and the transport's checks. Not
+/// here: resources, prompts and completions (blazen serves tools only) and
+/// `server-sse-polling` (SSE resumption, which rmcp's server does not offer).
 const SCENARIOS: &[&str] = &[
     "server-initialize",
     "ping",
+    "logging-set-level",
     "tools-list",
+    "json-schema-2020-12",
     "tools-call-simple-text",
+    "tools-call-image",
+    "tools-call-audio",
+    "tools-call-embedded-resource",
+    "tools-call-mixed-content",
+    "tools-call-with-logging",
     "tools-call-error",
+    "tools-call-with-progress",
+    "tools-call-sampling",
+    "tools-call-elicitation",
     "server-sse-multiple-streams",
     "dns-rebinding-protection",
 ];
 
 #[tokio::test]
-async fn conformance_suite_passes_against_the_http_example() {
+async fn conformance_suite_passes_against_the_conformance_example() {
     let Some(suite) = peer("@modelcontextprotocol/conformance", "dist/index.js") else {
         return;
     };
-    let (_server, url) = http_example().await;
+    let (_server, url) =
+        listening(Command::new(example("mcp_conformance")).arg("127.0.0.1:0")).await;
 
     let mut failures = Vec::new();
     for scenario in SCENARIOS {

@@ -2,16 +2,65 @@
 
 use std::sync::Arc;
 
-use rmcp::model::{CallToolRequestParams, CallToolResult, ContentBlock, Tool};
-use rmcp::service::RunningService;
+use futures::{FutureExt, StreamExt};
+use rmcp::handler::client::progress::ProgressDispatcher;
+use rmcp::model::{
+    CallToolRequest, CallToolRequestParams, CallToolResult, ClientRequest, ContentBlock,
+    ProgressNotificationParam, ServerResult, Tool,
+};
+use rmcp::service::{NotificationContext, PeerRequestOptions, RunningService};
 use rmcp::transport::streamable_http_client::StreamableHttpClientTransportConfig;
 use rmcp::transport::{StreamableHttpClientTransport, TokioChildProcess};
-use rmcp::{RoleClient, ServiceExt};
+use rmcp::{ClientHandler, RoleClient, ServiceExt};
 use serde_json::Value;
 use tokio::io::{AsyncRead, AsyncWrite};
 
 use super::McpError;
+use crate::tool::caller;
 use crate::{ToolDef, ToolError};
+
+/// What the client does with the server's notifications: progress goes to the caller of the
+/// tool call it belongs to, log messages become `tracing` events (target `blazen::mcp`).
+#[derive(Default)]
+struct Notifications {
+    progress: ProgressDispatcher,
+}
+
+impl ClientHandler for Notifications {
+    async fn on_progress(
+        &self,
+        params: ProgressNotificationParam,
+        _context: NotificationContext<RoleClient>,
+    ) {
+        self.progress.handle_notification(params).await;
+    }
+
+    // Logging is deprecated by the 2026-07-28 protocol (SEP-2577); servers of today send it.
+    #[allow(deprecated)]
+    async fn on_logging_message(
+        &self,
+        params: rmcp::model::LoggingMessageNotificationParam,
+        _context: NotificationContext<RoleClient>,
+    ) {
+        use rmcp::model::LoggingLevel;
+        let logger = params.logger.as_deref().unwrap_or("");
+        let data = &params.data;
+        match params.level {
+            LoggingLevel::Debug => {
+                tracing::debug!(target: "blazen::mcp", logger, %data, "server log")
+            }
+            LoggingLevel::Info | LoggingLevel::Notice => {
+                tracing::info!(target: "blazen::mcp", logger, %data, "server log")
+            }
+            LoggingLevel::Warning => {
+                tracing::warn!(target: "blazen::mcp", logger, %data, "server log")
+            }
+            _ => tracing::error!(target: "blazen::mcp", logger, %data, "server log"),
+        }
+    }
+}
+
+type Service = RunningService<RoleClient, Notifications>;
 
 /// A connection to an MCP server, whose tools [`McpClient::tools`] gives as [`ToolDef`]s.
 ///
@@ -19,7 +68,7 @@ use crate::{ToolDef, ToolError};
 /// every tool from it are dropped, or at [`McpClient::close`].
 #[derive(Clone)]
 pub struct McpClient {
-    service: Arc<RunningService<RoleClient, ()>>,
+    service: Arc<Service>,
 }
 
 impl std::fmt::Debug for McpClient {
@@ -48,7 +97,10 @@ impl McpClient {
     /// ```
     pub async fn spawn(command: tokio::process::Command) -> Result<Self, McpError> {
         let transport = TokioChildProcess::new(command)?;
-        let service = ().serve(transport).await.map_err(|e| McpError::Initialize(e.to_string()))?;
+        let service = Notifications::default()
+            .serve(transport)
+            .await
+            .map_err(|e| McpError::Initialize(e.to_string()))?;
         Ok(McpClient {
             service: Arc::new(service),
         })
@@ -75,7 +127,10 @@ impl McpClient {
             super::http_client::ReqwestClient(client),
             config,
         );
-        let service = ().serve(transport).await.map_err(|e| McpError::Initialize(e.to_string()))?;
+        let service = Notifications::default()
+            .serve(transport)
+            .await
+            .map_err(|e| McpError::Initialize(e.to_string()))?;
         Ok(McpClient {
             service: Arc::new(service),
         })
@@ -88,10 +143,10 @@ impl McpClient {
         R: AsyncRead + Send + Unpin + 'static,
         W: AsyncWrite + Send + Unpin + 'static,
     {
-        let service =
-            ().serve((read, write))
-                .await
-                .map_err(|e| McpError::Initialize(e.to_string()))?;
+        let service = Notifications::default()
+            .serve((read, write))
+            .await
+            .map_err(|e| McpError::Initialize(e.to_string()))?;
         Ok(McpClient {
             service: Arc::new(service),
         })
@@ -108,8 +163,10 @@ impl McpClient {
     ///
     /// Each keeps the server's name, description and input schema as given (a provider gets
     /// them through [`ToolDef::parameters_for`] like local tools). Calling one sends
-    /// `tools/call`: a structured result (`structuredContent`) is the call's value; otherwise a
-    /// single text block is a string and several blocks are their JSON array. A result with
+    /// `tools/call`: a structured result (`structuredContent`) alone is the call's value, a
+    /// single text block is a string, and any other result (images, audio, resources, several
+    /// blocks) is a [`ToolContent`](crate::tool::ToolContent). Progress the server reports goes
+    /// to the calling tool's [`caller`](crate::tool::caller). A result with
     /// `isError: true` is a [`ToolError::Failed`] with its text, and so is a failed request
     /// (the model reads it either way).
     pub async fn tools(&self) -> Result<Vec<ToolDef>, McpError> {
@@ -160,7 +217,7 @@ impl McpClient {
 }
 
 async fn call(
-    service: &RunningService<RoleClient, ()>,
+    service: &Service,
     name: String,
     arguments: Value,
 ) -> Result<CallToolResult, McpError> {
@@ -174,14 +231,49 @@ async fn call(
             )))
         }
     };
-    service
-        .call_tool(params)
+    // rmcp gives every request a progress token: follow this one's, and pass its progress on
+    // to whoever called this tool (an MCP client of ours, a `tracing` event otherwise).
+    let request = ClientRequest::CallToolRequest(CallToolRequest::new(params));
+    let handle = service
+        .send_request_with_option(request, PeerRequestOptions::no_options())
         .await
-        .map_err(|e| McpError::Request(e.to_string()))
+        .map_err(|e| McpError::Request(e.to_string()))?;
+    let mut progress = service
+        .service()
+        .progress
+        .subscribe(handle.progress_token.clone())
+        .await;
+    let caller = caller();
+    let response = handle.await_response();
+    tokio::pin!(response);
+    let result = loop {
+        tokio::select! {
+            result = &mut response => break result,
+            Some(update) = progress.next() => {
+                caller.progress(update.progress, update.total, update.message).await;
+            }
+        }
+    };
+    // rmcp handles each notification in a task of its own, so reports sent before the result
+    // may still be on their way to the subscription: let those tasks run, then pass them on.
+    for _ in 0..8 {
+        tokio::task::yield_now().await;
+        while let Some(Some(update)) = progress.next().now_or_never() {
+            caller
+                .progress(update.progress, update.total, update.message)
+                .await;
+        }
+    }
+    match result.map_err(|e| McpError::Request(e.to_string()))? {
+        ServerResult::CallToolResult(result) => Ok(result),
+        _ => Err(McpError::Request(
+            "the server answered tools/call with another kind of result".to_owned(),
+        )),
+    }
 }
 
 /// An MCP tool result as a tool call's value (or its error).
-fn into_value(result: CallToolResult) -> Result<Value, ToolError> {
+fn into_value(mut result: CallToolResult) -> Result<Value, ToolError> {
     if result.is_error == Some(true) {
         let text = texts(&result.content).join("\n");
         return Err(ToolError::new(if text.is_empty() {
@@ -190,15 +282,28 @@ fn into_value(result: CallToolResult) -> Result<Value, ToolError> {
             text
         }));
     }
-    if let Some(structured) = result.structured_content {
-        return Ok(structured);
+    let only_text = result.content.iter().all(|block| block.as_text().is_some());
+    if let Some(structured) = result.structured_content.take() {
+        if only_text {
+            return Ok(structured);
+        }
+        result.structured_content = Some(structured);
     }
     match result.content.as_slice() {
         [] => Ok(Value::Null),
         [ContentBlock::Text(text)] => Ok(Value::String(text.text.clone())),
-        blocks => serde_json::to_value(blocks).map_err(|e| ToolError::Output {
-            message: e.to_string(),
-        }),
+        _ => {
+            let blocks = serde_json::to_value(&result.content).map_err(|e| ToolError::Output {
+                message: e.to_string(),
+            })?;
+            let mut object = serde_json::Map::new();
+            object.insert("content".to_owned(), blocks);
+            if let Some(structured) = result.structured_content {
+                object.insert("structuredContent".to_owned(), structured);
+            }
+            // Blocks blazen does not know (a future content type) stay as MCP gave them.
+            Ok(Value::Object(object))
+        }
     }
 }
 

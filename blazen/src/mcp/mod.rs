@@ -30,6 +30,7 @@
 //! # Ok(()) }
 //! ```
 
+mod caller;
 mod client;
 mod http_client;
 mod server;

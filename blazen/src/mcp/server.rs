@@ -2,6 +2,7 @@
 
 use std::collections::HashMap;
 use std::convert::Infallible;
+use std::sync::atomic::{AtomicU8, Ordering};
 use std::sync::Arc;
 
 use bytes::Bytes;
@@ -21,7 +22,9 @@ use serde_json::Value;
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::TcpListener;
 
+use super::caller::McpCaller;
 use super::McpError;
+use crate::tool::{LogLevel, ToolCaller, ToolContent};
 use crate::ToolDef;
 
 /// A set of [`ToolDef`]s served as MCP tools.
@@ -56,6 +59,8 @@ pub struct McpServer {
     name: String,
     version: String,
     instructions: Option<String>,
+    /// The least severe log level sent to this session's client (`logging/setLevel`).
+    log_level: Arc<AtomicU8>,
 }
 
 impl std::fmt::Debug for McpServer {
@@ -93,6 +98,15 @@ impl McpServer {
             name: "blazen".to_owned(),
             version: env!("CARGO_PKG_VERSION").to_owned(),
             instructions: None,
+            log_level: Arc::new(AtomicU8::new(LogLevel::Info as u8)),
+        }
+    }
+
+    /// The same tools for a new session, with its own log level.
+    fn for_session(&self) -> Self {
+        McpServer {
+            log_level: Arc::new(AtomicU8::new(LogLevel::Info as u8)),
+            ..self.clone()
         }
     }
 
@@ -123,6 +137,7 @@ impl McpServer {
         W: AsyncWrite + Send + Unpin + 'static,
     {
         let running = self
+            .for_session()
             .serve((read, write))
             .await
             .map_err(|e| McpError::Initialize(e.to_string()))?;
@@ -175,7 +190,7 @@ impl McpServer {
         config: StreamableHttpServerConfig,
     ) -> StreamableHttpService<McpServer, LocalSessionManager> {
         StreamableHttpService::new(
-            move || Ok(self.clone()),
+            move || Ok(self.for_session()),
             Arc::new(LocalSessionManager::default()),
             config,
         )
@@ -197,7 +212,12 @@ impl McpServer {
             ));
         };
         let args = request.arguments.map(Value::Object).unwrap_or(Value::Null);
-        let call = self.tools[index].call(args);
+        let caller = ToolCaller::new(Arc::new(McpCaller::new(
+            context.peer.clone(),
+            context.meta.get_progress_token(),
+            Arc::clone(&self.log_level),
+        )));
+        let call = caller.scope(self.tools[index].call(args));
         let result = tokio::select! {
             result = call => result,
             () = context.ct.cancelled() => {
@@ -231,6 +251,16 @@ fn describe(tool: &ToolDef) -> Tool {
 
 /// A successful call's value as an MCP tool result.
 fn tool_result(value: Value) -> CallToolResult {
+    if let Some(content) = ToolContent::from_value(&value) {
+        // The blocks have MCP's JSON shape: rmcp reads them back as its own.
+        if let Ok(blocks) = serde_json::to_value(&content.content)
+            .and_then(serde_json::from_value::<Vec<ContentBlock>>)
+        {
+            let mut result = CallToolResult::success(blocks);
+            result.structured_content = content.structured;
+            return result;
+        }
+    }
     match value {
         Value::Object(_) => {
             let text = value.to_string();
@@ -245,8 +275,14 @@ fn tool_result(value: Value) -> CallToolResult {
 
 /// The MCP side: what `rmcp` calls (use it with rmcp directly if you need another transport).
 impl ServerHandler for McpServer {
+    // Logging (deprecated by SEP-2577, see `set_level`) is offered for the 2025 protocols.
+    #[allow(deprecated)]
     fn get_info(&self) -> ServerConfig {
-        let mut config = ServerConfig::new(ServerCapabilities::builder().enable_tools().build())
+        let capabilities = ServerCapabilities::builder()
+            .enable_tools()
+            .enable_logging()
+            .build();
+        let mut config = ServerConfig::new(capabilities)
             .with_server_info(Implementation::new(self.name.clone(), self.version.clone()));
         if let Some(instructions) = &self.instructions {
             config = config.with_instructions(instructions.clone());
@@ -268,6 +304,19 @@ impl ServerHandler for McpServer {
         context: RequestContext<RoleServer>,
     ) -> Result<CallToolResponse, ErrorData> {
         self.call(request, context).await.map(Into::into)
+    }
+
+    // Logging is deprecated by the 2026-07-28 protocol (SEP-2577), still in the 2025 ones the
+    // clients of today speak.
+    #[allow(deprecated)]
+    async fn set_level(
+        &self,
+        request: rmcp::model::SetLevelRequestParams,
+        _context: RequestContext<RoleServer>,
+    ) -> Result<(), ErrorData> {
+        let level = super::caller::from_mcp_level(request.level);
+        self.log_level.store(level as u8, Ordering::Relaxed);
+        Ok(())
     }
 
     fn get_tool(&self, name: &str) -> Option<Tool> {

@@ -77,11 +77,17 @@
 //! ```
 
 mod args;
+mod caller;
+mod content;
 mod def;
 mod dialect;
 mod error;
 mod output;
 
+pub use caller::{
+    caller, CallerBackend, CallerError, Elicited, LogLevel, Sample, SampleRequest, ToolCaller,
+};
+pub use content::{Content, EmbeddedResource, ToolContent};
 pub use def::{AsyncHandler, IntoToolResult, SyncHandler, ToolDef, ToolFuture, ToolHandler};
 pub use dialect::{RenderedSchema, SchemaDialect, StrictUnsupported};
 pub use error::{ArgumentError, ArgumentErrorKind, ToolError};
