@@ -41,7 +41,7 @@ use std::pin::Pin;
 use std::task::{Context as TaskContext, Poll};
 use std::time::Duration;
 
-use blazen::tool::ToolDef;
+use blazen::tool::{Content, ToolContent, ToolDef};
 use futures::{FutureExt, StreamExt};
 use serde_json::{json, Value};
 use tracing::Instrument;
@@ -51,7 +51,8 @@ pub use typed::{run_agent_typed, TypedAgentResult};
 use crate::error::{BlazenError, Result};
 use crate::model::CompletionModel;
 use crate::types::{
-    ChatMessage, CompletionRequest, CompletionResponse, TokenUsage, ToolCall, ToolChoice, ToolSpec,
+    ChatMessage, CompletionRequest, CompletionResponse, ContentPart, MediaType, TokenUsage,
+    ToolCall, ToolChoice, ToolSpec,
 };
 
 pub use stream::{run_agent_stream, AgentEvent, AgentStream};
@@ -243,15 +244,61 @@ pub struct ToolRun {
 }
 
 impl ToolRun {
-    /// The text sent back to the model as the tool message: a string result as is, any other
-    /// result as JSON, an error as `"Error: <reason>"`.
+    /// The text sent back to the model as the tool message: a string result as is, a
+    /// [`ToolContent`] result as its text with a line per image, audio or binary block (images
+    /// follow in a user message, see [`ToolRun::images`]; audio and binary resources are not
+    /// sent), any other result as JSON, an error as `"Error: <reason>"`.
     pub fn content(&self) -> String {
         match &self.output {
             Ok(Value::String(s)) => s.clone(),
-            Ok(v) => v.to_string(),
+            Ok(v) => ToolContent::from_value(v).map_or_else(|| v.to_string(), |c| describe(&c)),
             Err(e) => format!("Error: {e}"),
         }
     }
+
+    /// The images of a [`ToolContent`] result. Tool messages carry text only with most
+    /// providers, so the agent sends these in one user message after the round's tool
+    /// messages.
+    pub fn images(&self) -> Vec<ContentPart> {
+        let Some(content) = self.output.as_ref().ok().and_then(ToolContent::from_value) else {
+            return Vec::new();
+        };
+        content
+            .content
+            .into_iter()
+            .filter_map(|block| match block {
+                Content::Image { data, mime_type } => {
+                    Some(ContentPart::image_base64(data, MediaType::new(mime_type)))
+                }
+                _ => None,
+            })
+            .collect()
+    }
+}
+
+/// A [`ToolContent`] as the text of a tool message.
+fn describe(content: &ToolContent) -> String {
+    let mut lines: Vec<String> = content
+        .content
+        .iter()
+        .map(|block| match block {
+            Content::Text { text } => text.clone(),
+            Content::Image { mime_type, .. } => format!("[{mime_type} image: attached below]"),
+            Content::Audio { mime_type, .. } => format!("[{mime_type} audio: not shown]"),
+            Content::Resource { resource } => match &resource.text {
+                Some(text) => format!("[resource {}]\n{text}", resource.uri),
+                None => format!("[binary resource {}: not shown]", resource.uri),
+            },
+            Content::ResourceLink { uri, name, .. } => format!("[resource link {name}: {uri}]"),
+            _ => "[content of an unknown kind: not shown]".to_owned(),
+        })
+        .collect();
+    if let Some(structured) = &content.structured {
+        if lines.is_empty() {
+            lines.push(structured.to_string());
+        }
+    }
+    lines.join("\n")
 }
 
 /// The outcome of [`run_agent`].
@@ -480,8 +527,10 @@ async fn drive_loop(
         let runs = run_tool_calls(call, &response.tool_calls, tools, &options, sink).await;
         rounds += 1;
         let mut answer = None;
+        let mut images = Vec::new();
         for run in &runs {
             history.push(ChatMessage::tool_result(run.call.id.clone(), run.content()));
+            images.extend(run.images());
             if options.add_finish_tool && run.call.name == FINISH_TOOL_NAME && answer.is_none() {
                 if let Ok(value) = &run.output {
                     answer = Some(
@@ -493,6 +542,13 @@ async fn drive_loop(
             }
         }
         tool_runs.extend(runs);
+        if !images.is_empty() {
+            let mut parts = vec![ContentPart::text(
+                "The images the tool calls above returned:",
+            )];
+            parts.append(&mut images);
+            history.push(ChatMessage::user_parts(parts));
+        }
 
         if let Some(answer) = answer {
             response.content = Some(answer);

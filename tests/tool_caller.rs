@@ -1,0 +1,325 @@
+//! What a running tool asks of its caller (`blazen::tool::caller`): progress, log reports,
+//! sampling and elicitation, with no host, with a host of the test's own, and across MCP (our
+//! server and our client joined in process); and `ToolContent` results (images, audio,
+//! resources) across MCP. The official peers' side of the same is in `tests/mcp_peers.rs`.
+
+#[allow(dead_code)]
+mod support;
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use blazen::mcp::{McpClient, McpServer};
+use blazen::prelude::*;
+use blazen::tool::{
+    caller, CallerBackend, CallerError, Content, Elicited, LogLevel, Sample, SampleRequest,
+    ToolCaller, ToolContent,
+};
+use blazen_providers::{run_agent, AgentOptions, ChatMessage, CompletionModel};
+use futures::future::BoxFuture;
+use futures::FutureExt;
+use serde_json::Value;
+use support::scripted_server::{text, tool_calls, ScriptedServer};
+
+/// One progress report: progress, total, message.
+type Report = (f64, Option<f64>, Option<String>);
+
+/// A host that records what the tool reported and answers questions from a script.
+#[derive(Default)]
+struct Recorder {
+    progress: Mutex<Vec<Report>>,
+    logs: Mutex<Vec<(LogLevel, Value)>>,
+    /// The answer to an elicitation.
+    answer: Option<Value>,
+}
+
+impl CallerBackend for Recorder {
+    fn progress(
+        &self,
+        progress: f64,
+        total: Option<f64>,
+        message: Option<String>,
+    ) -> BoxFuture<'_, ()> {
+        self.progress
+            .lock()
+            .unwrap()
+            .push((progress, total, message));
+        async {}.boxed()
+    }
+
+    fn log(&self, level: LogLevel, data: Value) -> BoxFuture<'_, ()> {
+        self.logs.lock().unwrap().push((level, data));
+        async {}.boxed()
+    }
+
+    fn sample(&self, request: SampleRequest) -> BoxFuture<'_, Result<Sample, CallerError>> {
+        async move { Ok(Sample::new(format!("echo: {}", request.prompt), "recorder")) }.boxed()
+    }
+
+    fn elicit(
+        &self,
+        _message: String,
+        _schema: Value,
+    ) -> BoxFuture<'_, Result<Elicited<Value>, CallerError>> {
+        let answer = self.answer.clone();
+        async move { Ok(answer.map_or(Elicited::Declined, Elicited::Accepted)) }.boxed()
+    }
+}
+
+/// Count to n, reporting progress and a log line.
+#[tool]
+async fn count(n: u32) -> u32 {
+    let caller = caller();
+    for i in 1..=n {
+        caller
+            .progress(
+                f64::from(i),
+                Some(f64::from(n)),
+                Some(format!("{i} of {n}")),
+            )
+            .await;
+    }
+    caller.log(LogLevel::Warning, json!({"counted": n})).await;
+    n
+}
+
+/// Ask the caller's model.
+#[tool]
+async fn ask(question: String) -> Result<String, ToolError> {
+    Ok(caller().sample(SampleRequest::new(question)).await?.text)
+}
+
+/// A contact.
+#[derive(Debug, PartialEq, Deserialize, JsonSchema)]
+struct Contact {
+    /// Their name.
+    name: String,
+    /// Their age.
+    age: u32,
+}
+
+/// Ask the user for a contact.
+#[tool]
+async fn new_contact() -> Result<String, ToolError> {
+    Ok(match caller().elicit::<Contact>("Who?").await? {
+        Elicited::Accepted(contact) => format!("{} ({})", contact.name, contact.age),
+        Elicited::Declined => "declined".to_owned(),
+        Elicited::Cancelled => "cancelled".to_owned(),
+    })
+}
+
+/// Draw a pixel.
+#[tool]
+fn pixel() -> ToolContent {
+    ToolContent::new(vec![
+        Content::text("a red pixel"),
+        Content::image(b"\x89PNG fake bytes", "image/png"),
+        Content::audio(b"RIFF fake", "audio/wav"),
+        Content::resource_text("mem://note", "text/plain", "a note"),
+    ])
+    .with_structured(json!({"width": 1, "height": 1}))
+}
+
+#[tokio::test]
+async fn without_a_host_reports_are_dropped_and_questions_fail_clearly() {
+    assert!(!caller().is_connected());
+    assert_eq!(count::tool().call(json!({"n": 2})).await.unwrap(), json!(2));
+    let err = ask::tool()
+        .call(json!({"question": "hi"}))
+        .await
+        .unwrap_err();
+    assert_eq!(err.to_string(), "the tool's caller does not offer sampling");
+    let err = new_contact::tool().call(json!({})).await.unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "the tool's caller does not offer elicitation"
+    );
+}
+
+#[tokio::test]
+async fn a_host_receives_progress_logs_and_answers_questions() {
+    let recorder = Arc::new(Recorder {
+        answer: Some(json!({"name": "Ada", "age": 36})),
+        ..Recorder::default()
+    });
+    let host = ToolCaller::new(recorder.clone());
+    let out = host
+        .clone()
+        .scope(count::tool().call(json!({"n": 3})))
+        .await
+        .unwrap();
+    assert_eq!(out, json!(3));
+    assert_eq!(
+        *recorder.progress.lock().unwrap(),
+        [
+            (1.0, Some(3.0), Some("1 of 3".to_owned())),
+            (2.0, Some(3.0), Some("2 of 3".to_owned())),
+            (3.0, Some(3.0), Some("3 of 3".to_owned())),
+        ]
+    );
+    assert_eq!(
+        *recorder.logs.lock().unwrap(),
+        [(LogLevel::Warning, json!({"counted": 3}))]
+    );
+    let answer = host
+        .clone()
+        .scope(ask::tool().call(json!({"question": "why?"})))
+        .await
+        .unwrap();
+    assert_eq!(answer, json!("echo: why?"));
+    let contact = host
+        .scope(new_contact::tool().call(json!({})))
+        .await
+        .unwrap();
+    assert_eq!(contact, json!("Ada (36)"));
+}
+
+#[tokio::test]
+async fn an_elicited_answer_of_the_wrong_shape_names_the_field() {
+    let declined = ToolCaller::new(Arc::new(Recorder::default()));
+    let out = declined
+        .scope(new_contact::tool().call(json!({})))
+        .await
+        .unwrap();
+    assert_eq!(out, json!("declined"));
+
+    let wrong = ToolCaller::new(Arc::new(Recorder {
+        answer: Some(json!({"name": "Ada", "age": "old"})),
+        ..Recorder::default()
+    }));
+    let err = wrong
+        .scope(new_contact::tool().call(json!({})))
+        .await
+        .unwrap_err();
+    assert_eq!(err.arguments(), vec!["age"], "{err}");
+}
+
+/// Our server and our client joined by an in-memory byte stream.
+async fn in_process(tools: &[ToolDef]) -> McpClient {
+    let (client_end, server_end) = tokio::io::duplex(64 * 1024);
+    let server = McpServer::new(tools);
+    tokio::spawn(async move {
+        let (read, write) = tokio::io::split(server_end);
+        let _ = server.serve_io(read, write).await;
+    });
+    let (read, write) = tokio::io::split(client_end);
+    McpClient::connect_io(read, write).await.expect("connect")
+}
+
+#[tokio::test]
+async fn progress_crosses_mcp_to_the_callers_host() {
+    let client = in_process(&[count::tool()]).await;
+    let remote = client.tools().await.unwrap().remove(0);
+    let recorder = Arc::new(Recorder::default());
+    let out = ToolCaller::new(recorder.clone())
+        .scope(remote.call(json!({"n": 4})))
+        .await
+        .unwrap();
+    assert_eq!(out, json!("4"));
+    // Notifications and the result travel separately: wait for the last report.
+    for _ in 0..100 {
+        if recorder.progress.lock().unwrap().len() == 4 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    let progress = recorder.progress.lock().unwrap().clone();
+    assert_eq!(
+        progress.iter().map(|p| p.0).collect::<Vec<_>>(),
+        [1.0, 2.0, 3.0, 4.0]
+    );
+    assert_eq!(progress[3], (4.0, Some(4.0), Some("4 of 4".to_owned())));
+    client.close().await;
+}
+
+#[tokio::test]
+async fn questions_to_a_client_without_the_capability_are_tool_errors() {
+    // Our client offers neither sampling nor elicitation: the tool's question fails, and the
+    // failure is a tool result the model can read, not a protocol error.
+    let client = in_process(&[ask::tool(), new_contact::tool()]).await;
+    let tools = client.tools().await.unwrap();
+    let err = tools[0].call(json!({"question": "hi"})).await.unwrap_err();
+    assert_eq!(err.to_string(), "the tool's caller does not offer sampling");
+    let raw = client.call_tool("new_contact", json!({})).await.unwrap();
+    assert_eq!(raw.is_error, Some(true));
+    client.close().await;
+}
+
+#[tokio::test]
+async fn rich_content_crosses_mcp_block_by_block() {
+    let local = pixel::tool().call(json!({})).await.unwrap();
+    let client = in_process(&[pixel::tool()]).await;
+
+    // On the wire: MCP content blocks, and the structured value beside them.
+    let raw = client.call_tool("pixel", json!({})).await.unwrap();
+    let wire = serde_json::to_value(&raw).unwrap();
+    assert_eq!(
+        wire["content"][0],
+        json!({"type": "text", "text": "a red pixel"})
+    );
+    assert_eq!(wire["content"][1]["type"], "image");
+    assert_eq!(wire["content"][1]["mimeType"], "image/png");
+    assert_eq!(wire["content"][2]["type"], "audio");
+    assert_eq!(wire["content"][3]["resource"]["uri"], "mem://note");
+    assert_eq!(wire["structuredContent"], json!({"width": 1, "height": 1}));
+
+    // Through the client's ToolDef: the same ToolContent as the local call.
+    let remote = client.tools().await.unwrap().remove(0);
+    let value = remote.call(json!({})).await.unwrap();
+    let content = ToolContent::from_value(&value).expect("a ToolContent");
+    assert_eq!(content, ToolContent::from_value(&local).unwrap());
+    assert_eq!(content.text(), "a red pixel\na note");
+    match &content.content[1] {
+        Content::Image { data, mime_type } => {
+            assert_eq!(mime_type, "image/png");
+            assert_eq!(data, "iVBORyBmYWtlIGJ5dGVz");
+        }
+        other => panic!("{other:?}"),
+    }
+    client.close().await;
+}
+
+#[tokio::test]
+async fn an_agent_sends_a_tools_text_as_its_answer_and_its_images_after() {
+    // Through MCP, as an agent using a remote tool would.
+    let client = in_process(&[pixel::tool()]).await;
+    let tools = client.tools().await.unwrap();
+    let server = ScriptedServer::start(vec![
+        tool_calls(&[("call_1", "pixel", "{}")]),
+        text("It is a red pixel."),
+    ])
+    .await;
+    let model =
+        CompletionModel::openai_compatible(server.base_url(), "test-key").with_model("gpt-4o-mini");
+    let result = tokio::time::timeout(
+        Duration::from_secs(20),
+        run_agent(
+            &model,
+            vec![ChatMessage::user("Draw a pixel and describe it.")],
+            &tools,
+            AgentOptions::default(),
+        ),
+    )
+    .await
+    .expect("no hang")
+    .unwrap();
+    assert_eq!(result.answer(), Some("It is a red pixel."));
+
+    let requests = server.requests().await;
+    let results = requests[1].tool_results();
+    assert_eq!(
+        results[0].1,
+        "a red pixel\n[image/png image: attached below]\n[audio/wav audio: not shown]\n\
+         [resource mem://note]\na note"
+    );
+    // The image follows the tool message, as a user message the model can see.
+    let messages = requests[1].body["messages"].as_array().unwrap();
+    let last = messages.last().unwrap();
+    assert_eq!(last["role"], "user", "{last}");
+    assert_eq!(last["content"][1]["type"], "image_url", "{last}");
+    assert_eq!(
+        last["content"][1]["image_url"]["url"],
+        "data:image/png;base64,iVBORyBmYWtlIGJ5dGVz"
+    );
+    client.close().await;
+}
