@@ -10,86 +10,27 @@ use std::time::Duration;
 use blazen::prelude::*;
 use blazen_providers::{
     run_agent, AgentOptions, CacheConfig, ChatMessage, CompletionModel, CompletionRequest,
-    RetryConfig,
+    RetryConfig, ToolCall,
 };
 use futures::StreamExt;
-use opentelemetry::trace::{SpanKind, Status, TracerProvider as _};
+use opentelemetry::trace::{SpanKind, Status};
 use opentelemetry::Value as OtelValue;
-use opentelemetry_sdk::trace::{InMemorySpanExporter, SdkTracerProvider, SpanData};
+use opentelemetry_sdk::trace::SpanData;
+use support::otel::{
+    assert_attrs, attr, attr_i64, attr_str, collector, named, one, traced, CONTENT_ATTRIBUTES,
+};
 use support::scripted_server::{error, sse_text, text, tool_calls, ScriptedServer};
-use tracing::Instrument;
-use tracing_subscriber::layer::SubscriberExt;
 
 const KEY: &str = "sk-test-0123456789abcdef";
 const PROMPT: &str = "a private question about Zanzibar";
 
-/// tracing -> tracing-opentelemetry -> the SDK's in-memory exporter, for this thread while the
-/// guard lives.
-fn collector() -> (
-    InMemorySpanExporter,
-    SdkTracerProvider,
-    tracing::subscriber::DefaultGuard,
-) {
-    let exporter = InMemorySpanExporter::default();
-    let provider = SdkTracerProvider::builder()
-        .with_simple_exporter(exporter.clone())
-        .build();
-    let subscriber = tracing_subscriber::registry()
-        .with(tracing_opentelemetry::layer().with_tracer(provider.tracer("test")));
-    let guard = tracing::subscriber::set_default(subscriber);
-    (exporter, provider, guard)
-}
-
-/// Collects the spans finished while the future `run` makes runs (inside a root span `caller`).
-async fn traced<F: std::future::Future<Output = ()>>(run: impl FnOnce() -> F) -> Vec<SpanData> {
-    let (exporter, provider, guard) = collector();
-    run().instrument(tracing::info_span!("caller")).await;
-    drop(guard);
-    provider.force_flush().unwrap();
-    exporter.get_finished_spans().unwrap()
-}
-
-fn attr<'a>(span: &'a SpanData, key: &str) -> Option<&'a OtelValue> {
-    span.attributes
-        .iter()
-        .find(|kv| kv.key.as_str() == key)
-        .map(|kv| &kv.value)
-}
-
-fn attr_str(span: &SpanData, key: &str) -> Option<String> {
-    attr(span, key).map(|v| v.as_str().into_owned())
-}
-
-fn attr_i64(span: &SpanData, key: &str) -> Option<i64> {
-    match attr(span, key)? {
-        OtelValue::I64(n) => Some(*n),
-        other => panic!("{key} is {other:?}"),
-    }
-}
-
-/// Each `(key, value)` is a string attribute of `span`.
-fn assert_attrs(span: &SpanData, expected: &[(&str, &str)]) {
-    for (key, value) in expected {
-        assert_eq!(attr_str(span, key).as_deref(), Some(*value), "{key}");
-    }
-}
-
-fn named<'a>(spans: &'a [SpanData], name: &str) -> Vec<&'a SpanData> {
-    spans.iter().filter(|s| s.name == name).collect()
-}
-
-fn one<'a>(spans: &'a [SpanData], name: &str) -> &'a SpanData {
-    let found = named(spans, name);
-    assert_eq!(found.len(), 1, "{name} in {:?}", names(spans));
-    found[0]
-}
-
-fn names(spans: &[SpanData]) -> Vec<String> {
-    spans.iter().map(|s| s.name.to_string()).collect()
-}
-
 /// No attribute or event of any span carries message content.
 fn assert_no_content(spans: &[SpanData]) {
+    for span in spans {
+        for key in CONTENT_ATTRIBUTES {
+            assert!(attr(span, key).is_none(), "{key} on {}", span.name);
+        }
+    }
     for span in spans {
         for kv in &span.attributes {
             assert!(!kv.value.as_str().contains("Zanzibar"), "{kv:?}");
@@ -146,6 +87,38 @@ async fn a_call_is_one_client_span_with_the_gen_ai_attributes() {
     assert_eq!(attr_i64(chat, "gen_ai.usage.output_tokens"), Some(5));
     assert!(attr(chat, "error.type").is_none());
     assert_eq!(chat.status, Status::Unset);
+    assert_no_content(&spans);
+}
+
+/// Message content is opt-in (`tests/providers_telemetry_content.rs` opts in): by default a
+/// conversation with instructions, a tool call and its result records none of it.
+#[tokio::test]
+async fn message_content_is_not_recorded_by_default() {
+    assert!(
+        !blazen_providers::telemetry::capture_content(),
+        "run these tests without OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT=true"
+    );
+    let server = ScriptedServer::start(vec![sse_text(&["Stone", " Town."]), text("Done.")]).await;
+    let model = CompletionModel::openai(KEY).with_base_url(server.base_url());
+    let messages = vec![
+        ChatMessage::system("Answer about Zanzibar only."),
+        ChatMessage::user(PROMPT),
+        ChatMessage::assistant_tool_calls(vec![ToolCall::new(
+            "call_1",
+            "weather",
+            json!({"city": "Zanzibar"}),
+        )]),
+        ChatMessage::tool_result("call_1", "sunny in Zanzibar"),
+    ];
+    let spans = traced(|| async {
+        let mut stream = model.stream(&messages).await.unwrap();
+        while let Some(chunk) = stream.next().await {
+            chunk.unwrap();
+        }
+        model.complete(&messages).await.unwrap();
+    })
+    .await;
+    assert_eq!(named(&spans, "chat gpt-4.1-mini").len(), 2);
     assert_no_content(&spans);
 }
 

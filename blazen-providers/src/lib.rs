@@ -66,7 +66,8 @@
 //!   `openai_compat`) and media queue.
 //! - `http/` (client, endpoints, bodies, SSE with the idle limit), `sse.rs` and `eventstream.rs`
 //!   (decoders); `middleware/`, `agent/`, `embedding.rs`, `compute/`, `tokens.rs`, `pricing.rs`;
-//!   `extract.rs` (typed structured output), `telemetry.rs` (OpenTelemetry GenAI spans).
+//!   `extract.rs` (typed structured output), `telemetry/` (OpenTelemetry GenAI spans; opt-in
+//!   message content in `telemetry/content.rs`).
 
 pub mod agent;
 mod anthropic;

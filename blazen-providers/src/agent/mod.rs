@@ -739,7 +739,7 @@ fn run_one(
     let name = call.name.clone();
     let timeout = options.tool_timeout;
     let prepared = prepare(call, tools, options);
-    let span = crate::telemetry::tool_span(&call.name, &call.id);
+    let span = crate::telemetry::tool_span(call);
     let recorded = span.clone();
     async move {
         let future = match prepared? {

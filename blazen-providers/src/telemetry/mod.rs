@@ -5,20 +5,32 @@
 //! the convention's attribute names (`gen_ai.request.model`, …), with `otel.name` (the span
 //! name, `chat {model}`), `otel.kind` and `otel.status_code`, which `tracing-opentelemetry`
 //! reads. Fields are recorded only when the span is enabled, so with no subscriber a call pays
-//! for one disabled-callsite check. Message content is never recorded.
+//! for one disabled-callsite check.
 //!
-//! | span | when | attributes |
-//! |---|---|---|
-//! | `chat {model}` | each call a provider answers (each retry attempt, each provider a fallback tries; a stream's span ends with its last chunk) | `gen_ai.operation.name` = `chat`, `gen_ai.provider.name`, `gen_ai.request.model`, `gen_ai.request.temperature` / `top_p` / `max_tokens`, `gen_ai.output.type`, `gen_ai.response.model`, `gen_ai.response.id`, `gen_ai.response.finish_reasons`, `gen_ai.usage.input_tokens` / `output_tokens`, `error.type` on failure |
-//! | `chat {model}` with `blazen.cache.hit` = `true` | an answer from [`CompletionModel::with_cache`](crate::CompletionModel::with_cache) | as above, from the stored answer |
-//! | `execute_tool {name}` | each tool call of [`run_agent`](crate::run_agent) | `gen_ai.operation.name` = `execute_tool`, `gen_ai.tool.name`, `gen_ai.tool.call.id`, `gen_ai.tool.type` = `function`, `error.type` on failure |
-//! | `invoke_agent` | each [`run_agent`](crate::run_agent) / `run_agent_stream` | `gen_ai.operation.name` = `invoke_agent`, provider, model, summed usage, `error.type` |
+//! Message content is not recorded unless opted in, with
+//! `OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT=true` or [`set_capture_content`]`(true)`;
+//! the last column lists what is then added, each value a JSON string in the shapes of the
+//! convention's JSON schemas (e.g. `[{"role":"user","parts":[{"type":"text","content":"…"}]}]`).
+//! Media are never inlined: an image or audio part is `{"type":"uri","modality","mime_type","uri"}`
+//! for a URL (recorded as given), and `{"type":"blob","modality","mime_type"}` without the
+//! convention's `content` for inline base64 data or a `data:` URL. With content off, an enabled
+//! span pays a relaxed atomic load where content would be recorded; a disabled span (no
+//! subscriber) reads nothing and serializes nothing, whatever the switch says.
+//!
+//! | span | when | attributes | with content opted in |
+//! |---|---|---|---|
+//! | `chat {model}` | each call a provider answers (each retry attempt, each provider a fallback tries; a stream's span ends with its last chunk) | `gen_ai.operation.name` = `chat`, `gen_ai.provider.name`, `gen_ai.request.model`, `gen_ai.request.temperature` / `top_p` / `max_tokens`, `gen_ai.output.type`, `gen_ai.response.model`, `gen_ai.response.id`, `gen_ai.response.finish_reasons`, `gen_ai.usage.input_tokens` / `output_tokens`, `error.type` on failure | `gen_ai.system_instructions` (the system messages' parts, `[{"type":"text","content":"…"}]`), `gen_ai.input.messages` (the other messages: `text`, `tool_call` {`id`, `name`, `arguments`}, `tool_call_response` {`id`, `response`}, `uri` and `blob` parts), `gen_ai.output.messages` (one assistant message with its `finish_reason`; a stream's accumulated text and tool calls, recorded when it ends) |
+//! | `chat {model}` with `blazen.cache.hit` = `true` | an answer from [`CompletionModel::with_cache`](crate::CompletionModel::with_cache) | as above, from the stored answer | as above |
+//! | `execute_tool {name}` | each tool call of [`run_agent`](crate::run_agent) | `gen_ai.operation.name` = `execute_tool`, `gen_ai.tool.name`, `gen_ai.tool.call.id`, `gen_ai.tool.type` = `function`, `error.type` on failure | `gen_ai.tool.call.arguments`, `gen_ai.tool.call.result` (on success) |
+//! | `invoke_agent` | each [`run_agent`](crate::run_agent) / `run_agent_stream` | `gen_ai.operation.name` = `invoke_agent`, provider, model, summed usage, `error.type` | — |
 //!
 //! Events: `retry` (fields `blazen.retry.attempt`, `blazen.retry.delay_ms`, `error.type`) before
 //! each retry of [`CompletionModel::with_retry`](crate::CompletionModel::with_retry), and
 //! `fallback` (`gen_ai.provider.name` of the model given up, `error.type`) in the caller's span.
 //!
 //! Every span and event uses the target `blazen_providers::gen_ai` at level `INFO`.
+
+mod content;
 
 use std::future::Future;
 use std::pin::Pin;
@@ -32,7 +44,11 @@ use tracing::{Instrument, Span};
 
 use crate::error::{BlazenError, Kind, Result};
 use crate::model::{ChunkStream, Provider};
-use crate::types::{CompletionRequest, CompletionResponse, StreamChunk, TokenUsage};
+use crate::types::{
+    CompletionRequest, CompletionResponse, StreamAccumulator, StreamChunk, TokenUsage, ToolCall,
+};
+
+pub use content::{capture_content, set_capture_content, CAPTURE_CONTENT_ENV};
 
 /// The target of every span and event of this module: filter on it to keep or drop them.
 ///
@@ -101,6 +117,9 @@ pub(crate) fn chat_span(provider: &str, default_model: &str, request: &Completio
         gen_ai.usage.output_tokens = Empty,
         blazen.cache.hit = Empty,
         error.type = Empty,
+        gen_ai.system_instructions = Empty,
+        gen_ai.input.messages = Empty,
+        gen_ai.output.messages = Empty,
     );
     if span.is_disabled() {
         return span;
@@ -123,6 +142,9 @@ pub(crate) fn chat_span(provider: &str, default_model: &str, request: &Completio
         _ => "text",
     };
     span.record("gen_ai.output.type", output);
+    if capture_content() {
+        content::record_input(&span, request);
+    }
     span
 }
 
@@ -141,6 +163,9 @@ pub(crate) fn record_response(span: &Span, response: &CompletionResponse) {
         span.record("gen_ai.response.finish_reasons", reason.as_str());
     }
     record_usage(span, response.usage);
+    if capture_content() {
+        content::record_output(span, response);
+    }
 }
 
 fn record_usage(span: &Span, usage: Option<TokenUsage>) {
@@ -234,7 +259,7 @@ pub(crate) fn record_agent(span: &Span, result: &Result<crate::AgentResult>) {
 }
 
 /// The `execute_tool {name}` span of one tool call.
-pub(crate) fn tool_span(name: &str, call_id: &str) -> Span {
+pub(crate) fn tool_span(call: &ToolCall) -> Span {
     let span = tracing::info_span!(
         target: TARGET,
         "execute_tool",
@@ -246,22 +271,38 @@ pub(crate) fn tool_span(name: &str, call_id: &str) -> Span {
         gen_ai.tool.call.id = Empty,
         gen_ai.tool.type = "function",
         error.type = Empty,
+        gen_ai.tool.call.arguments = Empty,
+        gen_ai.tool.call.result = Empty,
     );
     if !span.is_disabled() {
-        span.record("otel.name", format!("execute_tool {name}"));
-        span.record("gen_ai.tool.name", name);
-        span.record("gen_ai.tool.call.id", call_id);
+        span.record("otel.name", format!("execute_tool {}", call.name));
+        span.record("gen_ai.tool.name", call.name.as_str());
+        span.record("gen_ai.tool.call.id", call.id.as_str());
+        if capture_content() {
+            content::record_tool_arguments(&span, call);
+        }
     }
     span
 }
 
-/// Records a tool call's failure on its span.
-pub(crate) fn record_tool<T>(span: &Span, output: &std::result::Result<T, crate::ToolCallError>) {
+/// Records a tool call's result (when content is captured) or its failure on its span.
+pub(crate) fn record_tool(
+    span: &Span,
+    output: &std::result::Result<serde_json::Value, crate::ToolCallError>,
+) {
     use crate::ToolCallError;
-    let Err(err) = output else { return };
     if span.is_disabled() {
         return;
     }
+    let err = match output {
+        Ok(value) => {
+            if capture_content() {
+                content::record_tool_result(span, value);
+            }
+            return;
+        }
+        Err(err) => err,
+    };
     let kind = match err {
         ToolCallError::UnknownTool { .. } => "unknown_tool",
         ToolCallError::InvalidJson { .. } => "invalid_json",
@@ -349,6 +390,7 @@ impl Provider for Traced {
                 Ok(stream) => Ok(Box::pin(TracedStream {
                     inner: stream,
                     span: Some(span),
+                    output: capture_content().then(Box::default),
                 }) as ChunkStream),
                 Err(err) => {
                     record_error(&span, &err);
@@ -377,10 +419,13 @@ impl Provider for Traced {
 }
 
 /// A stream that records each chunk's finish reason and usage on its span and closes the span
-/// after the last chunk (or the error that ends it).
+/// after the last chunk (or the error that ends it); with content captured, the output the
+/// chunks add up to is recorded after the last one.
 struct TracedStream {
     inner: ChunkStream,
     span: Option<Span>,
+    /// The chunks so far, when content is captured.
+    output: Option<Box<StreamAccumulator>>,
 }
 
 impl Stream for TracedStream {
@@ -399,12 +444,20 @@ impl Stream for TracedStream {
                         span.record("gen_ai.response.finish_reasons", reason.as_str());
                     }
                     record_usage(span, chunk.usage);
+                    if let Some(output) = &mut this.output {
+                        output.push(chunk);
+                    }
                 }
                 Some(Err(err)) => {
                     record_error(span, err);
                     this.span = None;
                 }
-                None => this.span = None,
+                None => {
+                    if let Some(output) = this.output.take() {
+                        content::record_output(span, &output.response);
+                    }
+                    this.span = None;
+                }
             }
         }
         polled
