@@ -297,3 +297,58 @@ async fn media_is_recorded_by_url_or_as_modality_and_mime_type_never_inline() {
         }
     }
 }
+
+/// Render a chart (a `ToolContent`: text and an image).
+#[tool]
+fn chart() -> blazen::tool::ToolContent {
+    use blazen::tool::{Content, ToolContent};
+    ToolContent::new(vec![
+        Content::text("one bar"),
+        Content::image(b"PNG bytes of the chart", "image/png"),
+        Content::resource_blob("mem://chart.pdf", "application/pdf", b"PDF bytes"),
+    ])
+}
+
+#[tokio::test]
+async fn a_tool_results_images_and_blobs_are_recorded_without_their_bytes() {
+    set_capture_content(true);
+    let server = ScriptedServer::start(vec![
+        tool_calls(&[("call_1", "chart", "{}")]),
+        text("A chart of one bar."),
+    ])
+    .await;
+    let model = CompletionModel::openai(KEY).with_base_url(server.base_url());
+    let spans = traced(|| async {
+        run_agent(
+            &model,
+            vec![ChatMessage::user("Chart it.")],
+            &[chart::tool()],
+            AgentOptions::default(),
+        )
+        .await
+        .unwrap();
+    })
+    .await;
+    let tool = one(&spans, "execute_tool chart");
+    assert_eq!(
+        attr_json(tool, "gen_ai.tool.call.result"),
+        json!({"content": [
+            {"type": "text", "text": "one bar"},
+            {"type": "image", "mimeType": "image/png"},
+            {"type": "resource", "resource": {"uri": "mem://chart.pdf", "mimeType": "application/pdf"}},
+        ]})
+    );
+    // Nowhere in the trace: not the tool span, not the image message the agent sent after it.
+    let encoded = "UE5HIGJ5dGVzIG9mIHRoZSBjaGFydA==";
+    for span in &spans {
+        for kv in &span.attributes {
+            assert!(
+                !kv.value.as_str().contains(encoded),
+                "{}: {}",
+                span.name,
+                kv.key
+            );
+        }
+    }
+    assert_no_key(&spans);
+}

@@ -190,9 +190,24 @@ pub(super) fn record_tool_arguments(span: &Span, call: &ToolCall) {
     record_json(span, "gen_ai.tool.call.arguments", &call.arguments);
 }
 
-/// Records a tool's result on its `execute_tool` span, as JSON.
+/// Records a tool's result on its `execute_tool` span, as JSON; a
+/// [`ToolContent`](blazen::tool::ToolContent) result without the bytes of its images, audio
+/// and binary resources (their blocks keep type and MIME type).
 pub(super) fn record_tool_result(span: &Span, result: &Value) {
-    record_json(span, "gen_ai.tool.call.result", result);
+    if blazen::tool::ToolContent::from_value(result).is_some() {
+        let mut result = result.clone();
+        if let Some(blocks) = result["content"].as_array_mut() {
+            for block in blocks.iter_mut().filter_map(Value::as_object_mut) {
+                block.remove("data");
+                if let Some(resource) = block.get_mut("resource").and_then(Value::as_object_mut) {
+                    resource.remove("blob");
+                }
+            }
+        }
+        record_json(span, "gen_ai.tool.call.result", &result);
+    } else {
+        record_json(span, "gen_ai.tool.call.result", result);
+    }
 }
 
 fn record_json<T: Serialize + ?Sized>(span: &Span, field: &str, value: &T) {
