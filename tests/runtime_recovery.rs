@@ -111,6 +111,62 @@ async fn a_recovery_loop_is_stopped_by_the_bound() {
     );
 }
 
+/// The loop again, each recovery passing a gate first.
+fn gated_loop(handled: Arc<AtomicUsize>, gate: Arc<tokio::sync::Semaphore>) -> Workflow {
+    Workflow::builder("loop")
+        .step(start())
+        .step(broken())
+        .step(
+            step("again", move |_ctx: Context, f: StepFailed| {
+                handled.fetch_add(1, Ordering::SeqCst);
+                let gate = Arc::clone(&gate);
+                async move {
+                    gate.acquire().await.unwrap().forget();
+                    Num {
+                        n: u64::from(f.attempts),
+                    }
+                }
+            })
+            .emits(ev::<Num>()),
+        )
+        .max_recoveries(5)
+        .build()
+        .unwrap()
+}
+
+#[tokio::test]
+async fn the_bound_counts_the_recoveries_of_every_life_of_a_resumed_run() {
+    let handled = Arc::new(AtomicUsize::new(0));
+    let gate = Arc::new(tokio::sync::Semaphore::new(3));
+    let wf = gated_loop(Arc::clone(&handled), Arc::clone(&gate));
+    let handler = Arc::new(wf.run(json!({})).await.unwrap());
+    // Three recoveries went through; the fourth waits at the gate, in flight.
+    while handled.load(Ordering::SeqCst) < 4 {
+        tokio::time::sleep(std::time::Duration::from_millis(2)).await;
+    }
+    let pausing = {
+        let h = Arc::clone(&handler);
+        tokio::spawn(async move { h.pause().await })
+    };
+    tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    gate.add_permits(1);
+    let snap = pausing.await.unwrap().unwrap();
+    assert_eq!(snap.recoveries, 4);
+    let text = snap.to_json().unwrap();
+    let snap = blazen::persist::WorkflowSnapshot::from_json(&text).unwrap();
+
+    // One recovery is left of the five: the second life does not start a new budget.
+    let handled_again = Arc::new(AtomicUsize::new(0));
+    let open = Arc::new(tokio::sync::Semaphore::new(100));
+    let wf = gated_loop(Arc::clone(&handled_again), open);
+    let err = wf.resume(snap).await.unwrap().result().await.unwrap_err();
+    assert!(
+        matches!(err, WorkflowError::TooManyRecoveries { limit: 5, .. }),
+        "{err:?}"
+    );
+    assert_eq!(handled_again.load(Ordering::SeqCst), 1);
+}
+
 #[tokio::test]
 async fn a_failing_recovery_fails_the_run() {
     let wf = Workflow::builder("double")

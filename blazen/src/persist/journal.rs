@@ -69,6 +69,9 @@ pub struct Frame {
     /// See [`WorkflowSnapshot::stream_position`].
     #[serde(default)]
     pub stream_position: u64,
+    /// See [`WorkflowSnapshot::recoveries`].
+    #[serde(default)]
+    pub recoveries: u32,
     /// See [`WorkflowSnapshot::input_requests`].
     #[serde(default)]
     pub input_requests: Vec<InputRequest>,
@@ -90,6 +93,7 @@ impl Frame {
             held: snapshot.held.clone(),
             fan_in: snapshot.fan_in.clone(),
             stream_position: snapshot.stream_position,
+            recoveries: snapshot.recoveries,
             input_requests: snapshot.input_requests.clone(),
             result: snapshot.result.clone(),
             error: snapshot.error.clone(),
@@ -107,6 +111,7 @@ impl From<WorkflowSnapshot> for Frame {
             held: snapshot.held,
             fan_in: snapshot.fan_in,
             stream_position: snapshot.stream_position,
+            recoveries: snapshot.recoveries,
             input_requests: snapshot.input_requests,
             result: snapshot.result,
             error: snapshot.error,
@@ -151,6 +156,7 @@ impl JournalEntry {
         snapshot.held.clone_from(&f.held);
         snapshot.fan_in.clone_from(&f.fan_in);
         snapshot.stream_position = f.stream_position;
+        snapshot.recoveries = f.recoveries;
         snapshot.input_requests.clone_from(&f.input_requests);
         snapshot.result.clone_from(&f.result);
         snapshot.error.clone_from(&f.error);
@@ -179,6 +185,7 @@ mod tests {
         let mut frame = Frame::of(&snap);
         frame.queued = vec![SerializedEvent::new("A", json!(1))];
         frame.stream_position = 3;
+        frame.recoveries = 2;
         let mut entry = JournalEntry::new(frame);
         entry.removed.push("gone".into());
         entry.set.insert("blob".into(), json!("now json"));
@@ -191,6 +198,7 @@ mod tests {
         assert_eq!(snap.bytes.get("raw"), Some(&vec![9, 9]));
         assert_eq!(snap.queued.len(), 1);
         assert_eq!(snap.stream_position, 3);
+        assert_eq!(snap.recoveries, 2);
         let back: JournalEntry =
             serde_json::from_slice(&serde_json::to_vec(&entry).unwrap()).unwrap();
         assert_eq!(back, entry);

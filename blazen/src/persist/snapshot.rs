@@ -321,6 +321,10 @@ pub struct WorkflowSnapshot {
     /// How many events had been written to the run's stream.
     #[serde(default)]
     pub stream_position: u64,
+    /// How many step failures the run has recovered from (through a step accepting
+    /// `StepFailed`), counted against the workflow's `max_recoveries` across resumes.
+    #[serde(default)]
+    pub recoveries: u32,
     /// Questions waiting for a person's answer.
     #[serde(default)]
     pub input_requests: Vec<InputRequest>,
@@ -349,6 +353,7 @@ impl WorkflowSnapshot {
             in_flight: Vec::new(),
             fan_in: Vec::new(),
             stream_position: 0,
+            recoveries: 0,
             input_requests: Vec::new(),
             result: None,
             error: None,

@@ -122,6 +122,7 @@ pub(crate) fn capture_frame(
     snap.in_flight = router.in_flight;
     snap.input_requests = router.input_requests;
     snap.stream_position = router.stream_position;
+    snap.recoveries = state.recoveries;
     snap
 }
 
@@ -142,7 +143,10 @@ pub(crate) fn restore(
     snapshot: WorkflowSnapshot,
     step_index: impl Fn(&str) -> Result<u32, WorkflowError>,
 ) -> Result<Restored, WorkflowError> {
-    let mut state = RunState::default();
+    let mut state = RunState {
+        recoveries: snapshot.recoveries,
+        ..RunState::default()
+    };
     for (k, v) in snapshot.state {
         state.values.insert(k, StateValue::Json(v));
     }

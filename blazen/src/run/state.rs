@@ -69,6 +69,9 @@ pub(crate) struct RunState {
     /// Only in runs that write a journal: the context keys written and removed since the
     /// last journal entry.
     pub(crate) changes: Option<Changes>,
+    /// How many failures steps accepting `StepFailed` have recovered from in this run (all
+    /// its lives: snapshots keep it), against the workflow's `max_recoveries`.
+    pub(crate) recoveries: u32,
 }
 
 /// The context keys changed since the last journal entry.

@@ -95,8 +95,6 @@ pub(crate) struct Router {
     paused: bool,
     pause_waiters: Vec<oneshot::Sender<Result<WorkflowSnapshot, WorkflowError>>>,
     cancel_waiters: Vec<oneshot::Sender<Result<(), WorkflowError>>>,
-    /// Step failures turned into `StepFailed` events so far.
-    recoveries: u32,
     inputs: PendingInputs,
     /// The idle-waiting-for-input snapshot was saved for the current idle period.
     input_checkpointed: bool,
@@ -141,7 +139,6 @@ impl Router {
             paused: false,
             pause_waiters: Vec::new(),
             cancel_waiters: Vec::new(),
-            recoveries: 0,
             inputs,
             input_checkpointed: false,
             waiting_input: false,
@@ -588,13 +585,18 @@ impl Router {
         if !self.wf.recovers || **event_type == *StepFailed::EVENT_TYPE {
             return Err(err);
         }
-        if self.recoveries >= self.wf.max_recoveries {
-            return Err(WorkflowError::TooManyRecoveries {
-                limit: self.wf.max_recoveries,
-                source: Box::new(err),
-            });
+        {
+            // The count lives in the run's state: snapshots keep it, so a resumed run does not
+            // start a new budget.
+            let mut state = lock(&self.shared.state);
+            if state.recoveries >= self.wf.max_recoveries {
+                return Err(WorkflowError::TooManyRecoveries {
+                    limit: self.wf.max_recoveries,
+                    source: Box::new(err),
+                });
+            }
+            state.recoveries += 1;
         }
-        self.recoveries += 1;
         let step = self.wf.steps[slot.step as usize].name().to_owned();
         tracing::warn!(step = %step, attempts = slot.attempt, error = %err, "step failed; recovering with StepFailed");
         let error = match &err {
