@@ -8,9 +8,10 @@ mod support;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use blazen::mcp::{McpClient, McpServer};
+use blazen::mcp::McpClient;
 use blazen::prelude::*;
 use blazen_providers::{run_agent, AgentOptions, ChatMessage, CompletionModel};
+use support::mcp::in_process;
 use support::scripted_server::{text, tool_calls, ScriptedServer};
 
 fn example(name: &str) -> PathBuf {
@@ -61,18 +62,6 @@ fn locate(
 #[tool]
 async fn count_words(text: String) -> usize {
     text.split_whitespace().count()
-}
-
-/// Our server and our client joined by an in-memory byte stream.
-async fn in_process(tools: &[ToolDef]) -> McpClient {
-    let (client_end, server_end) = tokio::io::duplex(64 * 1024);
-    let server = McpServer::new(tools);
-    tokio::spawn(async move {
-        let (read, write) = tokio::io::split(server_end);
-        let _ = server.serve_io(read, write).await;
-    });
-    let (read, write) = tokio::io::split(client_end);
-    McpClient::connect_io(read, write).await.expect("connect")
 }
 
 #[tokio::test]

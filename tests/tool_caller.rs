@@ -9,7 +9,6 @@ mod support;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use blazen::mcp::{McpClient, McpServer};
 use blazen::prelude::*;
 use blazen::tool::{
     caller, CallerBackend, CallerError, Content, Elicited, LogLevel, Sample, SampleRequest,
@@ -19,6 +18,7 @@ use blazen_providers::{run_agent, AgentOptions, ChatMessage, CompletionModel};
 use futures::future::BoxFuture;
 use futures::FutureExt;
 use serde_json::Value;
+use support::mcp::in_process;
 use support::scripted_server::{text, tool_calls, ScriptedServer};
 
 /// One progress report: progress, total, message.
@@ -192,18 +192,6 @@ async fn an_elicited_answer_of_the_wrong_shape_names_the_field() {
         .await
         .unwrap_err();
     assert_eq!(err.arguments(), vec!["age"], "{err}");
-}
-
-/// Our server and our client joined by an in-memory byte stream.
-async fn in_process(tools: &[ToolDef]) -> McpClient {
-    let (client_end, server_end) = tokio::io::duplex(64 * 1024);
-    let server = McpServer::new(tools);
-    tokio::spawn(async move {
-        let (read, write) = tokio::io::split(server_end);
-        let _ = server.serve_io(read, write).await;
-    });
-    let (read, write) = tokio::io::split(client_end);
-    McpClient::connect_io(read, write).await.expect("connect")
 }
 
 #[tokio::test]

@@ -2,6 +2,7 @@
 
 pub(crate) mod chunks;
 pub(crate) mod eventstream;
+pub(crate) mod mcp;
 pub(crate) mod otel;
 pub(crate) mod provider_server;
 pub(crate) mod raw_server;
