@@ -148,7 +148,8 @@ async fn the_bound_counts_the_recoveries_of_every_life_of_a_resumed_run() {
         let h = Arc::clone(&handler);
         tokio::spawn(async move { h.pause().await })
     };
-    tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    // Pause waits for the step in flight: let it through once the pause is asked for.
+    tokio::time::sleep(std::time::Duration::from_millis(50)).await;
     gate.add_permits(1);
     let snap = pausing.await.unwrap().unwrap();
     assert_eq!(snap.recoveries, 4);
