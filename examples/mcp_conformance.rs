@@ -151,6 +151,59 @@ async fn test_elicitation(
     })
 }
 
+/// An account's status.
+#[derive(Debug, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+enum Status {
+    Active,
+    Inactive,
+    Pending,
+}
+
+/// A profile whose every field has a default the form shows (SEP-1034).
+#[derive(Debug, Deserialize, JsonSchema)]
+struct Profile {
+    #[serde(default = "default_name")]
+    name: String,
+    #[serde(default = "default_age")]
+    age: i64,
+    #[serde(default = "default_score")]
+    score: f64,
+    #[serde(default = "default_status")]
+    status: Status,
+    #[serde(default = "default_verified")]
+    verified: bool,
+}
+
+fn default_name() -> String {
+    "John Doe".to_owned()
+}
+fn default_age() -> i64 {
+    30
+}
+fn default_score() -> f64 {
+    95.5
+}
+fn default_status() -> Status {
+    Status::Active
+}
+fn default_verified() -> bool {
+    true
+}
+
+/// Ask the user for a profile, every field with a default.
+#[tool]
+async fn test_elicitation_sep1034_defaults() -> Result<String, ToolError> {
+    Ok(match caller().elicit::<Profile>("Check your profile").await? {
+        Elicited::Accepted(p) => format!(
+            "Elicitation completed: action=accept, content={{name: {}, age: {}, score: {}, status: {:?}, verified: {}}}",
+            p.name, p.age, p.score, p.status, p.verified
+        ),
+        Elicited::Declined => "Elicitation completed: action=decline".to_owned(),
+        Elicited::Cancelled => "Elicitation completed: action=cancel".to_owned(),
+    })
+}
+
 /// Always fail.
 #[tool]
 fn test_error_handling() -> Result<String, String> {
@@ -200,6 +253,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         test_tool_with_progress::tool(),
         test_sampling::tool(),
         test_elicitation::tool(),
+        test_elicitation_sep1034_defaults::tool(),
         test_error_handling::tool(),
         json_schema_2020_12_tool(),
     ])

@@ -263,6 +263,7 @@ const SCENARIOS: &[&str] = &[
     "tools-call-with-progress",
     "tools-call-sampling",
     "tools-call-elicitation",
+    "elicitation-sep1034-defaults",
     "server-sse-multiple-streams",
     "dns-rebinding-protection",
 ];
