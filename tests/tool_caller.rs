@@ -311,3 +311,45 @@ async fn an_agent_sends_a_tools_text_as_its_answer_and_its_images_after() {
     );
     client.close().await;
 }
+
+/// Counts its drops: a tool future holding one was stopped (or finished).
+struct DropCount(Arc<std::sync::atomic::AtomicUsize>);
+
+impl Drop for DropCount {
+    fn drop(&mut self) {
+        self.0.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+    }
+}
+
+#[tokio::test]
+async fn a_call_its_caller_abandons_is_cancelled_on_the_server() {
+    let stopped = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let held = Arc::clone(&stopped);
+    let slow = ToolDef::new(
+        "slow",
+        "Take a long time.",
+        json!({"type": "object", "properties": {}}),
+        move |_args: Value| {
+            let guard = DropCount(Arc::clone(&held));
+            async move {
+                tokio::time::sleep(Duration::from_secs(30)).await;
+                drop(guard);
+                json!("done")
+            }
+        },
+    );
+    let client = in_process(&[slow]).await;
+    let remote = client.tools().await.unwrap().remove(0);
+    // The caller gives up (an agent's tool timeout does this).
+    let gave_up = tokio::time::timeout(Duration::from_millis(100), remote.call(json!({}))).await;
+    assert!(gave_up.is_err());
+    // notifications/cancelled reaches the server, which drops the running tool.
+    tokio::time::timeout(Duration::from_secs(5), async {
+        while stopped.load(std::sync::atomic::Ordering::SeqCst) == 0 {
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+    })
+    .await
+    .expect("the server stops the abandoned call");
+    client.close().await;
+}

@@ -5,13 +5,13 @@ use std::sync::Arc;
 use futures::{FutureExt, StreamExt};
 use rmcp::handler::client::progress::ProgressDispatcher;
 use rmcp::model::{
-    CallToolRequest, CallToolRequestParams, CallToolResult, ClientRequest, ContentBlock,
-    ProgressNotificationParam, ServerResult, Tool,
+    CallToolRequest, CallToolRequestParams, CallToolResult, CancelledNotificationParam,
+    ClientRequest, ContentBlock, ProgressNotificationParam, RequestId, ServerResult, Tool,
 };
 use rmcp::service::{NotificationContext, PeerRequestOptions, RunningService};
 use rmcp::transport::streamable_http_client::StreamableHttpClientTransportConfig;
 use rmcp::transport::{StreamableHttpClientTransport, TokioChildProcess};
-use rmcp::{ClientHandler, RoleClient, ServiceExt};
+use rmcp::{ClientHandler, Peer, RoleClient, ServiceExt};
 use serde_json::Value;
 use tokio::io::{AsyncRead, AsyncWrite};
 
@@ -238,6 +238,10 @@ async fn call(
         .send_request_with_option(request, PeerRequestOptions::no_options())
         .await
         .map_err(|e| McpError::Request(e.to_string()))?;
+    let mut abandoned = Abandoned {
+        peer: service.peer().clone(),
+        id: Some(handle.id.clone()),
+    };
     let mut progress = service
         .service()
         .progress
@@ -264,11 +268,40 @@ async fn call(
                 .await;
         }
     }
+    abandoned.id = None;
     match result.map_err(|e| McpError::Request(e.to_string()))? {
         ServerResult::CallToolResult(result) => Ok(result),
+        // `{}`: a result without content.
+        ServerResult::EmptyResult(_) => Ok(CallToolResult::success(Vec::new())),
         _ => Err(McpError::Request(
             "the server answered tools/call with another kind of result".to_owned(),
         )),
+    }
+}
+
+/// Sends `notifications/cancelled` for a `tools/call` whose caller went away before its
+/// result (a timeout, a lost `select!`), so the server stops working on it. rmcp's own
+/// `call_tool` does the same; this client sends the request itself to follow its progress.
+struct Abandoned {
+    peer: Peer<RoleClient>,
+    /// The request, until its result arrived.
+    id: Option<RequestId>,
+}
+
+impl Drop for Abandoned {
+    fn drop(&mut self) {
+        let Some(id) = self.id.take() else {
+            return;
+        };
+        let peer = self.peer.clone();
+        if let Ok(runtime) = tokio::runtime::Handle::try_current() {
+            runtime.spawn(async move {
+                let reason = "request abandoned by the caller".to_owned();
+                let params = CancelledNotificationParam::new(Some(id), Some(reason));
+                // Best effort: a closed session has nothing left to cancel.
+                let _ = peer.notify_cancelled(params).await;
+            });
+        }
     }
 }
 
