@@ -12,9 +12,11 @@
 
 use std::path::PathBuf;
 use std::process::Stdio;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use blazen::mcp::McpClient;
+use blazen::tool::{CallerError, Elicited, Sample, SampleRequest, ToolContent};
 use serde_json::json;
 use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::Command;
@@ -110,6 +112,70 @@ async fn our_client_lists_and_calls_the_reference_server() {
     // Missing required arguments are caught before sending, from the server's schema.
     let err = echo.call(json!({})).await.unwrap_err();
     assert_eq!(err.arguments(), vec!["message"]);
+    client.close().await;
+}
+
+#[tokio::test]
+async fn the_reference_servers_tools_sample_our_model_and_elicit_from_our_user() {
+    let Some(server) = peer("@modelcontextprotocol/server-everything", "dist/index.js") else {
+        return;
+    };
+    let asked = Arc::new(Mutex::new(Vec::new()));
+    let seen = Arc::clone(&asked);
+    let mut command = Command::new("node");
+    command.arg(&server).arg("stdio").stderr(Stdio::null());
+    let client = McpClient::builder()
+        .sampling(|request: SampleRequest| async move {
+            let answer = format!("sampled: {}", request.prompt());
+            let mut sample = Sample::new(answer, "test-model");
+            sample.stop_reason = Some("endTurn".to_owned());
+            Ok::<_, CallerError>(sample)
+        })
+        .elicitation(move |message: String, form: serde_json::Value| {
+            seen.lock().unwrap().push((message, form));
+            async move {
+                Ok(Elicited::Accepted(
+                    json!({"name": "Ada Lovelace", "check": true}),
+                ))
+            }
+        })
+        .spawn(command);
+    let client = tokio::time::timeout(Duration::from_secs(30), client)
+        .await
+        .expect("initialize in time")
+        .expect("spawn and initialize");
+    let tools = client.tools().await.unwrap();
+    let tool = |name: &str| {
+        tools.iter().find(|t| t.name == name).unwrap_or_else(|| {
+            panic!(
+                "{name} (registered for clients with the capability) in {:?}",
+                tools.iter().map(|t| &t.name).collect::<Vec<_>>()
+            )
+        })
+    };
+
+    let sampled = tool("trigger-sampling-request")
+        .call(json!({"prompt": "hello", "maxTokens": 20}))
+        .await
+        .unwrap();
+    let sampled = sampled.as_str().expect("text");
+    assert!(
+        sampled.contains("sampled: Resource trigger-sampling-request context: hello"),
+        "{sampled}"
+    );
+    assert!(sampled.contains("test-model"), "{sampled}");
+
+    let elicited = tool("trigger-elicitation-request")
+        .call(json!({}))
+        .await
+        .unwrap();
+    let text = ToolContent::from_value(&elicited).expect("blocks").text();
+    assert!(text.contains("- Name: Ada Lovelace"), "{text}");
+    assert!(text.contains("- Agreed to terms: true"), "{text}");
+    let asked = asked.lock().unwrap().clone();
+    assert_eq!(asked.len(), 1);
+    assert_eq!(asked[0].1["properties"]["name"]["type"], "string");
+    assert_eq!(asked[0].1["required"], json!(["name"]));
     client.close().await;
 }
 

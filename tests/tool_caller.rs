@@ -18,7 +18,7 @@ use blazen_providers::{run_agent, AgentOptions, ChatMessage, CompletionModel};
 use futures::future::BoxFuture;
 use futures::FutureExt;
 use serde_json::Value;
-use support::mcp::in_process;
+use support::mcp::{in_process, in_process_with};
 use support::scripted_server::{text, tool_calls, ScriptedServer};
 
 /// One progress report: progress, total, message.
@@ -53,7 +53,13 @@ impl CallerBackend for Recorder {
     }
 
     fn sample(&self, request: SampleRequest) -> BoxFuture<'_, Result<Sample, CallerError>> {
-        async move { Ok(Sample::new(format!("echo: {}", request.prompt), "recorder")) }.boxed()
+        async move {
+            Ok(Sample::new(
+                format!("echo: {}", request.prompt()),
+                "recorder",
+            ))
+        }
+        .boxed()
     }
 
     fn elicit(
@@ -351,5 +357,42 @@ async fn a_call_its_caller_abandons_is_cancelled_on_the_server() {
     })
     .await
     .expect("the server stops the abandoned call");
+    client.close().await;
+}
+
+#[tokio::test]
+async fn a_servers_tool_asks_the_clients_model_and_user() {
+    // The client answers sampling with a real CompletionModel (against a scripted OpenAI-
+    // compatible server) and elicitation with a closure standing for its interface.
+    let server = ScriptedServer::start(vec![text("Because it is.")]).await;
+    let model =
+        CompletionModel::openai_compatible(server.base_url(), "test-key").with_model("gpt-4o-mini");
+    let asked = Arc::new(Mutex::new(Vec::new()));
+    let seen = Arc::clone(&asked);
+    let builder = blazen::mcp::McpClient::builder()
+        .sampling(model)
+        .elicitation(move |message: String, form: Value| {
+            seen.lock().unwrap().push((message, form));
+            async move { Ok(Elicited::Accepted(json!({"name": "Ada", "age": 36}))) }
+        });
+    let client = in_process_with(builder, &[ask::tool(), new_contact::tool()]).await;
+    let tools = client.tools().await.unwrap();
+
+    let answer = tools[0].call(json!({"question": "Why?"})).await.unwrap();
+    assert_eq!(answer, json!("Because it is."));
+    let requests = server.requests().await;
+    let messages = &requests[0].body["messages"];
+    assert_eq!(messages[0]["role"], "user", "{messages}");
+    assert_eq!(messages[0]["content"], "Why?", "{messages}");
+    assert_eq!(requests[0].body["max_tokens"], 1024);
+
+    let contact = tools[1].call(json!({})).await.unwrap();
+    assert_eq!(contact, json!("Ada (36)"));
+    let asked = asked.lock().unwrap().clone();
+    assert_eq!(asked[0].0, "Who?");
+    // The form is the struct's schema, as MCP elicitation wants it.
+    assert_eq!(asked[0].1["type"], "object");
+    assert_eq!(asked[0].1["properties"]["age"]["type"], "integer");
+    assert_eq!(asked[0].1["required"], json!(["name", "age"]));
     client.close().await;
 }

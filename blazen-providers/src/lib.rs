@@ -89,6 +89,7 @@ mod native;
 pub(crate) mod openai_compat;
 pub mod pricing;
 mod providers;
+mod sampling;
 mod sse;
 pub mod telemetry;
 pub mod tokens;

@@ -19,7 +19,9 @@ use rmcp::model::{
 use rmcp::{Peer, RoleServer};
 use serde_json::Value;
 
-use crate::tool::{CallerBackend, CallerError, Elicited, LogLevel, Sample, SampleRequest};
+use crate::tool::{
+    CallerBackend, CallerError, Elicited, LogLevel, Sample, SampleRequest, SampleRole,
+};
 
 /// The MCP session of one `tools/call`, as the running tool's caller.
 pub(super) struct McpCaller {
@@ -118,11 +120,18 @@ impl CallerBackend for McpCaller {
             if !offered {
                 return Err(CallerError::Unsupported("sampling"));
             }
-            let message = SamplingMessage::new(
-                Role::User,
-                SamplingMessageContentBlock::text(request.prompt),
-            );
-            let mut params = CreateMessageRequestParams::new(vec![message], request.max_tokens);
+            let messages = request
+                .messages
+                .into_iter()
+                .map(|m| {
+                    let role = match m.role {
+                        SampleRole::Assistant => Role::Assistant,
+                        _ => Role::User,
+                    };
+                    SamplingMessage::new(role, SamplingMessageContentBlock::text(m.text))
+                })
+                .collect();
+            let mut params = CreateMessageRequestParams::new(messages, request.max_tokens);
             params.system_prompt = request.system_prompt;
             params.temperature = request.temperature;
             let result = self

@@ -3,64 +3,116 @@
 use std::sync::Arc;
 
 use futures::{FutureExt, StreamExt};
-use rmcp::handler::client::progress::ProgressDispatcher;
 use rmcp::model::{
     CallToolRequest, CallToolRequestParams, CallToolResult, CancelledNotificationParam,
-    ClientRequest, ContentBlock, ProgressNotificationParam, RequestId, ServerResult, Tool,
+    ClientRequest, ContentBlock, RequestId, ServerResult, Tool,
 };
-use rmcp::service::{NotificationContext, PeerRequestOptions, RunningService};
+use rmcp::service::{PeerRequestOptions, RunningService};
 use rmcp::transport::streamable_http_client::StreamableHttpClientTransportConfig;
 use rmcp::transport::{StreamableHttpClientTransport, TokioChildProcess};
-use rmcp::{ClientHandler, Peer, RoleClient, ServiceExt};
+use rmcp::{Peer, RoleClient, ServiceExt};
 use serde_json::Value;
 use tokio::io::{AsyncRead, AsyncWrite};
 
+use super::client_handler::ClientSide;
 use super::McpError;
-use crate::tool::caller;
+use crate::tool::{caller, ElicitationHandler, SamplingHandler};
 use crate::{ToolDef, ToolError};
 
-/// What the client does with the server's notifications: progress goes to the caller of the
-/// tool call it belongs to, log messages become `tracing` events (target `blazen::mcp`).
+type Service = RunningService<RoleClient, ClientSide>;
+
+/// An [`McpClient`] before it connects: the handlers it offers servers (see
+/// [`McpClient::builder`]). Without them the client declares neither capability, and servers
+/// do not ask.
 #[derive(Default)]
-struct Notifications {
-    progress: ProgressDispatcher,
+pub struct McpClientBuilder {
+    sampling: Option<Arc<dyn SamplingHandler>>,
+    elicitation: Option<Arc<dyn ElicitationHandler>>,
 }
 
-impl ClientHandler for Notifications {
-    async fn on_progress(
-        &self,
-        params: ProgressNotificationParam,
-        _context: NotificationContext<RoleClient>,
-    ) {
-        self.progress.handle_notification(params).await;
+impl std::fmt::Debug for McpClientBuilder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("McpClientBuilder")
+            .field("sampling", &self.sampling.is_some())
+            .field("elicitation", &self.elicitation.is_some())
+            .finish()
+    }
+}
+
+impl McpClientBuilder {
+    /// Answers the servers' sampling requests (`sampling/createMessage`) with `handler`: a
+    /// model. Declares the `sampling` capability.
+    pub fn sampling(mut self, handler: impl SamplingHandler) -> Self {
+        self.sampling = Some(Arc::new(handler));
+        self
     }
 
-    // Logging is deprecated by the 2026-07-28 protocol (SEP-2577); servers of today send it.
-    #[allow(deprecated)]
-    async fn on_logging_message(
-        &self,
-        params: rmcp::model::LoggingMessageNotificationParam,
-        _context: NotificationContext<RoleClient>,
-    ) {
-        use rmcp::model::LoggingLevel;
-        let logger = params.logger.as_deref().unwrap_or("");
-        let data = &params.data;
-        match params.level {
-            LoggingLevel::Debug => {
-                tracing::debug!(target: "blazen::mcp", logger, %data, "server log")
-            }
-            LoggingLevel::Info | LoggingLevel::Notice => {
-                tracing::info!(target: "blazen::mcp", logger, %data, "server log")
-            }
-            LoggingLevel::Warning => {
-                tracing::warn!(target: "blazen::mcp", logger, %data, "server log")
-            }
-            _ => tracing::error!(target: "blazen::mcp", logger, %data, "server log"),
+    /// Answers the servers' form elicitations (`elicitation/create`) with `handler`: a person,
+    /// through your interface. Declares the `elicitation` capability (forms; URL elicitations
+    /// are declined).
+    pub fn elicitation(mut self, handler: impl ElicitationHandler) -> Self {
+        self.elicitation = Some(Arc::new(handler));
+        self
+    }
+
+    /// [`McpClient::spawn`] with these handlers.
+    pub async fn spawn(self, command: tokio::process::Command) -> Result<McpClient, McpError> {
+        let transport = TokioChildProcess::new(command)?;
+        self.start(transport).await
+    }
+
+    /// [`McpClient::connect_http`] with these handlers.
+    pub async fn connect_http(self, url: &str) -> Result<McpClient, McpError> {
+        self.connect_http_with(url, reqwest::Client::new(), None)
+            .await
+    }
+
+    /// [`McpClient::connect_http_with`] with these handlers.
+    pub async fn connect_http_with(
+        self,
+        url: &str,
+        client: reqwest::Client,
+        bearer_token: Option<String>,
+    ) -> Result<McpClient, McpError> {
+        let mut config = StreamableHttpClientTransportConfig::with_uri(url.to_owned());
+        if let Some(token) = bearer_token {
+            config = config.auth_header(token);
         }
+        let transport = StreamableHttpClientTransport::with_client(
+            super::http_client::ReqwestClient(client),
+            config,
+        );
+        self.start(transport).await
+    }
+
+    /// [`McpClient::connect_io`] with these handlers.
+    pub async fn connect_io<R, W>(self, read: R, write: W) -> Result<McpClient, McpError>
+    where
+        R: AsyncRead + Send + Unpin + 'static,
+        W: AsyncWrite + Send + Unpin + 'static,
+    {
+        self.start((read, write)).await
+    }
+
+    async fn start<T, E, A>(self, transport: T) -> Result<McpClient, McpError>
+    where
+        T: rmcp::transport::IntoTransport<RoleClient, E, A>,
+        E: std::error::Error + Send + Sync + 'static,
+    {
+        let side = ClientSide {
+            sampling: self.sampling,
+            elicitation: self.elicitation,
+            ..ClientSide::default()
+        };
+        let service = side
+            .serve(transport)
+            .await
+            .map_err(|e| McpError::Initialize(e.to_string()))?;
+        Ok(McpClient {
+            service: Arc::new(service),
+        })
     }
 }
-
-type Service = RunningService<RoleClient, Notifications>;
 
 /// A connection to an MCP server, whose tools [`McpClient::tools`] gives as [`ToolDef`]s.
 ///
@@ -80,6 +132,32 @@ impl std::fmt::Debug for McpClient {
 }
 
 impl McpClient {
+    /// A client to configure before connecting: what it answers when a server's tools ask
+    /// for sampling or elicitation.
+    ///
+    /// ```no_run
+    /// # async fn demo() -> Result<(), blazen::mcp::McpError> {
+    /// use blazen::mcp::McpClient;
+    /// use blazen::tool::{CallerError, Elicited, Sample, SampleRequest};
+    ///
+    /// let client = McpClient::builder()
+    ///     // The server's tools may ask a model (blazen-providers' CompletionModel is one).
+    ///     .sampling(|request: SampleRequest| async move {
+    ///         Ok::<_, CallerError>(Sample::new(format!("you said {}", request.prompt()), "echo"))
+    ///     })
+    ///     // ...and the user, through your interface.
+    ///     .elicitation(|_message: String, _form: serde_json::Value| async move {
+    ///         Ok::<_, CallerError>(Elicited::Declined)
+    ///     })
+    ///     .spawn(tokio::process::Command::new("my-mcp-server"))
+    ///     .await?;
+    /// # let _ = client; Ok(()) }
+    /// # fn main() { let _ = demo; }
+    /// ```
+    pub fn builder() -> McpClientBuilder {
+        McpClientBuilder::default()
+    }
+
     /// Starts `command` as a child process and speaks MCP over its stdin and stdout (its stderr
     /// is inherited), as MCP's stdio transport says.
     ///
@@ -96,20 +174,13 @@ impl McpClient {
     /// # fn main() { let _ = demo; }
     /// ```
     pub async fn spawn(command: tokio::process::Command) -> Result<Self, McpError> {
-        let transport = TokioChildProcess::new(command)?;
-        let service = Notifications::default()
-            .serve(transport)
-            .await
-            .map_err(|e| McpError::Initialize(e.to_string()))?;
-        Ok(McpClient {
-            service: Arc::new(service),
-        })
+        Self::builder().spawn(command).await
     }
 
     /// Connects to a server over MCP's streamable HTTP transport (`url` is the MCP endpoint,
     /// e.g. `http://127.0.0.1:8000/mcp`), with a new reqwest client.
     pub async fn connect_http(url: &str) -> Result<Self, McpError> {
-        Self::connect_http_with(url, reqwest::Client::new(), None).await
+        Self::builder().connect_http(url).await
     }
 
     /// [`McpClient::connect_http`] with your reqwest client (timeouts, proxies, TLS) and an
@@ -119,21 +190,9 @@ impl McpClient {
         client: reqwest::Client,
         bearer_token: Option<String>,
     ) -> Result<Self, McpError> {
-        let mut config = StreamableHttpClientTransportConfig::with_uri(url.to_owned());
-        if let Some(token) = bearer_token {
-            config = config.auth_header(token);
-        }
-        let transport = StreamableHttpClientTransport::with_client(
-            super::http_client::ReqwestClient(client),
-            config,
-        );
-        let service = Notifications::default()
-            .serve(transport)
+        Self::builder()
+            .connect_http_with(url, client, bearer_token)
             .await
-            .map_err(|e| McpError::Initialize(e.to_string()))?;
-        Ok(McpClient {
-            service: Arc::new(service),
-        })
     }
 
     /// Speaks MCP over a byte stream (newline-delimited JSON-RPC, as MCP's stdio transport):
@@ -143,13 +202,7 @@ impl McpClient {
         R: AsyncRead + Send + Unpin + 'static,
         W: AsyncWrite + Send + Unpin + 'static,
     {
-        let service = Notifications::default()
-            .serve((read, write))
-            .await
-            .map_err(|e| McpError::Initialize(e.to_string()))?;
-        Ok(McpClient {
-            service: Arc::new(service),
-        })
+        Self::builder().connect_io(read, write).await
     }
 
     /// The server's name and version, as it gave them in `initialize`.

@@ -5,7 +5,8 @@
 //!   over streamable HTTP at `/mcp` ([`McpServer::serve_http`]).
 //! - [`McpClient`] connects to an MCP server (a child process over stdio, a streamable-HTTP
 //!   URL, or any byte stream) and gives its tools as [`ToolDef`]s that agents and steps call
-//!   like local ones. Its HTTP transport is rmcp's, over the reqwest 0.12 blazen's providers
+//!   like local ones; [`McpClient::builder`] lets the server's tools sample your model and
+//!   elicit from your user. Its HTTP transport is rmcp's, over the reqwest 0.12 blazen's providers
 //!   use (rmcp's own HTTP client is built on reqwest 0.13).
 //!
 //! ```no_run
@@ -32,10 +33,11 @@
 
 mod caller;
 mod client;
+mod client_handler;
 mod http_client;
 mod server;
 
-pub use client::McpClient;
+pub use client::{McpClient, McpClientBuilder};
 pub use server::McpServer;
 
 #[cfg(doc)]

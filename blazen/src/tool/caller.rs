@@ -87,13 +87,54 @@ pub enum LogLevel {
     Emergency,
 }
 
-/// A question for the caller's model (MCP sampling): a prompt, optional system prompt and
-/// limits.
+/// Who said a message of a [`SampleRequest`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum SampleRole {
+    /// The user.
+    User,
+    /// The model.
+    Assistant,
+}
+
+/// One message of a [`SampleRequest`].
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub struct SampleMessage {
+    /// Who said it.
+    pub role: SampleRole,
+    /// Its text.
+    pub text: String,
+}
+
+impl SampleMessage {
+    /// A message.
+    pub fn new(role: SampleRole, text: impl Into<String>) -> Self {
+        SampleMessage {
+            role,
+            text: text.into(),
+        }
+    }
+}
+
+/// A question for a model that is not the tool's own (MCP sampling): the conversation so
+/// far, an optional system prompt and limits.
+///
+/// ```
+/// use blazen::tool::{SampleRequest, SampleRole};
+/// let request = SampleRequest::new("Name a colour")
+///     .reply(SampleRole::Assistant, "Blue.")
+///     .reply(SampleRole::User, "Another one")
+///     .system_prompt("Answer in one word.")
+///     .max_tokens(5);
+/// assert_eq!(request.messages.len(), 3);
+/// assert_eq!(request.prompt(), "Another one");
+/// ```
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct SampleRequest {
-    /// The user message.
-    pub prompt: String,
+    /// The conversation, oldest first (a single user message for [`SampleRequest::new`]).
+    pub messages: Vec<SampleMessage>,
     /// The system prompt, when there is one.
     pub system_prompt: Option<String>,
     /// The most tokens to generate (default 1024).
@@ -103,14 +144,35 @@ pub struct SampleRequest {
 }
 
 impl SampleRequest {
-    /// A request with this prompt and a limit of 1024 tokens.
+    /// A request of one user message, with a limit of 1024 tokens.
     pub fn new(prompt: impl Into<String>) -> Self {
         SampleRequest {
-            prompt: prompt.into(),
+            messages: vec![SampleMessage {
+                role: SampleRole::User,
+                text: prompt.into(),
+            }],
             system_prompt: None,
             max_tokens: 1024,
             temperature: None,
         }
+    }
+
+    /// Adds a message to the conversation.
+    pub fn reply(mut self, role: SampleRole, text: impl Into<String>) -> Self {
+        self.messages.push(SampleMessage {
+            role,
+            text: text.into(),
+        });
+        self
+    }
+
+    /// The text of the last user message (empty when there is none).
+    pub fn prompt(&self) -> &str {
+        self.messages
+            .iter()
+            .rev()
+            .find(|m| m.role == SampleRole::User)
+            .map_or("", |m| m.text.as_str())
     }
 
     /// Sets the system prompt.
@@ -212,6 +274,50 @@ pub trait CallerBackend: Send + Sync + 'static {
         message: String,
         schema: Value,
     ) -> BoxFuture<'_, Result<Elicited<Value>, CallerError>>;
+}
+
+/// What answers sampling requests: a model. `blazen-providers`' `CompletionModel` is one; so
+/// is any `Fn(SampleRequest) -> impl Future<Output = Result<Sample, CallerError>>`. Give one
+/// to an MCP client (`McpClient::builder().sampling(..)`) to let its servers' tools ask it.
+pub trait SamplingHandler: Send + Sync + 'static {
+    /// Answers one request.
+    fn sample(&self, request: SampleRequest) -> BoxFuture<'_, Result<Sample, CallerError>>;
+}
+
+impl<F, Fut> SamplingHandler for F
+where
+    F: Fn(SampleRequest) -> Fut + Send + Sync + 'static,
+    Fut: Future<Output = Result<Sample, CallerError>> + Send + 'static,
+{
+    fn sample(&self, request: SampleRequest) -> BoxFuture<'_, Result<Sample, CallerError>> {
+        Box::pin(self(request))
+    }
+}
+
+/// What answers elicitation requests: a person, through your interface. Any
+/// `Fn(String, Value) -> impl Future<Output = Result<Elicited<Value>, CallerError>>`, given the
+/// message and the form's JSON Schema (an object of primitive-typed properties).
+pub trait ElicitationHandler: Send + Sync + 'static {
+    /// Asks the user to fill in `schema`, explained by `message`.
+    fn elicit(
+        &self,
+        message: String,
+        schema: Value,
+    ) -> BoxFuture<'_, Result<Elicited<Value>, CallerError>>;
+}
+
+impl<F, Fut> ElicitationHandler for F
+where
+    F: Fn(String, Value) -> Fut + Send + Sync + 'static,
+    Fut: Future<Output = Result<Elicited<Value>, CallerError>> + Send + 'static,
+{
+    fn elicit(
+        &self,
+        message: String,
+        schema: Value,
+    ) -> BoxFuture<'_, Result<Elicited<Value>, CallerError>> {
+        Box::pin(self(message, schema))
+    }
 }
 
 impl ToolCaller {

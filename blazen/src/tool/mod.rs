@@ -85,7 +85,8 @@ mod error;
 mod output;
 
 pub use caller::{
-    caller, CallerBackend, CallerError, Elicited, LogLevel, Sample, SampleRequest, ToolCaller,
+    caller, CallerBackend, CallerError, ElicitationHandler, Elicited, LogLevel, Sample,
+    SampleMessage, SampleRequest, SampleRole, SamplingHandler, ToolCaller,
 };
 pub use content::{Content, EmbeddedResource, ToolContent};
 pub use def::{AsyncHandler, IntoToolResult, SyncHandler, ToolDef, ToolFuture, ToolHandler};

@@ -1,0 +1,158 @@
+//! [`ClientSide`]: what blazen's MCP client does with what a server sends it — progress and
+//! log notifications, and (when given handlers) sampling and elicitation requests.
+//!
+//! Logging, sampling and elicitation are server-to-client messages that the 2026-07-28
+//! protocol (SEP-2577) deprecates; the 2025 protocol versions servers speak today have them,
+//! and rmcp marks their types deprecated: hence the `allow(deprecated)` here.
+#![allow(deprecated)]
+
+use std::sync::Arc;
+
+use rmcp::handler::client::progress::ProgressDispatcher;
+use rmcp::model::{
+    ClientCapabilities, ClientConfig, CreateMessageRequestMethod, CreateMessageRequestParams,
+    CreateMessageResult, ElicitRequestParams, ElicitResult, ElicitationAction,
+    ElicitationCapability, FormElicitationCapability, Implementation, LoggingLevel,
+    LoggingMessageNotificationParam, ProgressNotificationParam, Role, SamplingCapability,
+    SamplingMessage, SamplingMessageContentBlock,
+};
+use rmcp::service::{NotificationContext, RequestContext};
+use rmcp::{ClientHandler, ErrorData, RoleClient};
+
+use crate::tool::{
+    ElicitationHandler, Elicited, SampleMessage, SampleRequest, SampleRole, SamplingHandler,
+};
+
+/// The client's side of a session.
+#[derive(Default)]
+pub(super) struct ClientSide {
+    /// Progress reports, to the `tools/call` each belongs to.
+    pub(super) progress: ProgressDispatcher,
+    pub(super) sampling: Option<Arc<dyn SamplingHandler>>,
+    pub(super) elicitation: Option<Arc<dyn ElicitationHandler>>,
+}
+
+impl ClientHandler for ClientSide {
+    fn get_info(&self) -> ClientConfig {
+        let mut capabilities = ClientCapabilities::default();
+        if self.sampling.is_some() {
+            capabilities.sampling = Some(SamplingCapability::default());
+        }
+        if self.elicitation.is_some() {
+            let mut elicitation = ElicitationCapability::new();
+            elicitation.form = Some(FormElicitationCapability::default());
+            capabilities.elicitation = Some(elicitation);
+        }
+        ClientConfig::new(
+            capabilities,
+            Implementation::new("blazen", env!("CARGO_PKG_VERSION")),
+        )
+    }
+
+    async fn on_progress(
+        &self,
+        params: ProgressNotificationParam,
+        _context: NotificationContext<RoleClient>,
+    ) {
+        self.progress.handle_notification(params).await;
+    }
+
+    async fn on_logging_message(
+        &self,
+        params: LoggingMessageNotificationParam,
+        _context: NotificationContext<RoleClient>,
+    ) {
+        let logger = params.logger.as_deref().unwrap_or("");
+        let data = &params.data;
+        match params.level {
+            LoggingLevel::Debug => {
+                tracing::debug!(target: "blazen::mcp", logger, %data, "server log")
+            }
+            LoggingLevel::Info | LoggingLevel::Notice => {
+                tracing::info!(target: "blazen::mcp", logger, %data, "server log")
+            }
+            LoggingLevel::Warning => {
+                tracing::warn!(target: "blazen::mcp", logger, %data, "server log")
+            }
+            _ => tracing::error!(target: "blazen::mcp", logger, %data, "server log"),
+        }
+    }
+
+    async fn create_message(
+        &self,
+        params: CreateMessageRequestParams,
+        _context: RequestContext<RoleClient>,
+    ) -> Result<CreateMessageResult, ErrorData> {
+        let Some(handler) = &self.sampling else {
+            return Err(ErrorData::method_not_found::<CreateMessageRequestMethod>());
+        };
+        let mut request = SampleRequest::new("");
+        request.messages = params.messages.into_iter().map(sample_message).collect();
+        request.system_prompt = params.system_prompt;
+        request.max_tokens = params.max_tokens;
+        request.temperature = params.temperature;
+        let sample = handler
+            .sample(request)
+            .await
+            .map_err(|e| ErrorData::internal_error(e.to_string(), None))?;
+        let message = SamplingMessage::new(
+            Role::Assistant,
+            SamplingMessageContentBlock::text(sample.text),
+        );
+        let mut result = CreateMessageResult::new(message, sample.model);
+        result.stop_reason = sample.stop_reason;
+        Ok(result)
+    }
+
+    async fn create_elicitation(
+        &self,
+        request: ElicitRequestParams,
+        _context: RequestContext<RoleClient>,
+    ) -> Result<ElicitResult, ErrorData> {
+        let (
+            Some(handler),
+            ElicitRequestParams::FormElicitationParams {
+                message,
+                requested_schema,
+                ..
+            },
+        ) = (&self.elicitation, request)
+        else {
+            // No one to ask, or a URL elicitation (a page for the user to open): decline.
+            return Ok(ElicitResult::new(ElicitationAction::Decline));
+        };
+        let schema = serde_json::to_value(&requested_schema)
+            .map_err(|e| ErrorData::internal_error(e.to_string(), None))?;
+        let answer = handler
+            .elicit(message, schema)
+            .await
+            .map_err(|e| ErrorData::internal_error(e.to_string(), None))?;
+        Ok(match answer {
+            Elicited::Accepted(content) => {
+                ElicitResult::new(ElicitationAction::Accept).with_content(content)
+            }
+            Elicited::Declined => ElicitResult::new(ElicitationAction::Decline),
+            Elicited::Cancelled => ElicitResult::new(ElicitationAction::Cancel),
+        })
+    }
+}
+
+/// A sampling message as blazen's: its text blocks joined (images and audio are not passed
+/// on: a [`SampleRequest`] is text).
+fn sample_message(message: SamplingMessage) -> SampleMessage {
+    let role = match message.role {
+        Role::Assistant => SampleRole::Assistant,
+        _ => SampleRole::User,
+    };
+    let text = message
+        .content
+        .into_vec()
+        .into_iter()
+        .filter_map(|block| match block {
+            SamplingMessageContentBlock::Text(text) => Some(text.text),
+            _ => None,
+        })
+        .collect::<Vec<_>>()
+        .join("\n");
+    SampleMessage::new(role, text)
+}
