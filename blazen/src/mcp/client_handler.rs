@@ -124,17 +124,35 @@ impl ClientHandler for ClientSide {
         let schema = serde_json::to_value(&requested_schema)
             .map_err(|e| ErrorData::internal_error(e.to_string(), None))?;
         let answer = handler
-            .elicit(message, schema)
+            .elicit(message, schema.clone())
             .await
             .map_err(|e| ErrorData::internal_error(e.to_string(), None))?;
         Ok(match answer {
-            Elicited::Accepted(content) => {
-                ElicitResult::new(ElicitationAction::Accept).with_content(content)
-            }
+            Elicited::Accepted(content) => ElicitResult::new(ElicitationAction::Accept)
+                .with_content(with_defaults(content, &schema)),
             Elicited::Declined => ElicitResult::new(ElicitationAction::Decline),
             Elicited::Cancelled => ElicitResult::new(ElicitationAction::Cancel),
         })
     }
+}
+
+/// The answer to a form with the form's defaults for the fields the user left out (SEP-1034:
+/// a field with a default has a value).
+fn with_defaults(mut content: serde_json::Value, form: &serde_json::Value) -> serde_json::Value {
+    if let (Some(answer), Some(properties)) = (
+        content.as_object_mut(),
+        form.get("properties")
+            .and_then(serde_json::Value::as_object),
+    ) {
+        for (name, property) in properties {
+            if let Some(default) = property.get("default") {
+                answer
+                    .entry(name.clone())
+                    .or_insert_with(|| default.clone());
+            }
+        }
+    }
+    content
 }
 
 /// A sampling message as blazen's: its text blocks joined (images and audio are not passed
@@ -155,4 +173,26 @@ fn sample_message(message: SamplingMessage) -> SampleMessage {
         .collect::<Vec<_>>()
         .join("\n");
     SampleMessage::new(role, text)
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::with_defaults;
+
+    #[test]
+    fn an_answer_gets_the_defaults_of_the_fields_left_out_only() {
+        let form = json!({"type": "object", "properties": {
+            "name": {"type": "string", "default": "John Doe"},
+            "age": {"type": "integer", "default": 30},
+            "email": {"type": "string"},
+        }});
+        assert_eq!(
+            with_defaults(json!({"age": 41}), &form),
+            json!({"name": "John Doe", "age": 41})
+        );
+        // Not an object: left as it is.
+        assert_eq!(with_defaults(json!(null), &form), json!(null));
+    }
 }
