@@ -311,6 +311,7 @@ async fn call(
             }
         }
     };
+    abandoned.id = None;
     // rmcp handles each notification in a task of its own, so reports sent before the result
     // may still be on their way to the subscription: let those tasks run, then pass them on.
     for _ in 0..8 {
@@ -321,7 +322,6 @@ async fn call(
                 .await;
         }
     }
-    abandoned.id = None;
     match result.map_err(|e| McpError::Request(e.to_string()))? {
         ServerResult::CallToolResult(result) => Ok(result),
         // `{}`: a result without content.

@@ -35,7 +35,11 @@ use crate::ToolDef;
 /// other result as text (a string as itself, other values as JSON). A failed call (bad
 /// arguments, a tool error, a panic) is a tool result with `isError: true` and the error's text,
 /// so the model can read it; only an unknown tool name is a protocol error. A call the client
-/// cancels stops running.
+/// cancels stops running. A [`ToolContent`] result is sent as its blocks (images, audio,
+/// resources). While a tool runs, its [`caller()`](crate::tool::caller) is the session:
+/// progress goes out when the client sent a progress token, log messages at or above the
+/// level the client set (`logging/setLevel`, `info` until then), and sampling and elicitation
+/// requests go to the client when it declared those capabilities.
 ///
 /// ```
 /// use blazen::mcp::McpServer;
