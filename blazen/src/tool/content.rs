@@ -204,7 +204,8 @@ impl ToolContent {
         if !object.get("content")?.is_array() {
             return None;
         }
-        serde_json::from_value(value.clone()).ok()
+        // Deserialized from the borrowed tree: the value itself is not copied.
+        ToolContent::deserialize(value).ok()
     }
 
     /// The text of the text blocks and embedded text resources, one per line.
