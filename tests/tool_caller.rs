@@ -14,12 +14,15 @@ use blazen::tool::{
     caller, CallerBackend, CallerError, Content, Elicited, LogLevel, Sample, SampleRequest,
     ToolCaller, ToolContent,
 };
-use blazen_providers::{run_agent, AgentOptions, ChatMessage, CompletionModel};
+use blazen_providers::{
+    run_agent, run_agent_stream, AgentEvent, AgentOptions, ChatMessage, CompletionModel,
+};
 use futures::future::BoxFuture;
 use futures::FutureExt;
+use futures::StreamExt;
 use serde_json::Value;
 use support::mcp::{in_process, in_process_with};
-use support::scripted_server::{text, tool_calls, ScriptedServer};
+use support::scripted_server::{sse_text, sse_tool_calls, text, tool_calls, ScriptedServer};
 
 /// One progress report: progress, total, message.
 type Report = (f64, Option<f64>, Option<String>);
@@ -394,5 +397,55 @@ async fn a_servers_tool_asks_the_clients_model_and_user() {
     assert_eq!(asked[0].1["type"], "object");
     assert_eq!(asked[0].1["properties"]["age"]["type"], "integer");
     assert_eq!(asked[0].1["required"], json!(["name", "age"]));
+    client.close().await;
+}
+
+#[tokio::test]
+async fn a_streaming_agent_passes_an_mcp_tools_progress_on_as_events() {
+    let client = in_process(&[count::tool()]).await;
+    let tools = client.tools().await.unwrap();
+    let server = ScriptedServer::start(vec![
+        sse_tool_calls(&[("call_1", "count", &[r#"{"n": 3}"#])]),
+        sse_text(&["Counted."]),
+    ])
+    .await;
+    let model =
+        CompletionModel::openai_compatible(server.base_url(), "test-key").with_model("gpt-4o-mini");
+    let stream = run_agent_stream(
+        &model,
+        vec![ChatMessage::user("Count to 3.")],
+        &tools,
+        AgentOptions::default(),
+    );
+    let events = tokio::time::timeout(Duration::from_secs(20), stream.collect::<Vec<_>>())
+        .await
+        .expect("the stream ends");
+    let kinds: Vec<String> = events
+        .iter()
+        .filter_map(|e| match e.as_ref().unwrap() {
+            AgentEvent::ToolCallStarted { call, .. } => Some(format!("started {}", call.id)),
+            AgentEvent::ToolProgress {
+                iteration,
+                call_id,
+                progress,
+                total,
+                message,
+            } => Some(format!(
+                "{iteration} {call_id} {progress}/{total:?} {message:?}"
+            )),
+            AgentEvent::ToolCallFinished { run } => Some(format!("finished {}", run.call.id)),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(
+        kinds,
+        [
+            "started call_1",
+            "1 call_1 1/Some(3.0) Some(\"1 of 3\")",
+            "1 call_1 2/Some(3.0) Some(\"2 of 3\")",
+            "1 call_1 3/Some(3.0) Some(\"3 of 3\")",
+            "finished call_1",
+        ]
+    );
     client.close().await;
 }

@@ -41,7 +41,10 @@ use std::pin::Pin;
 use std::task::{Context as TaskContext, Poll};
 use std::time::Duration;
 
-use blazen::tool::{Content, ToolContent, ToolDef};
+use blazen::tool::{
+    CallerBackend, CallerError, Content, Elicited, LogLevel, Sample, SampleRequest, ToolCaller,
+    ToolContent, ToolDef,
+};
 use futures::{FutureExt, StreamExt};
 use serde_json::{json, Value};
 use tracing::Instrument;
@@ -713,7 +716,15 @@ async fn run_tool_calls(
                     call: call.clone(),
                 },
             );
-            let output = run_one(&call, tools, options);
+            // A streaming agent passes its tools' progress on as events.
+            let caller = sink.map(|sink| {
+                ToolCaller::new(std::sync::Arc::new(ProgressToEvents {
+                    sink: sink.clone(),
+                    iteration,
+                    call_id: call.id.clone(),
+                }))
+            });
+            let output = run_one(&call, tools, options, caller);
             async move {
                 let run = ToolRun {
                     iteration,
@@ -735,6 +746,7 @@ fn run_one(
     call: &ToolCall,
     tools: &[ToolDef],
     options: &AgentOptions,
+    caller: Option<ToolCaller>,
 ) -> impl Future<Output = std::result::Result<Value, ToolCallError>> + Send + 'static {
     let name = call.name.clone();
     let timeout = options.tool_timeout;
@@ -745,7 +757,10 @@ fn run_one(
         let future = match prepared? {
             Work::Finish(answer) => return answer,
             // The tool's own spans are children of its `execute_tool` span.
-            Work::Tool(future) => Box::pin(future.instrument(span)) as ToolFuture,
+            Work::Tool(future) => match caller {
+                Some(caller) => Box::pin(caller.scope(future).instrument(span)) as ToolFuture,
+                None => Box::pin(future.instrument(span)) as ToolFuture,
+            },
         };
         let task = Spawned::new(future);
         let result = match timeout {
@@ -766,6 +781,58 @@ fn run_one(
         }
     }
     .inspect(move |output| crate::telemetry::record_tool(&recorded, output))
+}
+
+/// The caller of a streaming agent's tool call: its progress becomes
+/// [`AgentEvent::ToolProgress`]; log reports stay `tracing` events; the agent offers no
+/// sampling or elicitation.
+struct ProgressToEvents {
+    sink: EventSink,
+    iteration: usize,
+    call_id: String,
+}
+
+impl CallerBackend for ProgressToEvents {
+    fn progress(
+        &self,
+        progress: f64,
+        total: Option<f64>,
+        message: Option<String>,
+    ) -> futures::future::BoxFuture<'_, ()> {
+        let event = AgentEvent::ToolProgress {
+            iteration: self.iteration,
+            call_id: self.call_id.clone(),
+            progress,
+            total,
+            message,
+        };
+        emit(Some(&self.sink), event);
+        Box::pin(std::future::ready(()))
+    }
+
+    fn log(&self, level: LogLevel, data: Value) -> futures::future::BoxFuture<'_, ()> {
+        tracing::info!(target: "blazen::tool", ?level, %data, call_id = %self.call_id, "tool log");
+        Box::pin(std::future::ready(()))
+    }
+
+    fn sample(
+        &self,
+        _request: SampleRequest,
+    ) -> futures::future::BoxFuture<'_, std::result::Result<Sample, CallerError>> {
+        Box::pin(std::future::ready(Err(CallerError::Unsupported(
+            "sampling",
+        ))))
+    }
+
+    fn elicit(
+        &self,
+        _message: String,
+        _schema: Value,
+    ) -> futures::future::BoxFuture<'_, std::result::Result<Elicited<Value>, CallerError>> {
+        Box::pin(std::future::ready(Err(CallerError::Unsupported(
+            "elicitation",
+        ))))
+    }
 }
 
 /// Checks the call's JSON and tool name; returns the work to do.

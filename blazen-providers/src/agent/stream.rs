@@ -41,6 +41,20 @@ pub enum AgentEvent {
         /// The call.
         call: ToolCall,
     },
+    /// A running tool reported progress (through `blazen::tool::caller()`; a tool from an
+    /// MCP server reports the server's progress).
+    ToolProgress {
+        /// The tool-call round, from 1.
+        iteration: usize,
+        /// The call's id, as in [`AgentEvent::ToolCallStarted`]'s `call`.
+        call_id: String,
+        /// The progress so far (grows with each report).
+        progress: f64,
+        /// The total, when the tool knows it.
+        total: Option<f64>,
+        /// What the tool is doing, when it says.
+        message: Option<String>,
+    },
     /// A tool call finished, with its result or the error the model will read.
     ToolCallFinished {
         /// The call and its outcome.
