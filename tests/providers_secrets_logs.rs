@@ -129,7 +129,7 @@ async fn no_log_line_or_span_field_holds_the_key_at_trace() {
     };
     for server in [&unauthorized, &overloaded] {
         for model in models(&server.uri()) {
-            let model = model.with_retry(retry.clone());
+            let model = model.with_retry(retry);
             let messages = [ChatMessage::system("be brief"), ChatMessage::user("hi")];
             assert!(model.complete(&messages).await.is_err());
             assert!(first_stream_error(&model).await.is_some());
