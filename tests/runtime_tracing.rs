@@ -18,9 +18,14 @@ use tracing::{Event as TracingEvent, Metadata, Subscriber};
 /// The spans created: (name, fields, parent span name).
 type Spans = Arc<Mutex<Vec<(String, BTreeMap<String, String>, Option<String>)>>>;
 
-/// A minimal subscriber that records every span with its fields and its parent.
+/// The events emitted: (target, fields).
+type Events = Arc<Mutex<Vec<(String, BTreeMap<String, String>)>>>;
+
+/// A minimal subscriber that records every span with its fields and its parent, and every
+/// event with its fields.
 struct Recorder {
     spans: Spans,
+    events: Events,
     names: Mutex<BTreeMap<u64, String>>,
     current: Mutex<std::collections::HashMap<std::thread::ThreadId, Vec<u64>>>,
     next: AtomicU64,
@@ -70,7 +75,14 @@ impl Subscriber for Recorder {
     }
     fn record(&self, _: &Id, _: &Record<'_>) {}
     fn record_follows_from(&self, _: &Id, _: &Id) {}
-    fn event(&self, _: &TracingEvent<'_>) {}
+    fn event(&self, event: &TracingEvent<'_>) {
+        let mut fields = BTreeMap::new();
+        event.record(&mut Fields(&mut fields));
+        self.events
+            .lock()
+            .unwrap()
+            .push((event.metadata().target().to_owned(), fields));
+    }
     fn enter(&self, span: &Id) {
         self.current
             .lock()
@@ -96,6 +108,7 @@ fn runs_and_step_executions_have_spans() {
     let spans: Spans = Arc::default();
     let recorder = Recorder {
         spans: Arc::clone(&spans),
+        events: Arc::default(),
         names: Mutex::default(),
         current: Mutex::default(),
         next: AtomicU64::new(0),
@@ -156,4 +169,68 @@ fn runs_and_step_executions_have_spans() {
             ),
         ]
     );
+}
+
+#[test]
+fn each_retry_of_a_step_is_a_warning_with_step_attempt_delay_and_error() {
+    let events: Events = Arc::default();
+    let recorder = Recorder {
+        spans: Arc::default(),
+        events: Arc::clone(&events),
+        names: Mutex::default(),
+        current: Mutex::default(),
+        next: AtomicU64::new(0),
+    };
+    let failures = Arc::new(AtomicU64::new(0));
+    tracing::subscriber::with_default(recorder, || {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        rt.block_on(async {
+            let wf = Workflow::builder("retried")
+                .step(
+                    step("flaky", move |_ctx, _s: StartEvent| {
+                        let failures = Arc::clone(&failures);
+                        async move {
+                            if failures.fetch_add(1, Ordering::SeqCst) < 2 {
+                                Err(WorkflowError::msg("upstream busy"))
+                            } else {
+                                Ok(StopEvent::new(json!("done")))
+                            }
+                        }
+                    })
+                    .retry(blazen::RetryPolicy::constant(
+                        3,
+                        std::time::Duration::from_millis(2),
+                    ))
+                    .emits(ev::<StopEvent>()),
+                )
+                .build()
+                .unwrap();
+            wf.run(json!({})).await.unwrap().result().await.unwrap();
+        })
+    });
+    let events = events.lock().unwrap();
+    let retries: Vec<_> = events
+        .iter()
+        .filter(|(target, _)| target == "blazen::retry")
+        .map(|(_, f)| {
+            (
+                f["step"].clone(),
+                f["attempt"].clone(),
+                f["delay_ms"].clone(),
+                f["error"].clone(),
+            )
+        })
+        .collect();
+    let expected = |attempt: &str| {
+        (
+            "flaky".to_owned(),
+            attempt.to_owned(),
+            "2".to_owned(),
+            "upstream busy".to_owned(),
+        )
+    };
+    assert_eq!(retries, [expected("2"), expected("3")]);
 }
