@@ -98,7 +98,7 @@ pub mod types;
 pub use agent::{
     run_agent, run_agent_stream, run_agent_typed, stream_to_workflow, AgentEvent, AgentOptions,
     AgentResult, AgentStream, LlmDelta, StopReason, ToolCallError, ToolRun, TypedAgentResult,
-    FINISH_TOOL_NAME,
+    FINISH_TOOL_NAME, MAX_CONTINUATIONS,
 };
 pub use compute::{
     AudioOutput, ComputeJob, ComputeModel, ComputeOutput, ComputeRequest, GeneratedMedia,

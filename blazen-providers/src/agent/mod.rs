@@ -61,6 +61,11 @@ use crate::types::{
 pub use stream::{run_agent_stream, AgentEvent, AgentStream};
 pub use workflow::{stream_to_workflow, LlmDelta};
 
+/// How many times in a row the agent continues a turn the provider paused (`pause_turn`:
+/// Anthropic's server tools ran long) before it stops with that turn as the answer. Each
+/// continuation is one more model call in the same round.
+pub const MAX_CONTINUATIONS: usize = 10;
+
 /// The name of the built-in tool [`AgentOptions::add_finish_tool`] adds.
 pub const FINISH_TOOL_NAME: &str = "finish";
 
@@ -489,6 +494,8 @@ async fn drive_loop(
     let mut tool_runs = Vec::new();
     // Tool-call rounds run so far (what `AgentResult::iterations` reports).
     let mut rounds = 0;
+    // `pause_turn` continuations so far (see `MAX_CONTINUATIONS`).
+    let mut continuations = 0;
     loop {
         // Model calls are numbered from 1: call n asks for the tools of round n.
         let call = rounds + 1;
@@ -522,6 +529,15 @@ async fn drive_loop(
                 StopReason::MaxIterations,
                 tool_runs,
             ));
+        }
+        // Anthropic paused a long turn (its server tools at work): the turn goes back as it is
+        // (`native_content`) and the model goes on, in the same round.
+        if response.tool_calls.is_empty()
+            && response.finish_reason.as_deref() == Some("pause_turn")
+            && continuations < MAX_CONTINUATIONS
+        {
+            continuations += 1;
+            continue;
         }
         if response.tool_calls.is_empty() {
             return Ok(totals.finish(response, history, rounds, StopReason::Completed, tool_runs));

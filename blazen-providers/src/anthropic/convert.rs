@@ -167,6 +167,12 @@ fn user_blocks(msg: &ChatMessage) -> Result<Vec<RequestBlock>> {
 }
 
 fn assistant_blocks(msg: &ChatMessage) -> Vec<RequestBlock> {
+    // An earlier answer's own blocks (signed thinking, server tools) go back as they came.
+    if let Some(Value::Array(native)) = &msg.native_content {
+        if !native.is_empty() {
+            return native.iter().cloned().map(RequestBlock::Native).collect();
+        }
+    }
     let mut blocks = Vec::new();
     if let Some(text) = msg.text_content().filter(|t| !t.is_empty()) {
         blocks.push(RequestBlock::Text { text });
@@ -287,6 +293,16 @@ fn block(raw: Value) -> Block {
     }
 }
 
+/// Whether an answer's block must go back verbatim in the next request of the conversation:
+/// any block but plain text and client tool calls (thinking and its signature, redacted
+/// thinking, server tool calls and results, blocks this crate does not know).
+fn must_replay(raw: &Value) -> bool {
+    !matches!(
+        raw.get("type").and_then(Value::as_str),
+        Some("text" | "tool_use")
+    )
+}
+
 /// Converts a whole response. `structured` says the JSON tool was forced for structured output.
 pub(crate) fn from_wire(
     resp: MessagesResponse,
@@ -299,6 +315,9 @@ pub(crate) fn from_wire(
         request_id: resp.id,
         ..CompletionResponse::default()
     };
+    if resp.content.iter().any(must_replay) {
+        out.native_content = Some(Value::Array(resp.content.clone()));
+    }
     for raw in resp.content {
         match block(raw) {
             Block::Text { text, citations } => {
@@ -356,6 +375,54 @@ pub(crate) struct StreamState {
     stop_reason: Option<String>,
     saw_delta: bool,
     done: bool,
+    /// The answer's blocks as streamed, rebuilt for [`StreamChunk::native_content`].
+    native: NativeBlocks,
+}
+
+/// An answer's content blocks rebuilt from the stream (start block, then its deltas), kept
+/// only to be given back when one of them must be (see `must_replay`).
+#[derive(Debug, Default)]
+struct NativeBlocks {
+    blocks: std::collections::BTreeMap<usize, Value>,
+    /// The `input_json_delta` fragments of each block, parsed when it stops.
+    json: HashMap<usize, String>,
+    replay: bool,
+}
+
+impl NativeBlocks {
+    fn start(&mut self, index: usize, raw: &Value) {
+        self.replay |= must_replay(raw);
+        self.blocks.insert(index, raw.clone());
+    }
+
+    /// Appends `text` to the string field `field` of block `index`.
+    fn append(&mut self, index: usize, field: &str, text: &str) {
+        if let Some(Value::Object(block)) = self.blocks.get_mut(&index) {
+            match block.get_mut(field) {
+                Some(Value::String(s)) => s.push_str(text),
+                _ => {
+                    block.insert(field.to_owned(), Value::String(text.to_owned()));
+                }
+            }
+        }
+    }
+
+    fn stop(&mut self, index: usize) {
+        if let Some(json) = self.json.remove(&index) {
+            if let (Ok(input), Some(Value::Object(block))) = (
+                serde_json::from_str::<Value>(&json),
+                self.blocks.get_mut(&index),
+            ) {
+                block.insert("input".to_owned(), input);
+            }
+        }
+    }
+
+    /// The blocks in order, when one must be given back.
+    fn content(&self) -> Option<Value> {
+        self.replay
+            .then(|| Value::Array(self.blocks.values().cloned().collect()))
+    }
 }
 
 /// The JSON a start block's `input` contributes: a start block normally carries `{}`; anything
@@ -395,10 +462,21 @@ impl StreamState {
             StreamEvent::ContentBlockStart {
                 index,
                 content_block,
-            } => Ok(self.on_block_start(index, content_block)),
+            } => {
+                self.native.start(index, &content_block);
+                Ok(self.on_block_start(index, content_block))
+            }
             StreamEvent::ContentBlockDelta { index, delta } => match delta {
-                BlockDelta::TextDelta { text } => Ok(Some(StreamChunk::text(text))),
+                BlockDelta::TextDelta { text } => {
+                    self.native.append(index, "text", &text);
+                    Ok(Some(StreamChunk::text(text)))
+                }
                 BlockDelta::InputJsonDelta { partial_json } => {
+                    self.native
+                        .json
+                        .entry(index)
+                        .or_default()
+                        .push_str(&partial_json);
                     if self.structured_text == Some(index) {
                         // Structured output: the tool input *is* the answer text.
                         self.saw_delta = true;
@@ -414,17 +492,35 @@ impl StreamState {
                     }
                     Ok(None)
                 }
-                BlockDelta::CitationsDelta { citation } => Ok(Some(StreamChunk {
-                    citations: vec![Citation::from_raw(citation)],
-                    ..StreamChunk::default()
-                })),
-                BlockDelta::ThinkingDelta { thinking } => Ok(Some(StreamChunk {
-                    reasoning: Some(thinking),
-                    ..StreamChunk::default()
-                })),
+                BlockDelta::CitationsDelta { citation } => {
+                    if let Some(Value::Object(block)) = self.native.blocks.get_mut(&index) {
+                        if let Value::Array(all) = block
+                            .entry("citations")
+                            .or_insert_with(|| Value::Array(Vec::new()))
+                        {
+                            all.push(citation.clone());
+                        }
+                    }
+                    Ok(Some(StreamChunk {
+                        citations: vec![Citation::from_raw(citation)],
+                        ..StreamChunk::default()
+                    }))
+                }
+                BlockDelta::ThinkingDelta { thinking } => {
+                    self.native.append(index, "thinking", &thinking);
+                    Ok(Some(StreamChunk {
+                        reasoning: Some(thinking),
+                        ..StreamChunk::default()
+                    }))
+                }
+                BlockDelta::SignatureDelta { signature } => {
+                    self.native.append(index, "signature", &signature);
+                    Ok(None)
+                }
                 BlockDelta::Other => Ok(None),
             },
             StreamEvent::ContentBlockStop { index } => {
+                self.native.stop(index);
                 let Some(tool) = self.tools.remove(&index) else {
                     return Ok(None);
                 };
@@ -562,6 +658,7 @@ impl StreamState {
         StreamChunk {
             finish_reason: Some(finish),
             usage: Some(usage(&usage_in)),
+            native_content: self.native.content(),
             ..StreamChunk::default()
         }
     }

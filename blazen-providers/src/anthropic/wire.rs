@@ -71,6 +71,9 @@ pub(crate) enum RequestBlock {
         #[serde(skip_serializing_if = "std::ops::Not::not")]
         is_error: bool,
     },
+    /// A block of an earlier answer, sent back as the API gave it.
+    #[serde(untagged)]
+    Native(Value),
 }
 
 /// Content of a `tool_result` block.
@@ -224,8 +227,11 @@ pub(crate) enum BlockDelta {
         citation: Value,
     },
     ThinkingDelta {
-        #[allow(dead_code)] // read for completeness of the wire model; thinking is not surfaced
         thinking: String,
+    },
+    /// The signature of the thinking block being streamed (sent back with it).
+    SignatureDelta {
+        signature: String,
     },
     #[serde(other)]
     Other,

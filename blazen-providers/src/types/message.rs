@@ -297,6 +297,13 @@ pub struct ChatMessage {
     /// An optional participant or tool name.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
+    /// An assistant message's own content blocks as its provider sent them, when they hold
+    /// what `content` and `tool_calls` cannot carry back (Anthropic's signed thinking blocks,
+    /// server tool blocks): that provider gets them back verbatim instead of `content` and
+    /// `tool_calls`; other providers ignore them. Set by
+    /// [`CompletionResponse::to_message`](crate::CompletionResponse::to_message).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub native_content: Option<serde_json::Value>,
 }
 
 impl ChatMessage {

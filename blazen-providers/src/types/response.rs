@@ -137,15 +137,24 @@ pub struct CompletionResponse {
     /// Content blocks of a type this crate does not know, skipped and kept as sent.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub skipped_blocks: Vec<Value>,
+    /// The answer's content blocks as the provider sent them, in order, when some hold what
+    /// the fields above cannot carry back to it (Anthropic: thinking blocks and their
+    /// signatures, server tool calls and results, unknown blocks). [`to_message`](Self::to_message)
+    /// keeps them, so the next request of a conversation (a tool round after extended
+    /// thinking, a `pause_turn` continuation) gives them back verbatim.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub native_content: Option<Value>,
 }
 
 impl CompletionResponse {
-    /// The assistant message to append to the history (content and tool calls).
+    /// The assistant message to append to the history (content, tool calls and the
+    /// provider's [`native_content`](Self::native_content)).
     pub fn to_message(&self) -> ChatMessage {
         ChatMessage {
             role: Role::Assistant,
             content: self.content.clone(),
             tool_calls: self.tool_calls.clone(),
+            native_content: self.native_content.clone(),
             ..ChatMessage::default()
         }
     }
@@ -188,6 +197,10 @@ pub struct StreamChunk {
     /// Content blocks of a type this crate does not know, skipped and kept as sent.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub skipped_blocks: Vec<Value>,
+    /// On the final chunk: the answer's content blocks as the provider sent them, when some
+    /// must go back to it verbatim (see [`CompletionResponse::native_content`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub native_content: Option<Value>,
 }
 
 impl StreamChunk {
@@ -232,5 +245,8 @@ impl StreamAccumulator {
         r.citations.extend(chunk.citations.iter().cloned());
         r.skipped_blocks
             .extend(chunk.skipped_blocks.iter().cloned());
+        if chunk.native_content.is_some() {
+            r.native_content.clone_from(&chunk.native_content);
+        }
     }
 }
