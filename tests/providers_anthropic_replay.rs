@@ -3,9 +3,7 @@
 //! `signature_delta`, redacted thinking), server tool blocks, and a `pause_turn` that
 //! `run_agent` continues with the paused turn as it came. Plain answers carry nothing extra.
 
-use blazen_providers::{
-    run_agent, AgentOptions, ChatMessage, CompletionModel, CompletionResponse,
-};
+use blazen_providers::{run_agent, AgentOptions, ChatMessage, CompletionModel, CompletionResponse};
 use serde_json::{json, Value};
 use wiremock::matchers::{method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
@@ -33,8 +31,14 @@ async fn answering(answers: Vec<ResponseTemplate>) -> MockServer {
     let server = MockServer::start().await;
     let n = answers.len();
     for (i, answer) in answers.into_iter().enumerate() {
-        let mock = Mock::given(method("POST")).and(path("/messages")).respond_with(answer);
-        let mock = if i + 1 < n { mock.up_to_n_times(1) } else { mock };
+        let mock = Mock::given(method("POST"))
+            .and(path("/messages"))
+            .respond_with(answer);
+        let mock = if i + 1 < n {
+            mock.up_to_n_times(1)
+        } else {
+            mock
+        };
         mock.mount(&server).await;
     }
     server
@@ -53,7 +57,10 @@ async fn bodies(server: &MockServer) -> Vec<Value> {
 
 async fn streamed(name: &str) -> CompletionResponse {
     let (body, content_type) = recorded(name);
-    let server = answering(vec![ResponseTemplate::new(200).set_body_raw(body, &content_type)]).await;
+    let server = answering(vec![
+        ResponseTemplate::new(200).set_body_raw(body, &content_type)
+    ])
+    .await;
     let model = CompletionModel::anthropic("k").with_base_url(server.uri());
     model
         .stream_with(&[ChatMessage::user("question")], |_| {})
@@ -64,7 +71,10 @@ async fn streamed(name: &str) -> CompletionResponse {
 #[tokio::test]
 async fn a_streamed_thinking_block_goes_back_with_its_signature() {
     let first = streamed("opus_4_7__messages_adaptive_thinking_streaming_smoke").await;
-    let native = first.native_content.clone().expect("a thinking block must go back");
+    let native = first
+        .native_content
+        .clone()
+        .expect("a thinking block must go back");
     let blocks = native.as_array().unwrap();
     assert_eq!(blocks.len(), 2, "{native}");
     assert_eq!(blocks[0]["type"], "thinking");
@@ -102,7 +112,9 @@ async fn a_streamed_thinking_block_goes_back_with_its_signature() {
 #[tokio::test]
 async fn redacted_thinking_goes_back_too() {
     let first = streamed("messages_thinking__redacted_thinking_streaming").await;
-    let native = first.native_content.expect("redacted thinking must go back");
+    let native = first
+        .native_content
+        .expect("redacted thinking must go back");
     let kinds: Vec<&str> = native
         .as_array()
         .unwrap()
