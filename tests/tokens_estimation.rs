@@ -247,3 +247,16 @@ fn estimates_track_recorded_prompt_tokens() {
     }
     assert_eq!(ratios.len(), 17);
 }
+
+#[test]
+fn native_thinking_blocks_count_toward_the_prompt() {
+    let plain = ChatMessage::assistant("The answer is 4.");
+    let mut with_thinking = plain.clone();
+    with_thinking.native_content = Some(json!([
+        {"type": "thinking", "thinking": "Two plus two is four, as anyone can check by counting on their fingers.", "signature": "sig"},
+        {"type": "text", "text": "The answer is 4."}
+    ]));
+    let without = count_message_tokens(&[plain], DEFAULT_CONTEXT_SIZE);
+    let with = count_message_tokens(&[with_thinking], DEFAULT_CONTEXT_SIZE);
+    assert!(with > without + 10, "{with} vs {without}");
+}

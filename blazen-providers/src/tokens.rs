@@ -128,6 +128,15 @@ fn message_tokens(message: &ChatMessage, context_size: usize) -> usize {
     if let Some(name) = &message.name {
         add(estimate_tokens(name, context_size));
     }
+    // Native blocks beside the text and tool calls counted above (thinking, server tools).
+    if let Some(serde_json::Value::Array(blocks)) = &message.native_content {
+        for block in blocks {
+            let kind = block.get("type").and_then(serde_json::Value::as_str);
+            if !matches!(kind, Some("text" | "tool_use")) {
+                add(estimate_tokens(&block.to_string(), context_size));
+            }
+        }
+    }
     n
 }
 
