@@ -35,6 +35,7 @@ macro_rules! now_ms {
 }
 
 // After `now_ms!`: the run statements use it.
+mod notify;
 mod runs;
 
 const MIGRATION: &str = "
@@ -86,6 +87,8 @@ struct Inner {
     schema: Option<String>,
     /// `postgres://user@host:port/db`: the URL without its password.
     display: String,
+    /// Stream notices waiting to be sent after their commits.
+    notifier: notify::Notifier,
 }
 
 /// A [`RunStore`](crate::persist::RunStore) on PostgreSQL: replicas on several machines share runs through it.
@@ -294,6 +297,7 @@ impl PostgresStore {
                 channel,
                 schema,
                 display,
+                notifier: notify::Notifier::default(),
             }),
         })
     }
@@ -436,7 +440,7 @@ impl CheckpointStore for PostgresStore {
 
 #[cfg(test)]
 mod tests {
-    use super::runs::notice_of;
+    use super::runs::notices_of;
     use super::*;
     use crate::persist::ownership::Notice;
 
@@ -454,18 +458,19 @@ mod tests {
     fn payloads_round_trip() {
         let id = Uuid::new_v4();
         assert_eq!(
-            notice_of(&PostgresStore::payload('i', id)),
-            Some(Notice::Inbox(id))
+            notices_of(&PostgresStore::payload('i', id)),
+            vec![Notice::Inbox(id)]
         );
         assert_eq!(
-            notice_of(&PostgresStore::payload('s', id)),
-            Some(Notice::Stream(id))
+            notices_of(&PostgresStore::payload('s', id)),
+            vec![Notice::Stream(id)]
         );
         assert_eq!(
-            notice_of(&PostgresStore::payload('c', id)),
-            Some(Notice::Claimable(id))
+            notices_of(&PostgresStore::payload('c', id)),
+            vec![Notice::Claimable(id)]
         );
-        assert_eq!(notice_of("x:y"), None);
+        assert_eq!(notices_of("x:y"), vec![]);
+        assert_eq!(notices_of("s:nope"), vec![]);
     }
 
     #[test]

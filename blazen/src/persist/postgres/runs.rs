@@ -63,8 +63,8 @@ impl RunStore for PostgresStore {
             events.push(serde_json::to_string(event).map_err(PersistError::Encode)?);
         }
         let notify = !entry.stream.is_empty() || entry.frame.status.is_finished();
-        let payload = Self::payload('s', lease.run_id);
-        // One statement: its own transaction, one round trip.
+        // One statement: its own transaction, one round trip. Its stream notice is sent
+        // after the commit (see `notify.rs`).
         let rows = self
             .query(
                 concat!(
@@ -81,10 +81,9 @@ impl RunStore for PostgresStore {
                         SELECT $1, p, e FROM unnest($6::bigint[], $7::text[]) AS t(p, e)
                         WHERE EXISTS (SELECT 1 FROM r)
                         ON CONFLICT DO NOTHING),
-                     n AS (SELECT pg_notify($9, $10) FROM r WHERE $8),
                      i AS (DELETE FROM blazen_inbox
-                        WHERE run_id = $1 AND id <= $11 AND EXISTS (SELECT 1 FROM r))
-                     SELECT journal_len, (SELECT count(*) FROM n) FROM r"
+                        WHERE run_id = $1 AND id <= $8 AND EXISTS (SELECT 1 FROM r))
+                     SELECT journal_len FROM r"
                 ),
                 &[
                     &lease.run_id,
@@ -94,17 +93,17 @@ impl RunStore for PostgresStore {
                     &json,
                     &positions,
                     &events,
-                    &notify,
-                    &self.inner.channel,
-                    &payload,
                     &entry.inbox_through.map_or(-1, to_i64),
                 ],
             )
             .await?;
-        match rows.first() {
-            Some(row) => Ok(to_u64(row.get(0))),
-            None => Err(fenced(lease)),
+        let Some(row) = rows.first() else {
+            return Err(fenced(lease));
+        };
+        if notify {
+            self.notify_stream(lease.run_id);
         }
+        Ok(to_u64(row.get(0)))
     }
 
     async fn compact(
@@ -130,9 +129,8 @@ impl RunStore for PostgresStore {
                         WHERE run_id = $1 AND epoch = $2 AND owner = $3
                         RETURNING run_id),
                      d AS (DELETE FROM blazen_journal
-                        WHERE run_id = $1 AND EXISTS (SELECT 1 FROM r)),
-                     n AS (SELECT pg_notify($8, $9) FROM r WHERE $7)
-                     SELECT run_id, (SELECT count(*) FROM n) FROM r"
+                        WHERE run_id = $1 AND EXISTS (SELECT 1 FROM r))
+                     SELECT run_id FROM r"
                 ),
                 &[
                     &lease.run_id,
@@ -142,13 +140,14 @@ impl RunStore for PostgresStore {
                     &snapshot.status.as_str(),
                     &version,
                     &finished,
-                    &self.inner.channel,
-                    &Self::payload('s', lease.run_id),
                 ],
             )
             .await?;
         if rows.is_empty() {
             return Err(fenced(lease));
+        }
+        if finished {
+            self.notify_stream(lease.run_id);
         }
         Ok(())
     }
@@ -397,7 +396,7 @@ impl RunStore for PostgresStore {
     }
 
     async fn notices(&self) -> Result<Notices, PersistError> {
-        let (tx, mut rx) = mpsc::channel::<Notice>(1024);
+        let (tx, mut rx) = mpsc::channel::<Notice>(4096);
         let (ready_tx, ready_rx) = oneshot::channel();
         let config = self.inner.config.clone();
         let channel = self.inner.channel.clone();
@@ -420,16 +419,22 @@ fn fenced(lease: &Lease) -> PersistError {
     }
 }
 
-/// Parses a notification payload (`i:`, `s:` or `c:` and a run id).
-pub(super) fn notice_of(payload: &str) -> Option<Notice> {
-    let (kind, id) = payload.split_once(':')?;
-    let id = Uuid::parse_str(id).ok()?;
-    match kind {
-        "i" => Some(Notice::Inbox(id)),
-        "s" => Some(Notice::Stream(id)),
-        "c" => Some(Notice::Claimable(id)),
-        _ => None,
-    }
+/// Parses a notification payload: `i:`, `s:` or `c:` and run ids, comma-separated (stream
+/// notices are sent many to a payload, see `notify.rs`). Ids that do not parse are skipped.
+pub(super) fn notices_of(payload: &str) -> Vec<Notice> {
+    let Some((kind, ids)) = payload.split_once(':') else {
+        return Vec::new();
+    };
+    let notice: fn(Uuid) -> Notice = match kind {
+        "i" => Notice::Inbox,
+        "s" => Notice::Stream,
+        "c" => Notice::Claimable,
+        _ => return Vec::new(),
+    };
+    ids.split(',')
+        .filter_map(|id| Uuid::parse_str(id).ok())
+        .map(notice)
+        .collect()
 }
 
 /// Keeps a `LISTEN` connection for `tx` until its receiver is dropped, reconnecting with
@@ -488,7 +493,7 @@ async fn listen_once(
             }
             m = messages.next() => match m {
                 Some(Ok(AsyncMessage::Notification(n))) => {
-                    if let Some(notice) = notice_of(n.payload()) {
+                    for notice in notices_of(n.payload()) {
                         // Notices are hints: drop one rather than block the connection.
                         let _ = tx.try_send(notice);
                     }
