@@ -35,6 +35,7 @@ macro_rules! now_ms {
 }
 
 // After `now_ms!`: the run statements use it.
+mod batch;
 mod notify;
 mod runs;
 
@@ -89,6 +90,8 @@ struct Inner {
     display: String,
     /// Stream notices waiting to be sent after their commits.
     notifier: notify::Notifier,
+    /// Journal appends waiting to be written, grouped.
+    appends: batch::Appends,
 }
 
 /// A [`RunStore`](crate::persist::RunStore) on PostgreSQL: replicas on several machines share runs through it.
@@ -104,6 +107,12 @@ struct Inner {
 /// - Leases are measured on the database's clock, so replicas' clocks need not agree.
 /// - Every method is one transaction (most are one statement): cancelling a call (dropping
 ///   its future) never leaves half of a write.
+/// - Journal appends of different runs that wait at the same moment are written together, in
+///   one transaction (group commit); each call returns once its own entry committed, or with
+///   its own run's error ([`PersistError::Fenced`] for a run whose lease was lost: the
+///   others commit). An append whose future is dropped may still be written with its group.
+/// - Stream notices are sent after the commit that wrote the events, many to a
+///   notification, outside the writing transaction.
 /// - Wake-ups ([`notices`](crate::persist::RunStore::notices)) use `LISTEN`/`NOTIFY` on a dedicated
 ///   connection, reconnected with backoff when it drops. A notice sent while it was down is
 ///   lost: consumers also re-check the store periodically.
@@ -298,6 +307,7 @@ impl PostgresStore {
                 schema,
                 display,
                 notifier: notify::Notifier::default(),
+                appends: batch::Appends::default(),
             }),
         })
     }
