@@ -212,6 +212,72 @@ async fn fencing<S: RunStore + Clone + 'static>(h: Vec<S>) {
     assert_eq!(a.load(snap.run_id).await.unwrap(), Some(snap));
 }
 
+/// Appends of many runs at once (a `PostgresStore` writes them grouped in one transaction):
+/// each caller gets its own run's outcome, a fenced run's entry fails alone and writes
+/// nothing, and each run's journal keeps its order.
+async fn concurrent_appends_fence_per_run<S: RunStore + Clone + 'static>(h: Vec<S>) {
+    let (a, b) = (&h[0], &h[1]);
+    // One run whose lease `a` loses to `b`, among many that `a` keeps.
+    let mut lost = snapshot();
+    let old = a.create(&lost, "old", SHORT).await.unwrap();
+    expire().await;
+    let new = b
+        .claim("new", &workflows(), LONG, 10)
+        .await
+        .unwrap()
+        .remove(0);
+    assert_eq!(new.run_id, lost.run_id);
+    let mut runs = Vec::new();
+    for _ in 0..40 {
+        let snap = snapshot();
+        let lease = a.create(&snap, "old", LONG).await.unwrap();
+        runs.push((snap, lease));
+    }
+    let before = b.load(lost.run_id).await.unwrap();
+    for round in 1..=3u64 {
+        let mut appends = Vec::new();
+        for (i, (snap, lease)) in runs.iter_mut().enumerate() {
+            let i = i as u64;
+            let entry = step(snap, round, &[round * 100 + i]);
+            let store = a.clone();
+            let lease = lease.clone();
+            appends.push(tokio::spawn(
+                async move { store.append(&lease, &entry).await },
+            ));
+        }
+        let stale = step(&mut lost.clone(), 99, &[0]);
+        let fenced = {
+            let store = a.clone();
+            let old = old.clone();
+            tokio::spawn(async move { store.append(&old, &stale).await })
+        };
+        for append in appends {
+            assert_eq!(
+                append.await.unwrap().unwrap(),
+                round,
+                "entries since compaction"
+            );
+        }
+        assert!(is_fenced(fenced.await.unwrap()));
+    }
+    for (i, (snap, _)) in runs.iter().enumerate() {
+        let i = i as u64;
+        assert_eq!(b.load(snap.run_id).await.unwrap().as_ref(), Some(snap));
+        let stream: Vec<u64> = b
+            .read_stream(snap.run_id, 0, 10)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|(p, _)| p)
+            .collect();
+        assert_eq!(stream, vec![100 + i, 200 + i, 300 + i]);
+    }
+    assert_eq!(b.load(lost.run_id).await.unwrap(), before);
+    assert!(b.read_stream(lost.run_id, 0, 10).await.unwrap().is_empty());
+    b.append(&new, &step(&mut lost, 1, &[])).await.unwrap();
+    assert_eq!(a.load(lost.run_id).await.unwrap(), Some(lost));
+}
+
 async fn claim_exclusive<S: RunStore + Clone + 'static>(h: Vec<S>) {
     const RUNS: usize = 30;
     let mut ids = Vec::new();
@@ -653,6 +719,7 @@ macro_rules! contract {
 contract!(
     create_append_load,
     fencing,
+    concurrent_appends_fence_per_run,
     claim_exclusive,
     renew_reports_lost_runs,
     release_handover_and_idle,

@@ -35,6 +35,8 @@ macro_rules! now_ms {
 }
 
 // After `now_ms!`: the run statements use it.
+mod batch;
+mod notify;
 mod runs;
 
 const MIGRATION: &str = "
@@ -86,6 +88,10 @@ struct Inner {
     schema: Option<String>,
     /// `postgres://user@host:port/db`: the URL without its password.
     display: String,
+    /// Stream notices waiting to be sent after their commits.
+    notifier: notify::Notifier,
+    /// Journal appends waiting to be written, grouped.
+    appends: batch::Appends,
 }
 
 /// A [`RunStore`](crate::persist::RunStore) on PostgreSQL: replicas on several machines share runs through it.
@@ -101,6 +107,12 @@ struct Inner {
 /// - Leases are measured on the database's clock, so replicas' clocks need not agree.
 /// - Every method is one transaction (most are one statement): cancelling a call (dropping
 ///   its future) never leaves half of a write.
+/// - Journal appends of different runs that wait at the same moment are written together, in
+///   one transaction (group commit); each call returns once its own entry committed, or with
+///   its own run's error ([`PersistError::Fenced`] for a run whose lease was lost: the
+///   others commit). An append whose future is dropped may still be written with its group.
+/// - Stream notices are sent after the commit that wrote the events, many to a
+///   notification, outside the writing transaction.
 /// - Wake-ups ([`notices`](crate::persist::RunStore::notices)) use `LISTEN`/`NOTIFY` on a dedicated
 ///   connection, reconnected with backoff when it drops. A notice sent while it was down is
 ///   lost: consumers also re-check the store periodically.
@@ -294,6 +306,8 @@ impl PostgresStore {
                 channel,
                 schema,
                 display,
+                notifier: notify::Notifier::default(),
+                appends: batch::Appends::default(),
             }),
         })
     }
@@ -436,7 +450,7 @@ impl CheckpointStore for PostgresStore {
 
 #[cfg(test)]
 mod tests {
-    use super::runs::notice_of;
+    use super::runs::notices_of;
     use super::*;
     use crate::persist::ownership::Notice;
 
@@ -454,18 +468,19 @@ mod tests {
     fn payloads_round_trip() {
         let id = Uuid::new_v4();
         assert_eq!(
-            notice_of(&PostgresStore::payload('i', id)),
-            Some(Notice::Inbox(id))
+            notices_of(&PostgresStore::payload('i', id)),
+            vec![Notice::Inbox(id)]
         );
         assert_eq!(
-            notice_of(&PostgresStore::payload('s', id)),
-            Some(Notice::Stream(id))
+            notices_of(&PostgresStore::payload('s', id)),
+            vec![Notice::Stream(id)]
         );
         assert_eq!(
-            notice_of(&PostgresStore::payload('c', id)),
-            Some(Notice::Claimable(id))
+            notices_of(&PostgresStore::payload('c', id)),
+            vec![Notice::Claimable(id)]
         );
-        assert_eq!(notice_of("x:y"), None);
+        assert_eq!(notices_of("x:y"), vec![]);
+        assert_eq!(notices_of("s:nope"), vec![]);
     }
 
     #[test]

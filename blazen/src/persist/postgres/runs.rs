@@ -55,56 +55,9 @@ impl RunStore for PostgresStore {
     }
 
     async fn append(&self, lease: &Lease, entry: &JournalEntry) -> Result<u64, PersistError> {
-        let json = serde_json::to_string(entry).map_err(PersistError::Encode)?;
-        let mut positions = Vec::with_capacity(entry.stream.len());
-        let mut events = Vec::with_capacity(entry.stream.len());
-        for (position, event) in &entry.stream {
-            positions.push(to_i64(*position));
-            events.push(serde_json::to_string(event).map_err(PersistError::Encode)?);
-        }
-        let notify = !entry.stream.is_empty() || entry.frame.status.is_finished();
-        let payload = Self::payload('s', lease.run_id);
-        // One statement: its own transaction, one round trip.
-        let rows = self
-            .query(
-                concat!(
-                    "WITH r AS (
-                        UPDATE blazen_runs SET journal_len = journal_len + 1, status = $4,
-                            updated_at_ms = ",
-                    now_ms!(),
-                    "
-                        WHERE run_id = $1 AND epoch = $2 AND owner = $3
-                        RETURNING journal_len),
-                     j AS (INSERT INTO blazen_journal (run_id, seq, epoch, entry)
-                        SELECT $1, journal_len, $2, $5 FROM r),
-                     s AS (INSERT INTO blazen_stream (run_id, position, event)
-                        SELECT $1, p, e FROM unnest($6::bigint[], $7::text[]) AS t(p, e)
-                        WHERE EXISTS (SELECT 1 FROM r)
-                        ON CONFLICT DO NOTHING),
-                     n AS (SELECT pg_notify($9, $10) FROM r WHERE $8),
-                     i AS (DELETE FROM blazen_inbox
-                        WHERE run_id = $1 AND id <= $11 AND EXISTS (SELECT 1 FROM r))
-                     SELECT journal_len, (SELECT count(*) FROM n) FROM r"
-                ),
-                &[
-                    &lease.run_id,
-                    &to_i64(lease.epoch),
-                    &lease.owner,
-                    &entry.frame.status.as_str(),
-                    &json,
-                    &positions,
-                    &events,
-                    &notify,
-                    &self.inner.channel,
-                    &payload,
-                    &entry.inbox_through.map_or(-1, to_i64),
-                ],
-            )
-            .await?;
-        match rows.first() {
-            Some(row) => Ok(to_u64(row.get(0))),
-            None => Err(fenced(lease)),
-        }
+        let row = AppendRow::of(lease, entry)?;
+        // Grouped with the appends of other runs into one transaction (see `batch.rs`).
+        self.append_grouped(row).await
     }
 
     async fn compact(
@@ -130,9 +83,8 @@ impl RunStore for PostgresStore {
                         WHERE run_id = $1 AND epoch = $2 AND owner = $3
                         RETURNING run_id),
                      d AS (DELETE FROM blazen_journal
-                        WHERE run_id = $1 AND EXISTS (SELECT 1 FROM r)),
-                     n AS (SELECT pg_notify($8, $9) FROM r WHERE $7)
-                     SELECT run_id, (SELECT count(*) FROM n) FROM r"
+                        WHERE run_id = $1 AND EXISTS (SELECT 1 FROM r))
+                     SELECT run_id FROM r"
                 ),
                 &[
                     &lease.run_id,
@@ -142,13 +94,14 @@ impl RunStore for PostgresStore {
                     &snapshot.status.as_str(),
                     &version,
                     &finished,
-                    &self.inner.channel,
-                    &Self::payload('s', lease.run_id),
                 ],
             )
             .await?;
         if rows.is_empty() {
             return Err(fenced(lease));
+        }
+        if finished {
+            self.notify_stream(lease.run_id);
         }
         Ok(())
     }
@@ -164,21 +117,30 @@ impl RunStore for PostgresStore {
         }
         let ids: Vec<Uuid> = runs.iter().map(|l| l.run_id).collect();
         let epochs: Vec<i64> = runs.iter().map(|l| to_i64(l.epoch)).collect();
-        let rows = self
-            .query(
-                concat!(
-                    "UPDATE blazen_runs r SET lease_until_ms = ",
-                    now_ms!(),
-                    " + $2
-                     FROM unnest($3::uuid[], $4::bigint[]) AS l(id, ep)
-                     WHERE r.run_id = l.id AND r.epoch = l.ep AND r.owner = $1
-                       AND r.status NOT IN ",
-                    "('completed', 'failed')",
-                    " RETURNING r.run_id"
-                ),
-                &[&owner, &ms(lease), &ids, &epochs],
-            )
-            .await?;
+        let mut client = self.client().await?;
+        let tx = client.transaction().await.map_err(pg)?;
+        // Lock the rows in run id order first, as a group of appends does (`batch.rs`): two
+        // transactions that lock several runs never wait for each other in a cycle.
+        let lock = tx.prepare_cached(LOCK_RUNS).await.map_err(pg)?;
+        tx.query(&lock, &[&ids]).await.map_err(pg)?;
+        let update = tx
+            .prepare_cached(concat!(
+                "UPDATE blazen_runs r SET lease_until_ms = ",
+                now_ms!(),
+                " + $2
+                 FROM unnest($3::uuid[], $4::bigint[]) AS l(id, ep)
+                 WHERE r.run_id = l.id AND r.epoch = l.ep AND r.owner = $1
+                   AND r.status NOT IN ",
+                "('completed', 'failed')",
+                " RETURNING r.run_id"
+            ))
+            .await
+            .map_err(pg)?;
+        let rows = tx
+            .query(&update, &[&owner, &ms(lease), &ids, &epochs])
+            .await
+            .map_err(pg)?;
+        tx.commit().await.map_err(pg)?;
         let held: std::collections::HashSet<Uuid> = rows.iter().map(|r| r.get(0)).collect();
         Ok(ids.into_iter().filter(|id| !held.contains(id)).collect())
     }
@@ -397,7 +359,7 @@ impl RunStore for PostgresStore {
     }
 
     async fn notices(&self) -> Result<Notices, PersistError> {
-        let (tx, mut rx) = mpsc::channel::<Notice>(1024);
+        let (tx, mut rx) = mpsc::channel::<Notice>(4096);
         let (ready_tx, ready_rx) = oneshot::channel();
         let config = self.inner.config.clone();
         let channel = self.inner.channel.clone();
@@ -413,23 +375,117 @@ impl RunStore for PostgresStore {
     }
 }
 
-fn fenced(lease: &Lease) -> PersistError {
+/// Locks the rows of the runs `$1` in run id order (the row locks are taken as the sorted
+/// rows come out), for the transactions that write several runs.
+pub(super) const LOCK_RUNS: &str =
+    "SELECT run_id FROM blazen_runs WHERE run_id = ANY($1) ORDER BY run_id FOR UPDATE";
+
+/// A journal entry encoded for its statement, with its lease.
+#[derive(Debug)]
+pub(super) struct AppendRow {
+    pub(super) lease: Lease,
+    pub(super) status: &'static str,
+    pub(super) entry: String,
+    pub(super) positions: Vec<i64>,
+    pub(super) events: Vec<String>,
+    /// `-1`: no inbox message to remove.
+    pub(super) inbox_through: i64,
+    /// Whether readers of the run's stream are to be woken after the commit.
+    pub(super) notify: bool,
+}
+
+impl AppendRow {
+    pub(super) fn of(lease: &Lease, entry: &JournalEntry) -> Result<Self, PersistError> {
+        let json = serde_json::to_string(entry).map_err(PersistError::Encode)?;
+        let mut positions = Vec::with_capacity(entry.stream.len());
+        let mut events = Vec::with_capacity(entry.stream.len());
+        for (position, event) in &entry.stream {
+            positions.push(to_i64(*position));
+            events.push(serde_json::to_string(event).map_err(PersistError::Encode)?);
+        }
+        Ok(AppendRow {
+            lease: lease.clone(),
+            status: entry.frame.status.as_str(),
+            entry: json,
+            positions,
+            events,
+            inbox_through: entry.inbox_through.map_or(-1, to_i64),
+            notify: !entry.stream.is_empty() || entry.frame.status.is_finished(),
+        })
+    }
+}
+
+impl PostgresStore {
+    /// Appends one entry in one statement (its own transaction, one round trip): the plain
+    /// append, what a group of one is written with (see `batch.rs`). Its stream notice is
+    /// sent after the commit (see `notify.rs`).
+    pub(super) async fn append_one(&self, row: &AppendRow) -> Result<u64, PersistError> {
+        let lease = &row.lease;
+        let rows = self
+            .query(
+                concat!(
+                    "WITH r AS (
+                        UPDATE blazen_runs SET journal_len = journal_len + 1, status = $4,
+                            updated_at_ms = ",
+                    now_ms!(),
+                    "
+                        WHERE run_id = $1 AND epoch = $2 AND owner = $3
+                        RETURNING journal_len),
+                     j AS (INSERT INTO blazen_journal (run_id, seq, epoch, entry)
+                        SELECT $1, journal_len, $2, $5 FROM r),
+                     s AS (INSERT INTO blazen_stream (run_id, position, event)
+                        SELECT $1, p, e FROM unnest($6::bigint[], $7::text[]) AS t(p, e)
+                        WHERE EXISTS (SELECT 1 FROM r)
+                        ON CONFLICT DO NOTHING),
+                     i AS (DELETE FROM blazen_inbox
+                        WHERE run_id = $1 AND id <= $8 AND EXISTS (SELECT 1 FROM r))
+                     SELECT journal_len FROM r"
+                ),
+                &[
+                    &lease.run_id,
+                    &to_i64(lease.epoch),
+                    &lease.owner,
+                    &row.status,
+                    &row.entry,
+                    &row.positions,
+                    &row.events,
+                    &row.inbox_through,
+                ],
+            )
+            .await?;
+        let Some(found) = rows.first() else {
+            return Err(fenced(lease));
+        };
+        if row.notify {
+            self.notify_stream(lease.run_id);
+        }
+        Ok(to_u64(found.get(0)))
+    }
+}
+
+pub(super) fn fenced(lease: &Lease) -> PersistError {
     PersistError::Fenced {
         run_id: lease.run_id,
         epoch: lease.epoch,
     }
 }
 
-/// Parses a notification payload (`i:`, `s:` or `c:` and a run id).
-pub(super) fn notice_of(payload: &str) -> Option<Notice> {
-    let (kind, id) = payload.split_once(':')?;
-    let id = Uuid::parse_str(id).ok()?;
-    match kind {
-        "i" => Some(Notice::Inbox(id)),
-        "s" => Some(Notice::Stream(id)),
-        "c" => Some(Notice::Claimable(id)),
-        _ => None,
-    }
+/// Parses a notification payload: `i:`, `s:` or `c:` and run ids, comma-separated (stream
+/// notices are sent many to a payload, see `notify.rs`). Ids that do not parse are skipped.
+pub(super) fn notices_of(payload: &str) -> Vec<Notice> {
+    let Some((kind, ids)) = payload.split_once(':') else {
+        return Vec::new();
+    };
+    let notice: fn(Uuid) -> Notice = match kind {
+        "i" => Notice::Inbox,
+        "s" => Notice::Stream,
+        "c" => Notice::Claimable,
+        _ => return Vec::new(),
+    };
+    ids.split(',')
+        .filter_map(|id| Uuid::parse_str(id).ok())
+        .map(notice)
+        .collect()
 }
 
 /// Keeps a `LISTEN` connection for `tx` until its receiver is dropped, reconnecting with
@@ -488,7 +544,7 @@ async fn listen_once(
             }
             m = messages.next() => match m {
                 Some(Ok(AsyncMessage::Notification(n))) => {
-                    if let Some(notice) = notice_of(n.payload()) {
+                    for notice in notices_of(n.payload()) {
                         // Notices are hints: drop one rather than block the connection.
                         let _ = tx.try_send(notice);
                     }
