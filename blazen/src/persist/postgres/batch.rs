@@ -440,4 +440,64 @@ mod tests {
             .await
             .unwrap();
     }
+
+    /// A group PostgreSQL refuses as a whole (here: one entry collides with a journal row
+    /// already there) is written again entry by entry: the bad entry fails its own run only,
+    /// the others commit, each exactly once.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_refused_group_is_written_entry_by_entry_and_fails_only_the_bad_run() {
+        let Some(store) = store().await else { return };
+        let mut snaps = Vec::new();
+        let mut leases = Vec::new();
+        for _ in 0..3 {
+            let snap = WorkflowSnapshot::new("wf", "v1:t", Uuid::new_v4());
+            leases.push(store.create(&snap, "w", LONG).await.unwrap());
+            snaps.push(snap);
+        }
+        // The middle run's next journal row (seq 1) is taken already.
+        let client = store.client().await.unwrap();
+        client
+            .execute(
+                "INSERT INTO blazen_journal (run_id, seq, epoch, entry) VALUES ($1, 1, 1, '{}')",
+                &[&leases[1].run_id],
+            )
+            .await
+            .unwrap();
+        let rows: Vec<AppendRow> = leases
+            .iter()
+            .zip(snaps.iter_mut())
+            .map(|(lease, snap)| AppendRow::of(lease, &entry(snap, 1, &[5], 0)).unwrap())
+            .collect();
+        let refs: Vec<&AppendRow> = rows.iter().collect();
+        assert!(
+            store.append_many(&refs).await.is_err(),
+            "the group as one transaction is refused"
+        );
+        let outcomes = store.write_group(&refs).await;
+        assert_eq!(outcomes[0].as_ref().unwrap(), &1);
+        assert!(outcomes[1].is_err(), "{:?}", outcomes[1]);
+        assert_eq!(outcomes[2].as_ref().unwrap(), &1);
+        for i in [0, 2] {
+            let (journal, stream, _) = written(&store, &leases[i]).await;
+            assert_eq!(journal.len(), 1);
+            assert_eq!(stream.len(), 1);
+            assert_eq!(
+                store.load(leases[i].run_id).await.unwrap().as_ref(),
+                Some(&snaps[i])
+            );
+        }
+        // The refused run: nothing of its entry (its stream event neither).
+        assert!(store
+            .read_stream(leases[1].run_id, 0, 10)
+            .await
+            .unwrap()
+            .is_empty());
+        client
+            .batch_execute(&format!(
+                "DROP SCHEMA \"{}\" CASCADE",
+                store.schema().unwrap()
+            ))
+            .await
+            .unwrap();
+    }
 }
