@@ -9,7 +9,9 @@
 //! - S1: 20,000 content chunks, one event per network write;
 //! - S1b: the same bytes in one write (many events per read);
 //! - S2: one tool call's arguments in 2,000 fragments;
-//! - S3: small non-streaming requests, one at a time (latency) and 64 in flight (throughput).
+//! - S3: small non-streaming requests, one at a time (latency) and 64 in flight (throughput);
+//! - S5: an Anthropic stream of 20,000 text deltas in one write (`s5_`), the answer's blocks
+//!   rebuilt beside the chunks for `native_content`.
 //!
 //! The server runs on its own thread and runtime; responses are prebuilt.
 //! Run: `cargo bench --bench providers`.
@@ -137,6 +139,7 @@ fn server() -> &'static Server {
             ("/s1/", chunked(&s1_events(), false)),
             ("/s2/", chunked(&s2_events(), false)),
             ("/s3/", plain(S3_BODY)),
+            ("/s5/", chunked(&s5_events(), true)),
         ]);
         let (tx, rx) = std::sync::mpsc::channel();
         std::thread::spawn(move || {
@@ -507,4 +510,74 @@ fn s3_64_in_flight_floor_auth(bencher: divan::Bencher) {
 fn s3_64_in_flight_blazen(bencher: divan::Bencher) {
     let m = model("s3");
     in_flight(bencher, || blazen_request(&m));
+}
+
+// ---------- S5 ----------
+
+/// An Anthropic stream: a text block of [`S1_EVENTS`] deltas.
+fn s5_events() -> Vec<String> {
+    let mut v = vec![
+        "event: message_start\ndata: {\"type\":\"message_start\",\"message\":{\"id\":\"msg_bench\",\"type\":\"message\",\"role\":\"assistant\",\"model\":\"claude-sonnet-4-6\",\"content\":[],\"stop_reason\":null,\"usage\":{\"input_tokens\":9,\"output_tokens\":1}}}\n\n".to_owned(),
+        "event: content_block_start\ndata: {\"type\":\"content_block_start\",\"index\":0,\"content_block\":{\"type\":\"text\",\"text\":\"\"}}\n\n".to_owned(),
+    ];
+    v.extend((0..S1_EVENTS).map(|i| {
+        format!(
+            "event: content_block_delta\ndata: {{\"type\":\"content_block_delta\",\"index\":0,\"delta\":{{\"type\":\"text_delta\",\"text\":\"tok{i:05} \"}}}}\n\n"
+        )
+    }));
+    v.push(
+        "event: content_block_stop\ndata: {\"type\":\"content_block_stop\",\"index\":0}\n\n"
+            .to_owned(),
+    );
+    v.push("event: message_delta\ndata: {\"type\":\"message_delta\",\"delta\":{\"stop_reason\":\"end_turn\"},\"usage\":{\"output_tokens\":20000}}\n\n".to_owned());
+    v.push("event: message_stop\ndata: {\"type\":\"message_stop\"}\n\n".to_owned());
+    v
+}
+
+#[derive(Deserialize)]
+struct MinAnthropicEvent {
+    delta: Option<MinAnthropicDelta>,
+}
+
+#[derive(Deserialize)]
+struct MinAnthropicDelta {
+    text: Option<String>,
+}
+
+/// The parse floor for S5: reqwest + line split + `serde_json` of each `data:` line.
+async fn floor_parse_anthropic(client: &reqwest::Client, url: &str) -> usize {
+    let body = client
+        .post(url)
+        .body(REQUEST)
+        .send()
+        .await
+        .expect("send")
+        .bytes()
+        .await
+        .expect("bytes");
+    let mut text = String::new();
+    for line in body.split(|b| *b == b'\n') {
+        if let Some(data) = line.strip_prefix(b"data: ") {
+            let event: MinAnthropicEvent = serde_json::from_slice(data).expect("event");
+            if let Some(t) = event.delta.and_then(|d| d.text) {
+                text.push_str(&t);
+            }
+        }
+    }
+    text.len()
+}
+
+#[divan::bench(sample_count = 20, sample_size = 1)]
+fn s5_floor_parse_anthropic(bencher: divan::Bencher) {
+    let rt = runtime();
+    let c = client();
+    let u = format!("{}/s5/messages", server().base);
+    bencher.bench_local(|| rt.block_on(floor_parse_anthropic(&c, &u)));
+}
+
+#[divan::bench(sample_count = 20, sample_size = 1)]
+fn s5_blazen_anthropic(bencher: divan::Bencher) {
+    let rt = runtime();
+    let m = CompletionModel::anthropic("k").with_base_url(format!("{}/s5", server().base));
+    bencher.bench_local(|| rt.block_on(blazen_stream(&m)));
 }
