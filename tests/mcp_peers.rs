@@ -308,6 +308,38 @@ async fn python_sdk_client_uses_our_server_over_stdio_and_http() {
     assert!(stdout.contains("over streamable HTTP: ok"), "{stdout}");
 }
 
+/// Runs each scenario with the conformance suite's command for it; the reports of those that
+/// did not pass (a failed check, no check run, a non-zero exit).
+async fn run_scenarios(scenarios: &[&str], command: impl Fn(&str) -> Command) -> Vec<String> {
+    let mut failures = Vec::new();
+    for scenario in scenarios {
+        let output = tokio::time::timeout(
+            Duration::from_secs(120),
+            command(scenario).env("NO_COLOR", "1").output(),
+        )
+        .await
+        .expect("the scenario ends in time")
+        .expect("run the conformance suite");
+        // Server mode reports on stdout, client mode on stderr.
+        let report = format!(
+            "{}{}",
+            String::from_utf8_lossy(&output.stdout),
+            String::from_utf8_lossy(&output.stderr)
+        );
+        let summary = report
+            .lines()
+            .find(|l| l.contains("Passed:"))
+            .unwrap_or("no summary")
+            .trim()
+            .to_owned();
+        println!("conformance {scenario}: {summary}");
+        if !output.status.success() || !summary.contains(" 0 failed") || summary.contains(" 0/0") {
+            failures.push(format!("{scenario}: {}\n{report}", output.status));
+        }
+    }
+    failures
+}
+
 /// The conformance suite's server scenarios of a server of tools: the lifecycle, ping, logging,
 /// listing (with JSON Schema 2020-12 keywords kept), every `tools-call-*` scenario (whose tools
 /// `examples/mcp_conformance.rs` serves by their fixed names) and the transport's checks. Not
@@ -342,35 +374,14 @@ async fn conformance_suite_passes_against_the_conformance_example() {
     let (_server, url) =
         listening(Command::new(example("mcp_conformance")).arg("127.0.0.1:0")).await;
 
-    let mut failures = Vec::new();
-    for scenario in SCENARIOS {
-        let output = tokio::time::timeout(
-            Duration::from_secs(120),
-            Command::new("node")
-                .arg(&suite)
-                .args(["server", "--url", &url, "--scenario", scenario])
-                .env("NO_COLOR", "1")
-                .output(),
-        )
-        .await
-        .expect("the scenario ends in time")
-        .expect("run the conformance suite");
-        let stdout = String::from_utf8_lossy(&output.stdout);
-        let summary = stdout
-            .lines()
-            .find(|l| l.contains("Passed:"))
-            .unwrap_or("no summary")
-            .trim()
-            .to_owned();
-        println!("conformance {scenario}: {summary}");
-        if !output.status.success() || !summary.contains(" 0 failed") {
-            failures.push(format!(
-                "{scenario}: {}\n{stdout}\n{}",
-                output.status,
-                String::from_utf8_lossy(&output.stderr)
-            ));
-        }
-    }
+    let failures = run_scenarios(SCENARIOS, |scenario| {
+        let mut command = Command::new("node");
+        command
+            .arg(&suite)
+            .args(["server", "--url", &url, "--scenario", scenario]);
+        command
+    })
+    .await;
     assert!(failures.is_empty(), "{}", failures.join("\n\n"));
 }
 
@@ -391,36 +402,14 @@ async fn conformance_suite_passes_against_our_client() {
         return;
     };
     let client = example("mcp_client_conformance");
-    let mut failures = Vec::new();
-    for scenario in CLIENT_SCENARIOS {
-        let output = tokio::time::timeout(
-            Duration::from_secs(120),
-            Command::new("node")
-                .arg(&suite)
-                .args(["client", "--scenario", scenario, "--command"])
-                .arg(&client)
-                .env("NO_COLOR", "1")
-                .output(),
-        )
-        .await
-        .expect("the scenario ends in time")
-        .expect("run the conformance suite");
-        // Client mode prints its report on stderr.
-        let stdout = format!(
-            "{}{}",
-            String::from_utf8_lossy(&output.stdout),
-            String::from_utf8_lossy(&output.stderr)
-        );
-        let summary = stdout
-            .lines()
-            .find(|l| l.contains("Passed:"))
-            .unwrap_or("no summary")
-            .trim()
-            .to_owned();
-        println!("conformance client {scenario}: {summary}");
-        if !output.status.success() || !summary.contains(" 0 failed") || summary.contains("0/0") {
-            failures.push(format!("{scenario}: {}\n{stdout}", output.status));
-        }
-    }
+    let failures = run_scenarios(CLIENT_SCENARIOS, |scenario| {
+        let mut command = Command::new("node");
+        command
+            .arg(&suite)
+            .args(["client", "--scenario", scenario, "--command"])
+            .arg(&client);
+        command
+    })
+    .await;
     assert!(failures.is_empty(), "{}", failures.join("\n\n"));
 }

@@ -13,15 +13,13 @@ use futures::future::BoxFuture;
 use futures::FutureExt;
 use rmcp::model::{
     CreateMessageRequestParams, ElicitRequestParams, ElicitationAction, ElicitationSchema,
-    LoggingLevel, LoggingMessageNotificationParam, ProgressNotificationParam, ProgressToken, Role,
-    SamplingMessage, SamplingMessageContentBlock,
+    LoggingLevel, LoggingMessageNotificationParam, ProgressNotificationParam, ProgressToken,
 };
 use rmcp::{Peer, RoleServer};
 use serde_json::Value;
 
-use crate::tool::{
-    CallerBackend, CallerError, Elicited, LogLevel, Sample, SampleRequest, SampleRole,
-};
+use super::sampling::{from_mcp, to_mcp};
+use crate::tool::{CallerBackend, CallerError, Elicited, LogLevel, Sample, SampleRequest};
 
 /// The MCP session of one `tools/call`, as the running tool's caller.
 pub(super) struct McpCaller {
@@ -120,17 +118,7 @@ impl CallerBackend for McpCaller {
             if !offered {
                 return Err(CallerError::Unsupported("sampling"));
             }
-            let messages = request
-                .messages
-                .into_iter()
-                .map(|m| {
-                    let role = match m.role {
-                        SampleRole::Assistant => Role::Assistant,
-                        _ => Role::User,
-                    };
-                    SamplingMessage::new(role, SamplingMessageContentBlock::text(m.text))
-                })
-                .collect();
+            let messages = request.messages.into_iter().map(to_mcp).collect();
             let mut params = CreateMessageRequestParams::new(messages, request.max_tokens);
             params.system_prompt = request.system_prompt;
             params.temperature = request.temperature;
@@ -139,18 +127,7 @@ impl CallerBackend for McpCaller {
                 .create_message(params)
                 .await
                 .map_err(|e| CallerError::Failed(e.to_string()))?;
-            let text = result
-                .message
-                .content
-                .into_vec()
-                .into_iter()
-                .filter_map(|block| match block {
-                    SamplingMessageContentBlock::Text(text) => Some(text.text),
-                    _ => None,
-                })
-                .collect::<Vec<_>>()
-                .join("\n");
-            let mut sample = Sample::new(text, result.model);
+            let mut sample = Sample::new(from_mcp(result.message).text, result.model);
             sample.stop_reason = result.stop_reason;
             Ok(sample)
         }

@@ -19,9 +19,8 @@ use rmcp::model::{
 use rmcp::service::{NotificationContext, RequestContext};
 use rmcp::{ClientHandler, ErrorData, RoleClient};
 
-use crate::tool::{
-    ElicitationHandler, Elicited, SampleMessage, SampleRequest, SampleRole, SamplingHandler,
-};
+use super::sampling::from_mcp;
+use crate::tool::{ElicitationHandler, Elicited, SampleRequest, SamplingHandler};
 
 /// The client's side of a session.
 #[derive(Default)]
@@ -87,7 +86,7 @@ impl ClientHandler for ClientSide {
             return Err(ErrorData::method_not_found::<CreateMessageRequestMethod>());
         };
         let mut request = SampleRequest::new("");
-        request.messages = params.messages.into_iter().map(sample_message).collect();
+        request.messages = params.messages.into_iter().map(from_mcp).collect();
         request.system_prompt = params.system_prompt;
         request.max_tokens = params.max_tokens;
         request.temperature = params.temperature;
@@ -153,26 +152,6 @@ fn with_defaults(mut content: serde_json::Value, form: &serde_json::Value) -> se
         }
     }
     content
-}
-
-/// A sampling message as blazen's: its text blocks joined (images and audio are not passed
-/// on: a [`SampleRequest`] is text).
-fn sample_message(message: SamplingMessage) -> SampleMessage {
-    let role = match message.role {
-        Role::Assistant => SampleRole::Assistant,
-        _ => SampleRole::User,
-    };
-    let text = message
-        .content
-        .into_vec()
-        .into_iter()
-        .filter_map(|block| match block {
-            SamplingMessageContentBlock::Text(text) => Some(text.text),
-            _ => None,
-        })
-        .collect::<Vec<_>>()
-        .join("\n");
-    SampleMessage::new(role, text)
 }
 
 #[cfg(test)]

@@ -35,6 +35,7 @@ mod caller;
 mod client;
 mod client_handler;
 mod http_client;
+mod sampling;
 mod server;
 
 pub use client::{McpClient, McpClientBuilder};
