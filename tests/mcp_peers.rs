@@ -385,6 +385,34 @@ async fn conformance_suite_passes_against_the_conformance_example() {
     assert!(failures.is_empty(), "{}", failures.join("\n\n"));
 }
 
+/// The scenarios that need no tool of a fixed name, also run against `examples/mcp_server.rs
+/// --http` (the example a user starts from).
+const GENERIC_SCENARIOS: &[&str] = &[
+    "server-initialize",
+    "ping",
+    "logging-set-level",
+    "tools-list",
+    "server-sse-multiple-streams",
+    "dns-rebinding-protection",
+];
+
+#[tokio::test]
+async fn conformance_suite_passes_against_the_server_example_too() {
+    let Some(suite) = peer("@modelcontextprotocol/conformance", "dist/index.js") else {
+        return;
+    };
+    let (_server, url) = http_example().await;
+    let failures = run_scenarios(GENERIC_SCENARIOS, |scenario| {
+        let mut command = Command::new("node");
+        command
+            .arg(&suite)
+            .args(["server", "--url", &url, "--scenario", scenario]);
+        command
+    })
+    .await;
+    assert!(failures.is_empty(), "{}", failures.join("\n\n"));
+}
+
 /// The conformance suite's client scenarios, run against `examples/mcp_client_conformance.rs`:
 /// calling a tool, applying a form's defaults to an elicitation answer (SEP-1034), reconnecting
 /// an SSE stream after the server closes it, honouring its `retry` (SEP-1699). Not here:
