@@ -4,27 +4,13 @@
 //! `cargo test` builds the examples before it runs the tests; this test runs the built binaries
 //! (`target/<profile>/examples/<name>`) with the model variables removed from the environment.
 
-use std::path::PathBuf;
 use std::process::Command;
 
-fn example(name: &str) -> PathBuf {
-    // The test binary lives in target/<profile>/deps/; the examples in target/<profile>/examples/.
-    let exe = std::env::current_exe().expect("test binary path");
-    let profile_dir = exe
-        .parent()
-        .and_then(|deps| deps.parent())
-        .expect("target/<profile>");
-    let path = profile_dir
-        .join("examples")
-        .join(format!("{name}{}", std::env::consts::EXE_SUFFIX));
-    assert!(
-        path.exists(),
-        "{} is missing: run the tests with `cargo test` (which builds the examples) or run \
-         `cargo build --examples` first",
-        path.display()
-    );
-    path
-}
+#[allow(dead_code)]
+#[path = "support/examples.rs"]
+mod examples;
+
+use examples::example;
 
 fn run_offline(name: &str) -> String {
     let output = Command::new(example(name))

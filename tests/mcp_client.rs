@@ -5,31 +5,14 @@
 #[allow(dead_code)]
 mod support;
 
-use std::path::PathBuf;
 use std::time::Duration;
 
 use blazen::mcp::McpClient;
 use blazen::prelude::*;
 use blazen_providers::{run_agent, AgentOptions, ChatMessage, CompletionModel};
+use support::examples::example;
 use support::mcp::in_process;
 use support::scripted_server::{text, tool_calls, ScriptedServer};
-
-fn example(name: &str) -> PathBuf {
-    let exe = std::env::current_exe().expect("test binary path");
-    let profile_dir = exe
-        .parent()
-        .and_then(|deps| deps.parent())
-        .expect("target/<profile>");
-    let path = profile_dir
-        .join("examples")
-        .join(format!("{name}{}", std::env::consts::EXE_SUFFIX));
-    assert!(
-        path.exists(),
-        "{} is missing: run the tests with `cargo test` (which builds the examples)",
-        path.display()
-    );
-    path
-}
 
 /// A city's coordinates.
 #[derive(Debug, Serialize, Deserialize, JsonSchema)]

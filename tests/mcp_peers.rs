@@ -10,6 +10,9 @@
 //! `.ci/run` installs them with the pinned versions. Without Node, Python or the packages, each
 //! test prints one line and passes.
 
+#[path = "support/examples.rs"]
+mod examples;
+
 use std::path::PathBuf;
 use std::process::Stdio;
 use std::sync::{Arc, Mutex};
@@ -21,14 +24,7 @@ use serde_json::json;
 use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::Command;
 
-/// target/<profile>, from the test binary's path (target/<profile>/deps/…).
-fn profile_dir() -> PathBuf {
-    let exe = std::env::current_exe().expect("test binary path");
-    exe.parent()
-        .and_then(|deps| deps.parent())
-        .expect("target/<profile>")
-        .to_path_buf()
-}
+use examples::{example, listening, profile_dir};
 
 /// Where the peers are installed: `$BLAZEN_MCP_PEERS`, or `target/mcp-peers`.
 fn peers_dir() -> PathBuf {
@@ -236,41 +232,9 @@ fn example_path() -> PathBuf {
     example("mcp_server")
 }
 
-fn example(name: &str) -> PathBuf {
-    let example = profile_dir()
-        .join("examples")
-        .join(format!("{name}{}", std::env::consts::EXE_SUFFIX));
-    assert!(
-        example.exists(),
-        "{} (cargo test builds it)",
-        example.display()
-    );
-    example
-}
-
 /// Starts `examples/mcp_server.rs --http 127.0.0.1:0`; returns it with its `/mcp` URL.
 async fn http_example() -> (tokio::process::Child, String) {
     listening(Command::new(example_path()).args(["--http", "127.0.0.1:0"])).await
-}
-
-/// Starts a server example that prints `MCP server at <url>`; returns it with the URL.
-async fn listening(command: &mut Command) -> (tokio::process::Child, String) {
-    let mut server = command
-        .stdout(Stdio::piped())
-        .kill_on_drop(true)
-        .spawn()
-        .expect("start the example");
-    let mut lines = BufReader::new(server.stdout.take().unwrap()).lines();
-    let line = tokio::time::timeout(Duration::from_secs(10), lines.next_line())
-        .await
-        .expect("the example says where it listens")
-        .unwrap()
-        .unwrap();
-    let url = line
-        .strip_prefix("MCP server at ")
-        .expect("address line")
-        .to_owned();
-    (server, url)
 }
 
 #[tokio::test]

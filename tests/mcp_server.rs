@@ -4,30 +4,17 @@
 //!
 //! `cargo test` builds the examples before it runs the tests; these tests run the built binary.
 
-use std::path::PathBuf;
+#[path = "support/examples.rs"]
+mod examples;
+
 use std::process::Stdio;
 use std::time::Duration;
 
 use serde_json::{json, Value};
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
-use tokio::process::{Child, Command};
+use tokio::process::Command;
 
-fn example(name: &str) -> PathBuf {
-    let exe = std::env::current_exe().expect("test binary path");
-    let profile_dir = exe
-        .parent()
-        .and_then(|deps| deps.parent())
-        .expect("target/<profile>");
-    let path = profile_dir
-        .join("examples")
-        .join(format!("{name}{}", std::env::consts::EXE_SUFFIX));
-    assert!(
-        path.exists(),
-        "{} is missing: run the tests with `cargo test` (which builds the examples)",
-        path.display()
-    );
-    path
-}
+use examples::{example, listening};
 
 const INITIALIZE: &str = r#"{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-06-18","capabilities":{},"clientInfo":{"name":"raw-test","version":"0"}}}"#;
 const INITIALIZED: &str = r#"{"jsonrpc":"2.0","method":"notifications/initialized"}"#;
@@ -140,27 +127,6 @@ async fn next_line(lines: &mut tokio::io::Lines<BufReader<tokio::process::ChildS
         .expect("the server answers")
 }
 
-/// Starts the example with `--http 127.0.0.1:0` and returns it with its `/mcp` URL.
-async fn start_http_example() -> (Child, String) {
-    let mut child = Command::new(example("mcp_server"))
-        .args(["--http", "127.0.0.1:0"])
-        .stdout(Stdio::piped())
-        .kill_on_drop(true)
-        .spawn()
-        .expect("spawn the example");
-    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-    let line = tokio::time::timeout(Duration::from_secs(10), lines.next_line())
-        .await
-        .expect("the example says where it listens")
-        .unwrap()
-        .unwrap();
-    let url = line
-        .strip_prefix("MCP server at ")
-        .expect("the address line")
-        .to_owned();
-    (child, url)
-}
-
 /// The JSON-RPC message of a POST's answer: a JSON body, or the first `data:` of an SSE body
 /// that holds a message.
 async fn post(
@@ -196,7 +162,8 @@ async fn post(
 
 #[tokio::test]
 async fn streamable_http_server_answers_raw_json_rpc() {
-    let (_child, url) = start_http_example().await;
+    let (_child, url) =
+        listening(Command::new(example("mcp_server")).args(["--http", "127.0.0.1:0"])).await;
     let client = reqwest::Client::new();
     let (headers, init) = post(&client, &url, None, INITIALIZE).await;
     let session = headers

@@ -2,6 +2,7 @@
 
 pub(crate) mod chunks;
 pub(crate) mod eventstream;
+pub(crate) mod examples;
 pub(crate) mod mcp;
 pub(crate) mod otel;
 pub(crate) mod provider_server;

@@ -80,6 +80,17 @@ impl RawDefect {
     }
 }
 
+/// `parts` followed by empty pieces: every defect's message as the same eleven pieces.
+const fn pad<const N: usize>(parts: [&str; N]) -> [&str; 11] {
+    let mut out = [""; 11];
+    let mut i = 0;
+    while i < N {
+        out[i] = parts[i];
+        i += 1;
+    }
+    out
+}
+
 /// The words of each defect, shared by the compile-time message and [`GraphDefect`]'s
 /// `Display`. `first` and `second` are the two identities of a clash, `second_step` the
 /// step using the second one.
@@ -92,112 +103,42 @@ const fn describe<'a>(
     second_step: &'a str,
 ) -> [&'a str; 11] {
     match kind {
-        DefectKind::UnacceptedEvent => [
+        DefectKind::UnacceptedEvent => pad([
             "event `",
             event,
             "` emitted by step `",
             step,
             "` is accepted by no step",
-            "",
-            "",
-            "",
-            "",
-            "",
-            "",
-        ],
-        DefectKind::UnemittedEvent => [
+        ]),
+        DefectKind::UnemittedEvent => pad([
             "step `",
             step,
             "` accepts event `",
             event,
             "`, which no step emits",
-            "",
-            "",
-            "",
-            "",
-            "",
-            "",
-        ],
-        DefectKind::Unreachable => [
+        ]),
+        DefectKind::Unreachable => pad([
             "step `",
             step,
             "` is unreachable: no chain of events leads to it from `blazen::StartEvent`",
-            "",
-            "",
-            "",
-            "",
-            "",
-            "",
-            "",
-            "",
-        ],
-        DefectKind::NoPathToStop => [
+        ]),
+        DefectKind::NoPathToStop => pad([
             "no path from `blazen::StartEvent` to `blazen::StopEvent`: no step that a run \
              reaches emits `blazen::StopEvent`",
-            "",
-            "",
-            "",
-            "",
-            "",
-            "",
-            "",
-            "",
-            "",
-            "",
-        ],
-        DefectKind::DeadEnd => [
+        ]),
+        DefectKind::DeadEnd => pad([
             "step `",
             step,
             "` is a dead end: `blazen::StopEvent` cannot be reached from it",
-            "",
-            "",
-            "",
-            "",
-            "",
-            "",
-            "",
-            "",
-        ],
-        DefectKind::AcceptsStop => [
+        ]),
+        DefectKind::AcceptsStop => pad([
             "step `",
             step,
             "` accepts `blazen::StopEvent`, which ends the run and is never delivered to a step",
-            "",
-            "",
-            "",
-            "",
-            "",
-            "",
-            "",
-            "",
-        ],
-        DefectKind::DuplicateStep => [
-            "two steps are named `",
-            step,
-            "`",
-            "",
-            "",
-            "",
-            "",
-            "",
-            "",
-            "",
-            "",
-        ],
-        DefectKind::NoStartStep => [
-            "no step accepts `blazen::StartEvent`: no run can begin",
-            "",
-            "",
-            "",
-            "",
-            "",
-            "",
-            "",
-            "",
-            "",
-            "",
-        ],
-        DefectKind::EventNameClash => [
+        ]),
+        DefectKind::DuplicateStep => pad(["two steps are named `", step, "`"]),
+        DefectKind::NoStartStep => pad(["no step accepts `blazen::StartEvent`: no run can begin"]),
+        DefectKind::EventNameClash => pad([
             "event name `",
             event,
             "` names two different types: `",
@@ -209,6 +150,6 @@ const fn describe<'a>(
             "` (step `",
             second_step,
             "`)",
-        ],
+        ]),
     }
 }

@@ -78,16 +78,7 @@ impl Step {
         F: Fn(Context, Box<dyn Event>) -> Fut + Send + Sync + 'static,
         Fut: Future<Output = Result<StepOutput, WorkflowError>> + Send + 'static,
     {
-        Step {
-            name: name.into(),
-            accepts: Vec::new(),
-            emits: Vec::new(),
-            waits: Vec::new(),
-            max_concurrency: 0,
-            timeout: None,
-            retry: None,
-            handler: Arc::new(move |ctx, ev| Box::pin(handler(ctx, ev))),
-        }
+        Step::from_handler(name, Arc::new(move |ctx, ev| Box::pin(handler(ctx, ev))))
     }
 
     /// A step around events known only by name: accepts events named `accepts` (a

@@ -9,6 +9,7 @@ use schemars::{Schema, SchemaGenerator};
 use serde_json::{json, Map, Value};
 
 use super::__private::ToolParam;
+use super::dialect::names;
 use super::error::{ArgumentError, ToolError};
 
 /// How to describe and decode one parameter type: built once per parameter, at the one place
@@ -140,16 +141,7 @@ impl Parameters {
             .and_then(Value::as_object)
             .map(|p| p.keys().cloned().collect())
             .unwrap_or_default();
-        let required = schema
-            .get("required")
-            .and_then(Value::as_array)
-            .map(|r| {
-                r.iter()
-                    .filter_map(Value::as_str)
-                    .map(str::to_owned)
-                    .collect()
-            })
-            .unwrap_or_default();
+        let required = names(schema.get("required")).map(str::to_owned).collect();
         let closed = schema.get("additionalProperties") == Some(&Value::Bool(false));
         Parameters {
             schema,

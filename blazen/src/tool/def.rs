@@ -299,11 +299,7 @@ pub(super) fn json_kind(value: &Value) -> &'static str {
 /// properties.
 fn check_top_level(schema: &Value, mut args: Map<String, Value>) -> Result<Value, ToolError> {
     let properties = schema.get("properties").and_then(Value::as_object);
-    let required: Vec<&str> = schema
-        .get("required")
-        .and_then(Value::as_array)
-        .map(|r| r.iter().filter_map(Value::as_str).collect())
-        .unwrap_or_default();
+    let required: Vec<&str> = dialect::names(schema.get("required")).collect();
     args.retain(|key, value| !value.is_null() || required.contains(&key.as_str()));
     let mut problems = Vec::new();
     for name in &required {

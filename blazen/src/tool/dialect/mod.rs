@@ -136,6 +136,16 @@ pub(crate) fn render(schema: &Value, dialect: SchemaDialect) -> RenderedSchema {
     }
 }
 
+/// The names in an object schema's `required` list (`schema.get("required")`; none when it
+/// has none).
+pub(crate) fn names(required: Option<&Value>) -> impl Iterator<Item = &str> {
+    required
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter_map(Value::as_str)
+}
+
 fn join(problems: Vec<String>) -> Option<String> {
     if problems.is_empty() {
         None

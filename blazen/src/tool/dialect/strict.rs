@@ -3,7 +3,7 @@
 use serde_json::{json, Map, Value};
 
 use super::standard::standard;
-use super::{join, merge_single_all_of, Path, StrictUnsupported};
+use super::{join, merge_single_all_of, names, Path, StrictUnsupported};
 
 /// String formats strict mode accepts.
 const STRICT_FORMATS: &[&str] = &[
@@ -176,16 +176,7 @@ fn strict_node(node: &mut Value, path: &Path, problems: &mut Vec<String>) {
             map.insert("properties".to_owned(), json!({}));
         }
         map.insert("additionalProperties".to_owned(), Value::Bool(false));
-        let required: Vec<String> = map
-            .get("required")
-            .and_then(Value::as_array)
-            .map(|r| {
-                r.iter()
-                    .filter_map(Value::as_str)
-                    .map(str::to_owned)
-                    .collect()
-            })
-            .unwrap_or_default();
+        let required: Vec<String> = names(map.get("required")).map(str::to_owned).collect();
         // The required properties first, in their order, then the optional ones.
         let mut all: Vec<Value> = Vec::new();
         if let Some(Value::Object(properties)) = map.get_mut("properties") {
