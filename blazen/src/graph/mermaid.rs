@@ -3,7 +3,7 @@
 use std::collections::HashMap;
 use std::fmt::Write as _;
 
-use super::nodes::{INPUT_REQUIRED_ID, INPUT_RESPONSE_ID, START_NAME, STOP_NAME};
+use super::nodes::{INPUT_REQUIRED_ID, INPUT_RESPONSE_ID, START_ID, STOP_ID};
 use crate::event::fnv1a64;
 use crate::step::Step;
 
@@ -28,8 +28,6 @@ pub fn to_mermaid(name: &str, steps: &[Step]) -> String {
         let _ = writeln!(out, "    s{i}[\"{}\"]", escape_label(s.name()));
     }
     out.push_str("    stop([\"StopEvent\"])\n");
-    let start = fnv1a64(START_NAME);
-    let stop = fnv1a64(STOP_NAME);
     // Which steps accept (or wait for) each event, in step order: one pass over the steps,
     // then one lookup per emitted event (linear in the graph, not steps × slots).
     let by_event = |list: fn(&Step) -> &[crate::event::EventInfo]| {
@@ -58,7 +56,7 @@ pub fn to_mermaid(name: &str, steps: &[Step]) -> String {
         }
         out
     };
-    for t in accepters.get(&start).into_iter().flatten() {
+    for t in accepters.get(&START_ID).into_iter().flatten() {
         let _ = writeln!(out, "    start -->|\"StartEvent\"| s{t}");
     }
     for (s, step) in steps.iter().enumerate() {
@@ -70,7 +68,7 @@ pub fn to_mermaid(name: &str, steps: &[Step]) -> String {
                 continue;
             }
             drawn.push(e);
-            if e == stop {
+            if e == STOP_ID {
                 let _ = writeln!(out, "    s{s} -->|\"StopEvent\"| stop");
                 continue;
             }
