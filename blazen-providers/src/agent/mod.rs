@@ -257,21 +257,29 @@ impl ToolRun {
     /// follow in a user message, see [`ToolRun::images`]; audio and binary resources are not
     /// sent), any other result as JSON, an error as `"Error: <reason>"`.
     pub fn content(&self) -> String {
-        match &self.output {
-            Ok(Value::String(s)) => s.clone(),
-            Ok(v) => ToolContent::from_value(v).map_or_else(|| v.to_string(), |c| describe(&c)),
-            Err(e) => format!("Error: {e}"),
-        }
+        self.message().0
     }
 
     /// The images of a [`ToolContent`] result. Tool messages carry text only with most
     /// providers, so the agent sends these in one user message after the round's tool
     /// messages.
     pub fn images(&self) -> Vec<ContentPart> {
-        let Some(content) = self.output.as_ref().ok().and_then(ToolContent::from_value) else {
-            return Vec::new();
+        self.message().1
+    }
+
+    /// [`content`](Self::content) and [`images`](Self::images) from one reading of the result
+    /// (the agent needs both for each tool message).
+    fn message(&self) -> (String, Vec<ContentPart>) {
+        let content = match &self.output {
+            Ok(Value::String(s)) => return (s.clone(), Vec::new()),
+            Ok(v) => match ToolContent::from_value(v) {
+                Some(content) => content,
+                None => return (v.to_string(), Vec::new()),
+            },
+            Err(e) => return (format!("Error: {e}"), Vec::new()),
         };
-        content
+        let text = describe(&content);
+        let images = content
             .content
             .into_iter()
             .filter_map(|block| match block {
@@ -280,7 +288,8 @@ impl ToolRun {
                 }
                 _ => None,
             })
-            .collect()
+            .collect();
+        (text, images)
     }
 }
 
@@ -446,10 +455,12 @@ pub async fn run_agent(
 /// Where the streaming variant sends its events; `None` for [`run_agent`].
 type EventSink = futures::channel::mpsc::UnboundedSender<Result<AgentEvent>>;
 
-fn emit(sink: Option<&EventSink>, event: AgentEvent) {
+/// Sends the event `event` builds, when there is a stream to send it to (a plain `run_agent`
+/// builds none: no copies of responses and tool results for nobody).
+fn emit(sink: Option<&EventSink>, event: impl FnOnce() -> AgentEvent) {
     if let Some(sink) = sink {
         // A closed receiver means the consumer dropped the stream; nothing to tell it.
-        let _ = sink.unbounded_send(Ok(event));
+        let _ = sink.unbounded_send(Ok(event()));
     }
 }
 
@@ -505,13 +516,10 @@ async fn drive_loop(
         let mut response = complete(model, request, call, sink).await?;
         totals.add(&response);
         history.push(response.to_message());
-        emit(
-            sink,
-            AgentEvent::TurnCompleted {
-                iteration: call,
-                response: Box::new(response.clone()),
-            },
-        );
+        emit(sink, || AgentEvent::TurnCompleted {
+            iteration: call,
+            response: Box::new(response.clone()),
+        });
 
         if last_call {
             // A model that ignored the tool choice: its calls are not run, but each gets a
@@ -548,8 +556,9 @@ async fn drive_loop(
         let mut answer = None;
         let mut images = Vec::new();
         for run in &runs {
-            history.push(ChatMessage::tool_result(run.call.id.clone(), run.content()));
-            images.extend(run.images());
+            let (text, run_images) = run.message();
+            history.push(ChatMessage::tool_result(run.call.id.clone(), text));
+            images.extend(run_images);
             if options.add_finish_tool && run.call.name == FINISH_TOOL_NAME && answer.is_none() {
                 if let Ok(value) = &run.output {
                     answer = Some(
@@ -725,13 +734,10 @@ async fn run_tool_calls(
     };
     futures::stream::iter(calls.iter().cloned())
         .map(|call| {
-            emit(
-                sink,
-                AgentEvent::ToolCallStarted {
-                    iteration,
-                    call: call.clone(),
-                },
-            );
+            emit(sink, || AgentEvent::ToolCallStarted {
+                iteration,
+                call: call.clone(),
+            });
             // A streaming agent passes its tools' progress on as events.
             let caller = sink.map(|sink| {
                 ToolCaller::new(std::sync::Arc::new(ProgressToEvents {
@@ -747,7 +753,7 @@ async fn run_tool_calls(
                     call,
                     output: output.await,
                 };
-                emit(sink, AgentEvent::ToolCallFinished { run: run.clone() });
+                emit(sink, || AgentEvent::ToolCallFinished { run: run.clone() });
                 run
             }
         })
@@ -815,19 +821,18 @@ impl CallerBackend for ProgressToEvents {
         total: Option<f64>,
         message: Option<String>,
     ) -> futures::future::BoxFuture<'_, ()> {
-        let event = AgentEvent::ToolProgress {
+        emit(Some(&self.sink), || AgentEvent::ToolProgress {
             iteration: self.iteration,
             call_id: self.call_id.clone(),
             progress,
             total,
             message,
-        };
-        emit(Some(&self.sink), event);
+        });
         Box::pin(std::future::ready(()))
     }
 
     fn log(&self, level: LogLevel, data: Value) -> futures::future::BoxFuture<'_, ()> {
-        tracing::info!(target: "blazen::tool", ?level, %data, call_id = %self.call_id, "tool log");
+        level.record(&data);
         Box::pin(std::future::ready(()))
     }
 

@@ -12,15 +12,18 @@ use rmcp::handler::client::progress::ProgressDispatcher;
 use rmcp::model::{
     ClientCapabilities, ClientConfig, CreateMessageRequestMethod, CreateMessageRequestParams,
     CreateMessageResult, ElicitRequestParams, ElicitResult, ElicitationAction,
-    ElicitationCapability, FormElicitationCapability, Implementation, LoggingLevel,
-    LoggingMessageNotificationParam, ProgressNotificationParam, Role, SamplingCapability,
-    SamplingMessage, SamplingMessageContentBlock,
+    ElicitationCapability, FormElicitationCapability, Implementation,
+    LoggingMessageNotificationParam, ProgressNotificationParam, SamplingCapability,
 };
 use rmcp::service::{NotificationContext, RequestContext};
 use rmcp::{ClientHandler, ErrorData, RoleClient};
 
-use super::sampling::from_mcp;
-use crate::tool::{ElicitationHandler, Elicited, SampleRequest, SamplingHandler};
+use super::caller::from_mcp_level;
+use super::sampling::{from_mcp, to_mcp};
+use crate::tool::event_at;
+use crate::tool::{
+    ElicitationHandler, Elicited, SampleMessage, SampleRequest, SampleRole, SamplingHandler,
+};
 
 /// The client's side of a session.
 #[derive(Default)]
@@ -63,18 +66,13 @@ impl ClientHandler for ClientSide {
     ) {
         let logger = params.logger.as_deref().unwrap_or("");
         let data = &params.data;
-        match params.level {
-            LoggingLevel::Debug => {
-                tracing::debug!(target: "blazen::mcp", logger, %data, "server log")
-            }
-            LoggingLevel::Info | LoggingLevel::Notice => {
-                tracing::info!(target: "blazen::mcp", logger, %data, "server log")
-            }
-            LoggingLevel::Warning => {
-                tracing::warn!(target: "blazen::mcp", logger, %data, "server log")
-            }
-            _ => tracing::error!(target: "blazen::mcp", logger, %data, "server log"),
-        }
+        event_at!(
+            from_mcp_level(params.level),
+            target: "blazen::mcp",
+            logger,
+            %data,
+            "server log"
+        );
     }
 
     async fn create_message(
@@ -94,10 +92,7 @@ impl ClientHandler for ClientSide {
             .sample(request)
             .await
             .map_err(|e| ErrorData::internal_error(e.to_string(), None))?;
-        let message = SamplingMessage::new(
-            Role::Assistant,
-            SamplingMessageContentBlock::text(sample.text),
-        );
+        let message = to_mcp(SampleMessage::new(SampleRole::Assistant, sample.text));
         let mut result = CreateMessageResult::new(message, sample.model);
         result.stop_reason = sample.stop_reason;
         Ok(result)

@@ -87,6 +87,31 @@ pub enum LogLevel {
     Emergency,
 }
 
+/// A `tracing` event at the level matching a [`LogLevel`] (tracing's levels are constants
+/// at each call site, hence a macro): debug, info (info and notice), warn, error (the rest).
+macro_rules! event_at {
+    ($level:expr, $($event:tt)+) => {
+        match $level {
+            $crate::tool::LogLevel::Debug => tracing::debug!($($event)+),
+            $crate::tool::LogLevel::Info | $crate::tool::LogLevel::Notice => {
+                tracing::info!($($event)+)
+            }
+            $crate::tool::LogLevel::Warning => tracing::warn!($($event)+),
+            _ => tracing::error!($($event)+),
+        }
+    };
+}
+#[cfg(feature = "mcp")]
+pub(crate) use event_at;
+
+impl LogLevel {
+    /// Records a tool's log report as a `tracing` event at this level (target
+    /// `blazen::tool`): what [`ToolCaller::log`] does where no host takes the report.
+    pub fn record(self, data: &Value) {
+        event_at!(self, target: "blazen::tool", %data, "tool log");
+    }
+}
+
 /// Who said a message of a [`SampleRequest`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[non_exhaustive]
@@ -354,14 +379,7 @@ impl ToolCaller {
     pub async fn log(&self, level: LogLevel, data: Value) {
         match &self.backend {
             Some(backend) => backend.log(level, data).await,
-            None => match level {
-                LogLevel::Debug => tracing::debug!(target: "blazen::tool", %data, "tool log"),
-                LogLevel::Info | LogLevel::Notice => {
-                    tracing::info!(target: "blazen::tool", %data, "tool log")
-                }
-                LogLevel::Warning => tracing::warn!(target: "blazen::tool", %data, "tool log"),
-                _ => tracing::error!(target: "blazen::tool", %data, "tool log"),
-            },
+            None => level.record(&data),
         }
     }
 

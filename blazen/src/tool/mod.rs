@@ -84,6 +84,8 @@ mod dialect;
 mod error;
 mod output;
 
+#[cfg(feature = "mcp")]
+pub(crate) use caller::event_at;
 pub use caller::{
     caller, CallerBackend, CallerError, ElicitationHandler, Elicited, LogLevel, Sample,
     SampleMessage, SampleRequest, SampleRole, SamplingHandler, ToolCaller,
