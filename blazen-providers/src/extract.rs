@@ -143,11 +143,12 @@ impl CompletionModel {
         loop {
             attempts += 1;
             let response = self.complete_with(request.clone()).await?;
-            usage = add_usage(usage, response.usage);
-            cost = match (cost, response.cost) {
-                (Some(a), Some(b)) => Some(a + b),
-                (a, b) => a.or(b),
-            };
+            if let Some(u) = response.usage {
+                usage = Some(usage.unwrap_or_default().saturating_add(u));
+            }
+            if let Some(c) = response.cost {
+                *cost.get_or_insert(0.0) += c;
+            }
             let text = response.content.clone().unwrap_or_default();
             let problems = match parse_answer(&text) {
                 Ok(raw) => match schema.decode(raw.clone()) {
@@ -210,17 +211,6 @@ fn parse_answer(text: &str) -> std::result::Result<Value, ArgumentError> {
         .map_or(trimmed, str::trim);
     serde_json::from_str(inner)
         .map_err(|e| ArgumentError::invalid("", format!("the answer is not valid JSON ({e})")))
-}
-
-fn add_usage(total: Option<TokenUsage>, more: Option<TokenUsage>) -> Option<TokenUsage> {
-    match (total, more) {
-        (Some(a), Some(b)) => Some(TokenUsage {
-            prompt_tokens: a.prompt_tokens + b.prompt_tokens,
-            completion_tokens: a.completion_tokens + b.completion_tokens,
-            total_tokens: a.total_tokens + b.total_tokens,
-        }),
-        (a, b) => a.or(b),
-    }
 }
 
 #[cfg(test)]

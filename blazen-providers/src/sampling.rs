@@ -43,12 +43,13 @@ impl SamplingHandler for CompletionModel {
                 .await
                 .map_err(|e| CallerError::Failed(e.to_string()))?;
             let mut sample = Sample::new(response.content.unwrap_or_default(), response.model);
+            // The providers' finish reasons are normalised already (`stop`, `length`,
+            // `tool_calls`, ...): MCP names the first three its own way.
             sample.stop_reason = response.finish_reason.map(|reason| {
                 match reason.as_str() {
-                    "stop" | "end_turn" | "STOP" | "COMPLETE" => "endTurn",
-                    "length" | "max_tokens" | "MAX_TOKENS" => "maxTokens",
-                    "tool_calls" | "tool_use" => "toolUse",
-                    "stop_sequence" => "stopSequence",
+                    "stop" => "endTurn",
+                    "length" => "maxTokens",
+                    "tool_calls" => "toolUse",
                     other => return other.to_owned(),
                 }
                 .to_owned()

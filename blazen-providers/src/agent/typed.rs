@@ -67,10 +67,9 @@ where
     if let Some(usage) = extracted.usage {
         run.total_usage = run.total_usage.saturating_add(usage);
     }
-    run.total_cost = match (run.total_cost, extracted.cost) {
-        (Some(a), Some(b)) => Some(a + b),
-        (a, b) => a.or(b),
-    };
+    if let Some(cost) = extracted.cost {
+        *run.total_cost.get_or_insert(0.0) += cost;
+    }
     run.messages
         .push(ChatMessage::assistant(extracted.raw.to_string()));
     run.response = extracted.response;

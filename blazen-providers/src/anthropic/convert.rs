@@ -236,7 +236,7 @@ enum Block {
 /// (`web_search_tool_result`, `web_fetch_tool_result`, `code_execution_tool_result`,
 /// `bash_code_execution_tool_result`, `mcp_tool_result`, ...); anything unknown or malformed is
 /// [`Block::Skipped`], never an error.
-fn block(raw: Value) -> Block {
+fn block(raw: &Value) -> Block {
     let kind = raw.get("type").and_then(Value::as_str).unwrap_or_default();
     if kind.ends_with("_tool_result") {
         let content = raw.get("content").cloned().unwrap_or(Value::Null);
@@ -259,7 +259,7 @@ fn block(raw: Value) -> Block {
             content,
         });
     }
-    match <ResponseBlock as serde::Deserialize>::deserialize(&raw) {
+    match <ResponseBlock as serde::Deserialize>::deserialize(raw) {
         Ok(ResponseBlock::Text { text, citations }) => Block::Text {
             text,
             citations: citations
@@ -289,7 +289,7 @@ fn block(raw: Value) -> Block {
             input,
             server_name,
         }),
-        Ok(ResponseBlock::Other) | Err(_) => Block::Skipped(raw),
+        Ok(ResponseBlock::Other) | Err(_) => Block::Skipped(raw.clone()),
     }
 }
 
@@ -315,10 +315,7 @@ pub(crate) fn from_wire(
         request_id: resp.id,
         ..CompletionResponse::default()
     };
-    if resp.content.iter().any(must_replay) {
-        out.native_content = Some(Value::Array(resp.content.clone()));
-    }
-    for raw in resp.content {
+    for raw in &resp.content {
         match block(raw) {
             Block::Text { text, citations } => {
                 out.content.get_or_insert_with(String::new).push_str(&text);
@@ -347,6 +344,9 @@ pub(crate) fn from_wire(
         finish = Some("stop".to_owned());
     }
     out.finish_reason = finish;
+    if resp.content.iter().any(must_replay) {
+        out.native_content = Some(Value::Array(resp.content));
+    }
     out
 }
 
@@ -579,7 +579,7 @@ impl StreamState {
     /// A `content_block_start`: a tool call starts pending; a server tool result, text with
     /// citations or an unknown block (kept raw) is a chunk at once.
     fn on_block_start(&mut self, index: usize, raw: Value) -> Option<StreamChunk> {
-        match block(raw) {
+        match block(&raw) {
             Block::ToolUse { id, name, input } => {
                 if self.structured && name == JSON_TOOL_NAME {
                     self.structured_text = Some(index);
