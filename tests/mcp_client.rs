@@ -10,7 +10,7 @@ use std::time::Duration;
 use blazen::mcp::McpClient;
 use blazen::prelude::*;
 use blazen_providers::{run_agent, AgentOptions, ChatMessage, CompletionModel};
-use support::examples::example;
+use support::examples::{example, listening};
 use support::mcp::in_process;
 use support::scripted_server::{text, tool_calls, ScriptedServer};
 
@@ -177,22 +177,12 @@ async fn run_agent_calls_mcp_tools_like_local_ones() {
 
 #[tokio::test]
 async fn example_server_round_trip_over_streamable_http() {
-    let mut server = tokio::process::Command::new(example("mcp_server"))
-        .args(["--http", "127.0.0.1:0"])
-        .stdout(std::process::Stdio::piped())
-        .kill_on_drop(true)
-        .spawn()
-        .expect("start the example");
-    let stdout = server.stdout.take().unwrap();
-    let mut lines = tokio::io::AsyncBufReadExt::lines(tokio::io::BufReader::new(stdout));
-    let line = tokio::time::timeout(Duration::from_secs(10), lines.next_line())
-        .await
-        .expect("the example says where it listens")
-        .unwrap()
-        .unwrap();
-    let url = line.strip_prefix("MCP server at ").expect("address line");
+    let (_server, url) = listening(
+        tokio::process::Command::new(example("mcp_server")).args(["--http", "127.0.0.1:0"]),
+    )
+    .await;
 
-    let client = tokio::time::timeout(Duration::from_secs(10), McpClient::connect_http(url))
+    let client = tokio::time::timeout(Duration::from_secs(10), McpClient::connect_http(&url))
         .await
         .expect("initialize in time")
         .expect("connect over HTTP");
@@ -215,6 +205,10 @@ async fn example_server_round_trip_over_streamable_http() {
     let calls = (1..=5).map(|b| tools[1].call(json!({"a": 10, "b": b})));
     let results = futures::future::join_all(calls).await;
     assert_eq!(results[1].as_ref().unwrap(), &json!("5.0"));
+    for (b, result) in (1..=5).zip(&results) {
+        let quotient = serde_json::to_string(&(10.0 / f64::from(b))).unwrap();
+        assert_eq!(result.as_ref().unwrap(), &json!(quotient), "10 / {b}");
+    }
     client.close().await;
 
     // Nothing listens there: initialization fails with an error, no hang.

@@ -7,7 +7,8 @@
 //!   example, over stdio and streamable HTTP (`tests/mcp/python_client.py`).
 //!
 //! The packages live in `target/mcp-peers/node_modules` (or `$BLAZEN_MCP_PEERS/node_modules`);
-//! `.ci/run` installs them with the pinned versions. Without Node, Python or the packages, each
+//! `.ci/run` installs them with the pinned versions and sets `BLAZEN_MCP_PEERS`, which makes a
+//! missing peer fail the test. Without that variable and without Node, Python or the packages, each
 //! test prints one line and passes.
 
 #[path = "support/examples.rs"]
@@ -33,6 +34,17 @@ fn peers_dir() -> PathBuf {
         .unwrap_or_else(|| profile_dir().parent().expect("target/").join("mcp-peers"))
 }
 
+/// A peer that is not there: with `BLAZEN_MCP_PEERS` set (as `.ci/run` sets it) the test
+/// must run, so it fails; without it, one printed line and the test is skipped.
+fn missing(what: std::fmt::Arguments<'_>) -> Option<PathBuf> {
+    assert!(
+        std::env::var_os("BLAZEN_MCP_PEERS").is_none(),
+        "BLAZEN_MCP_PEERS is set but {what}"
+    );
+    println!("skipped: {what}");
+    None
+}
+
 /// The installed entry point of an npm package, or `None` (after one printed line) when Node or
 /// the package is missing.
 fn peer(package: &str, entry: &str) -> Option<PathBuf> {
@@ -43,16 +55,16 @@ fn peer(package: &str, entry: &str) -> Option<PathBuf> {
         .output()
         .is_ok_and(|o| o.status.success());
     if !node {
-        println!("skipped: Node.js is not installed (MCP peer {package})");
-        return None;
+        return missing(format_args!(
+            "Node.js is not installed (MCP peer {package})"
+        ));
     }
     if !path.exists() {
-        println!(
-            "skipped: {} is missing (npm install --prefix {} {package}; see .ci/run)",
+        return missing(format_args!(
+            "{} is missing (npm install --prefix {} {package}; see .ci/run)",
             path.display(),
             root.display()
-        );
-        return None;
+        ));
     }
     Some(path)
 }
@@ -241,10 +253,10 @@ async fn http_example() -> (tokio::process::Child, String) {
 async fn python_sdk_client_uses_our_server_over_stdio_and_http() {
     let python = peers_dir().join("py").join("bin").join("python");
     if !python.exists() {
-        println!(
-            "skipped: {} is missing (python3 -m venv it, pip install mcp==1.30.0; see .ci/run)",
+        missing(format_args!(
+            "{} is missing (python3 -m venv it, pip install mcp==1.30.0; see .ci/run)",
             python.display()
-        );
+        ));
         return;
     }
     let (_server, url) = http_example().await;
@@ -338,11 +350,17 @@ async fn conformance_suite_passes_against_the_conformance_example() {
     let (_server, url) =
         listening(Command::new(example("mcp_conformance")).arg("127.0.0.1:0")).await;
 
-    let failures = run_scenarios(SCENARIOS, |scenario| {
+    server_mode(&suite, &url, SCENARIOS).await;
+}
+
+/// Runs the suite in `server` mode against `url`, one process per scenario; fails with every
+/// failed scenario's output.
+async fn server_mode(suite: &std::path::Path, url: &str, scenarios: &[&str]) {
+    let failures = run_scenarios(scenarios, |scenario| {
         let mut command = Command::new("node");
         command
-            .arg(&suite)
-            .args(["server", "--url", &url, "--scenario", scenario]);
+            .arg(suite)
+            .args(["server", "--url", url, "--scenario", scenario]);
         command
     })
     .await;
@@ -366,15 +384,7 @@ async fn conformance_suite_passes_against_the_server_example_too() {
         return;
     };
     let (_server, url) = http_example().await;
-    let failures = run_scenarios(GENERIC_SCENARIOS, |scenario| {
-        let mut command = Command::new("node");
-        command
-            .arg(&suite)
-            .args(["server", "--url", &url, "--scenario", scenario]);
-        command
-    })
-    .await;
-    assert!(failures.is_empty(), "{}", failures.join("\n\n"));
+    server_mode(&suite, &url, GENERIC_SCENARIOS).await;
 }
 
 /// The conformance suite's client scenarios, run against `examples/mcp_client_conformance.rs`:

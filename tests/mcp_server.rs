@@ -77,6 +77,12 @@ fn check_answers(answers: &[Value]) {
 
     let unknown = &answers[5];
     assert!(unknown["error"]["code"].is_i64(), "unknown tool: {unknown}");
+    // JSON-RPC's "invalid params", naming the tool.
+    assert_eq!(unknown["error"]["code"], -32602, "{unknown}");
+    assert_eq!(
+        unknown["error"]["message"], "unknown tool: no_such_tool",
+        "{unknown}"
+    );
 }
 
 fn requests() -> Vec<String> {

@@ -312,8 +312,11 @@ async fn call(
         }
     };
     abandoned.id = None;
-    // rmcp handles each notification in a task of its own, so reports sent before the result
-    // may still be on their way to the subscription: let those tasks run, then pass them on.
+    // rmcp handles each notification in a task of its own (spawned before the result is
+    // delivered), so reports sent before the result may still be on their way to the
+    // subscription: let those tasks run, then pass them on. On a current-thread runtime the
+    // yields run them all; on a multi-threaded one a report whose task another worker has not
+    // finished yet is dropped (progress is advisory; the result is never lost).
     for _ in 0..8 {
         tokio::task::yield_now().await;
         while let Some(Some(update)) = progress.next().now_or_never() {
