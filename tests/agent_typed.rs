@@ -121,3 +121,29 @@ async fn a_wrong_answer_is_repaired_then_a_typed_error() {
     );
     assert!(err.to_string().contains("celsius"), "{err}");
 }
+
+#[tokio::test]
+async fn the_typed_call_keeps_the_agents_sampling_options() {
+    let provider = ScriptedProvider::new(
+        "scripted",
+        vec![
+            Ok(answer("m", "It is 18 °C in Paris.")),
+            Ok(answer("m", r#"{"city": "Paris", "celsius": 18.0}"#)),
+        ],
+    );
+    let options = AgentOptions::new().temperature(0.2).max_tokens(300);
+    run_agent_typed::<Forecast>(
+        &provider.model(),
+        vec![ChatMessage::user("How warm is it in Paris?")],
+        &[],
+        options,
+    )
+    .await
+    .unwrap();
+    let requests = provider.requests();
+    assert_eq!(requests.len(), 2);
+    for request in &requests {
+        assert_eq!(request.temperature, Some(0.2), "{request:?}");
+        assert_eq!(request.max_tokens, Some(300), "{request:?}");
+    }
+}

@@ -1,5 +1,5 @@
-//! A custom `Provider` answering from a script: replies in order, a count of its calls and
-//! the (virtual) time of each, for middleware and error-model tests.
+//! A custom `Provider` answering from a script: replies in order, a count of its calls, the
+//! requests and the (virtual) time of each, for middleware and error-model tests.
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
@@ -19,6 +19,7 @@ struct Script {
     replies: Mutex<Vec<Reply>>,
     calls: AtomicUsize,
     times: Mutex<Vec<tokio::time::Instant>>,
+    requests: Mutex<Vec<CompletionRequest>>,
 }
 
 /// A shared handle: the test looks at the calls after a model used the provider.
@@ -33,6 +34,7 @@ impl ScriptedProvider {
             replies: Mutex::new(replies.into_iter().rev().collect()),
             calls: AtomicUsize::new(0),
             times: Mutex::new(Vec::new()),
+            requests: Mutex::new(Vec::new()),
         }))
     }
 
@@ -43,6 +45,11 @@ impl ScriptedProvider {
     /// When each call came (tokio time, so paused time gives exact delays).
     pub(crate) fn times(&self) -> Vec<tokio::time::Instant> {
         self.0.times.lock().unwrap().clone()
+    }
+
+    /// The requests received, in order.
+    pub(crate) fn requests(&self) -> Vec<CompletionRequest> {
+        self.0.requests.lock().unwrap().clone()
     }
 
     pub(crate) fn model(&self) -> CompletionModel {
@@ -68,11 +75,9 @@ impl Provider for ScriptedProvider {
     fn model_id(&self) -> &str {
         "scripted-1"
     }
-    async fn complete(
-        &self,
-        _r: CompletionRequest,
-    ) -> blazen_providers::Result<CompletionResponse> {
+    async fn complete(&self, r: CompletionRequest) -> blazen_providers::Result<CompletionResponse> {
         self.0.calls.fetch_add(1, Ordering::SeqCst);
+        self.0.requests.lock().unwrap().push(r);
         self.0
             .times
             .lock()

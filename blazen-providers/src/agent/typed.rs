@@ -7,7 +7,7 @@ use super::{run_agent, AgentOptions, AgentResult};
 use crate::error::Result;
 use crate::extract::ExtractOptions;
 use crate::model::CompletionModel;
-use crate::types::{ChatMessage, CompletionRequest};
+use crate::types::ChatMessage;
 use blazen::tool::ToolDef;
 
 /// What [`run_agent_typed`] returns: the agent's run and its final answer as a `T`.
@@ -22,7 +22,8 @@ pub struct TypedAgentResult<T> {
 }
 
 /// [`run_agent`], then the final answer as a `T`: once the agent has answered, one more call
-/// with the whole conversation and no tools asks for the answer in `T`'s schema, through the
+/// with the whole conversation, no tools and the agent's temperature and token limit asks for
+/// the answer in `T`'s schema, through the
 /// provider's own structured output (see
 /// [`CompletionModel::extract_with`]; validated, with one repair by default).
 ///
@@ -59,8 +60,10 @@ pub async fn run_agent_typed<T>(
 where
     T: JsonSchema + DeserializeOwned,
 {
+    // The typed call samples as the agent's calls did (its temperature and token limit).
+    let last = options.clone();
     let mut run = run_agent(model, messages, tools, options).await?;
-    let request = CompletionRequest::new(run.messages.clone());
+    let request = super::build_request(&run.messages, &[], &last, false);
     let extracted = model
         .extract_with::<T>(request, ExtractOptions::default())
         .await?;
