@@ -699,3 +699,39 @@ async fn a_slow_model_is_waited_for() {
         .and_then(|t| t.total_ms)
         .is_some_and(|ms| ms >= 300));
 }
+
+/// `MAX_CONTINUATIONS` counts paused turns in a row: a tool round in between starts again.
+#[tokio::test]
+async fn paused_turns_are_counted_per_round() {
+    use blazen_providers::{ToolCall, MAX_CONTINUATIONS};
+    use support::scripted_provider::{answer, ScriptedProvider};
+
+    let paused = || {
+        let mut r = answer("m", "");
+        r.content = None;
+        r.finish_reason = Some("pause_turn".into());
+        Ok(r)
+    };
+    let mut replies: Vec<_> = (0..MAX_CONTINUATIONS).map(|_| paused()).collect();
+    let mut call = answer("m", "");
+    call.content = None;
+    call.finish_reason = Some("tool_calls".into());
+    call.tool_calls = vec![ToolCall::new("call_1", "weather", json!({"city": "Oslo"}))];
+    replies.push(Ok(call));
+    replies.extend((0..MAX_CONTINUATIONS).map(|_| paused()));
+    replies.push(Ok(answer("m", "It is 4 degrees in Oslo.")));
+    let provider = ScriptedProvider::new("scripted", replies);
+
+    let result = run_agent(
+        &provider.model(),
+        ask("What's the weather?"),
+        &[weather()],
+        AgentOptions::default(),
+    )
+    .await
+    .unwrap();
+    assert_eq!(result.answer(), Some("It is 4 degrees in Oslo."));
+    assert_eq!(result.stop_reason, StopReason::Completed);
+    assert_eq!(result.iterations, 1);
+    assert_eq!(provider.calls(), 2 * MAX_CONTINUATIONS + 2);
+}

@@ -505,7 +505,7 @@ async fn drive_loop(
     let mut tool_runs = Vec::new();
     // Tool-call rounds run so far (what `AgentResult::iterations` reports).
     let mut rounds = 0;
-    // `pause_turn` continuations so far (see `MAX_CONTINUATIONS`).
+    // `pause_turn` continuations in a row, in this round (see `MAX_CONTINUATIONS`).
     let mut continuations = 0;
     loop {
         // Model calls are numbered from 1: call n asks for the tools of round n.
@@ -553,6 +553,8 @@ async fn drive_loop(
 
         let runs = run_tool_calls(call, &response.tool_calls, tools, &options, sink).await;
         rounds += 1;
+        // A new round: paused turns are counted in a row.
+        continuations = 0;
         let mut answer = None;
         let mut images = Vec::new();
         for run in &runs {
