@@ -17,6 +17,7 @@
 
 use proc_macro::TokenStream;
 
+mod beside;
 mod ctxt;
 mod event;
 mod options;

@@ -8,6 +8,7 @@ use syn::spanned::Spanned;
 use syn::{FnArg, Ident, ItemFn, ReturnType, Type};
 
 use super::valid::Tool;
+use crate::beside::module_beside;
 
 /// Drops the doc comments on the parameters, which Rust does not allow there (they went into
 /// the schema).
@@ -80,23 +81,13 @@ pub(super) fn stub(func: &ItemFn) -> TokenStream {
     )
 }
 
-/// `mod <fn name> { body }` with the function's visibility; it exists exactly when the function
-/// does (same `#[cfg]`s).
+/// The tool's module beside its function.
 fn around(func: &ItemFn, body: TokenStream) -> TokenStream {
-    let fn_ident = &func.sig.ident;
-    let vis = &func.vis;
-    let cfgs = func.attrs.iter().filter(|attr| attr.path().is_ident("cfg"));
-    let module_doc = format!(
-        "The LLM tool of [`{fn_ident}`](fn@{fn_ident}): `{fn_ident}::tool()` returns its `blazen::ToolDef`."
+    let name = &func.sig.ident;
+    let doc = format!(
+        "The LLM tool of [`{name}`](fn@{name}): `{name}::tool()` returns its `blazen::ToolDef`."
     );
-    quote! {
-        #(#cfgs)*
-        #[doc = #module_doc]
-        #[allow(dead_code)] // `tool()` may be unused where only the function is called.
-        #vis mod #fn_ident {
-            #body
-        }
-    }
+    module_beside(func, &doc, body)
 }
 
 /// The handler: takes each argument out of the call's JSON, then runs the function.
