@@ -80,9 +80,29 @@ impl Ownership {
     /// `snapshot()` when enough entries accumulated.
     pub(crate) async fn append(
         &self,
-        mut entry: JournalEntry,
+        entry: JournalEntry,
         snapshot: impl FnOnce() -> WorkflowSnapshot,
     ) -> Result<(), PersistError> {
+        self.write(entry).await?;
+        if self.since_compaction.fetch_add(1, Ordering::Relaxed) + 1 >= self.compact_every {
+            self.compact(&snapshot()).await?;
+        }
+        Ok(())
+    }
+
+    /// The last entry of a finished run, then its compaction into `snapshot` (once: a
+    /// finished snapshot ends the ownership, so a second compaction would be fenced).
+    pub(crate) async fn finish(
+        &self,
+        entry: JournalEntry,
+        snapshot: &WorkflowSnapshot,
+    ) -> Result<(), PersistError> {
+        self.write(entry).await?;
+        self.compact(snapshot).await
+    }
+
+    /// Appends `entry` with the stream events logged since the last one.
+    async fn write(&self, mut entry: JournalEntry) -> Result<(), PersistError> {
         let mut stream = std::mem::take(&mut *lock(&self.stream));
         // Positions are taken by concurrent writers: store them in order.
         stream.sort_by_key(|(p, _)| *p);
@@ -90,9 +110,6 @@ impl Ownership {
         let through = self.inbox_through.load(Ordering::Relaxed);
         entry.inbox_through = (through > 0).then_some(through);
         self.store.append(&self.lease, &entry).await?;
-        if self.since_compaction.fetch_add(1, Ordering::Relaxed) + 1 >= self.compact_every {
-            self.compact(&snapshot()).await?;
-        }
         Ok(())
     }
 
