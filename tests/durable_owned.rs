@@ -1,6 +1,7 @@
-//! What a worker writes for a run it owns, watched through a store that records its
-//! compactions.
+//! What a worker writes for a run it owns and what a `RunClient` reads of it, watched
+//! through a store that records its compactions and can hide the stream for a while.
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -10,6 +11,7 @@ use blazen::persist::{
 };
 use blazen::prelude::*;
 use blazen::{RunClient, RunStore, Worker};
+use futures::StreamExt;
 use uuid::Uuid;
 
 #[allow(dead_code)]
@@ -18,11 +20,12 @@ mod rt;
 use rt::{ev, step, Num};
 
 /// An `EmbeddedStore` that records each compaction (the snapshot's status, whether it was
-/// written).
+/// written) and, while `hidden` is set, reads no stream events until the next `status`.
 #[derive(Debug, Clone)]
 struct Watched {
     store: EmbeddedStore,
     compactions: Arc<Mutex<Vec<(SnapshotStatus, bool)>>>,
+    hidden: Arc<AtomicBool>,
 }
 
 impl Watched {
@@ -30,6 +33,7 @@ impl Watched {
         Watched {
             store: EmbeddedStore::open(dir.join("runs.db")).unwrap(),
             compactions: Arc::default(),
+            hidden: Arc::default(),
         }
     }
 }
@@ -111,9 +115,13 @@ impl RunStore for Watched {
         from: u64,
         limit: usize,
     ) -> Result<Vec<(u64, SerializedEvent)>, PersistError> {
+        if self.hidden.load(Ordering::SeqCst) {
+            return Ok(Vec::new());
+        }
         self.store.read_stream(run_id, from, limit).await
     }
     async fn status(&self, run_id: Uuid) -> Result<Option<RunStatus>, PersistError> {
+        self.hidden.store(false, Ordering::SeqCst);
         self.store.status(run_id).await
     }
     async fn notices(&self) -> Result<Notices, PersistError> {
@@ -173,5 +181,41 @@ async fn a_finished_run_compacting_after_every_entry_is_compacted_once() {
     assert_eq!(finished.len(), 1, "{compactions:?}");
     let status = RunClient::new(store).status(run_id).await.unwrap();
     assert_eq!(status.status, SnapshotStatus::Completed);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// A reader that finds nothing new, then sees the run finished, reads everything the run
+/// wrote meanwhile, however many events that is (more than one read's worth).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_reader_gets_every_event_written_before_it_saw_the_run_finished() {
+    const EVENTS: u64 = 600;
+    let dir = temp_dir("owned-events");
+    let store = Watched::open(&dir);
+    let worker = Worker::builder(store.clone())
+        .workflow(counting(EVENTS))
+        .start()
+        .await
+        .unwrap();
+    let handler = worker.run("owned-count", json!({})).await.unwrap();
+    let run_id = handler.run_id();
+    handler.result().await.unwrap();
+    worker.shutdown().await;
+
+    // The reader's first read finds nothing, as if the run wrote its events right after.
+    store.hidden.store(true, Ordering::SeqCst);
+    let client = RunClient::new(store);
+    let read: Vec<(u64, DynamicEvent)> = tokio::time::timeout(
+        Duration::from_secs(20),
+        client.events(run_id, 0).map(|r| r.unwrap()).collect(),
+    )
+    .await
+    .expect("the stream ends once the run is finished");
+    let numbers: Vec<u64> = read
+        .iter()
+        .filter(|(_, e)| e.event_type() == "Num")
+        .map(|(_, e)| e.to_json()["n"].as_u64().unwrap())
+        .collect();
+    assert_eq!(numbers, (0..EVENTS).collect::<Vec<_>>());
+    assert_eq!(read.last().unwrap().1.event_type(), StopEvent::EVENT_TYPE);
     let _ = std::fs::remove_dir_all(&dir);
 }
