@@ -40,6 +40,9 @@ pub(crate) struct Ownership {
     /// The last inbox message the router has taken in (0: none): the next entry removes
     /// the messages up to it from the store's inbox.
     inbox_through: AtomicU64,
+    /// The last inbox message an appended entry removed (0: none): a later entry removes
+    /// messages only past it.
+    inbox_removed: AtomicU64,
     left: mpsc::UnboundedSender<(Uuid, Left)>,
 }
 
@@ -67,6 +70,7 @@ impl Ownership {
             stream: Mutex::new(Vec::new()),
             since_compaction: AtomicU64::new(0),
             inbox_through: AtomicU64::new(0),
+            inbox_removed: AtomicU64::new(0),
             left,
         }
     }
@@ -108,8 +112,13 @@ impl Ownership {
         stream.sort_by_key(|(p, _)| *p);
         entry.stream = stream;
         let through = self.inbox_through.load(Ordering::Relaxed);
-        entry.inbox_through = (through > 0).then_some(through);
+        let removed = self.inbox_removed.load(Ordering::Relaxed);
+        entry.inbox_through = (through > removed).then_some(through);
         self.store.append(&self.lease, &entry).await?;
+        // Only once the append succeeded: after a failed one the next entry removes them.
+        if let Some(through) = entry.inbox_through {
+            self.inbox_removed.fetch_max(through, Ordering::Relaxed);
+        }
         Ok(())
     }
 
