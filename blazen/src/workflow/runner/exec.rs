@@ -53,8 +53,10 @@ impl Attempts {
     ) -> Result<StepOutput, StepFailure> {
         let mut attempt = self.first.max(1);
         loop {
-            let body =
-                AssertUnwindSafe(handler(ctx.clone().with_attempt(attempt), ev.clone_event()));
+            let (ctx, ev) = (ctx.clone().with_attempt(attempt), ev.clone_event());
+            // The handler is called inside the future: a panic while it makes its future
+            // is caught too.
+            let body = AssertUnwindSafe(async move { handler(ctx, ev).await });
             let started = Instant::now();
             let result = match self.timeout {
                 None => step_result(body.catch_unwind().await),
