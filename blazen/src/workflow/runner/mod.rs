@@ -7,11 +7,9 @@
 //! limit allows) or queues the event in the step's queue: nothing is spawned before it may run.
 
 use std::collections::VecDeque;
-use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
 use std::time::Instant;
 
-use futures::FutureExt;
 use tokio::sync::{mpsc, oneshot};
 use tokio::task::AbortHandle;
 
@@ -33,7 +31,7 @@ use crate::workflow::WorkflowInner;
 mod exec;
 mod save;
 
-use exec::{spawn_step, step_result, Attempts};
+use exec::{run_once, spawn_step, Attempts};
 
 /// How many events of a large fan-out the router routes before it looks at other messages
 /// and lets the started steps run.
@@ -552,24 +550,10 @@ impl Router {
     }
 
     fn step_error(&self, slot: &Slot, failure: StepFailure) -> WorkflowError {
-        let step = self.wf.steps[slot.step as usize].name().to_owned();
-        let event = self.wf.route_names[slot.route as usize].to_string();
-        match failure {
-            StepFailure::Error(source) => WorkflowError::Step {
-                step,
-                event,
-                source,
-            },
-            StepFailure::Panic(message) => WorkflowError::Panic {
-                step,
-                event,
-                message,
-            },
-            StepFailure::Timeout(elapsed) => WorkflowError::Timeout {
-                what: format!("step `{step}` on event `{event}`"),
-                elapsed,
-            },
-        }
+        failure.into_error(
+            self.wf.steps[slot.step as usize].name(),
+            &self.wf.route_names[slot.route as usize],
+        )
     }
 
     /// The `StepFailed` event for a step that failed for good, when a step recovers from
@@ -781,20 +765,9 @@ impl Router {
                     let _ = shared.router.send(RouterMsg::Done { slot, result });
                 })
             }
-            (None, None) => spawn_step(span, async move {
+            (None, timeout) => spawn_step(span, async move {
                 let ctx = Context::new(Arc::clone(&shared), step).with_exec(exec);
-                let body = AssertUnwindSafe(async move { handler(ctx, ev).await });
-                let result = step_result(body.catch_unwind().await);
-                let _ = shared.router.send(RouterMsg::Done { slot, result });
-            }),
-            (None, Some(limit)) => spawn_step(span, async move {
-                let started = Instant::now();
-                let ctx = Context::new(Arc::clone(&shared), step).with_exec(exec);
-                let body = AssertUnwindSafe(async move { handler(ctx, ev).await });
-                let result = match tokio::time::timeout(limit, body.catch_unwind()).await {
-                    Ok(r) => step_result(r),
-                    Err(_) => Err(StepFailure::Timeout(started.elapsed())),
-                };
+                let result = run_once(&handler, ctx, ev, timeout).await;
                 let _ = shared.router.send(RouterMsg::Done { slot, result });
             }),
         };
