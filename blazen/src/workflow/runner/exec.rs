@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use futures::FutureExt;
-use tokio::task::AbortHandle;
+use tokio::task::JoinHandle;
 use tracing::Instrument;
 
 use crate::context::Context;
@@ -18,14 +18,14 @@ use crate::run::RunShared;
 use crate::step::{StepHandler, StepOutput};
 
 /// Spawns a step execution, inside its span when tracing is on.
-pub(super) fn spawn_step<F>(span: tracing::Span, task: F) -> AbortHandle
+pub(super) fn spawn_step<F>(span: tracing::Span, task: F) -> JoinHandle<()>
 where
     F: std::future::Future<Output = ()> + Send + 'static,
 {
     if span.is_disabled() {
-        tokio::spawn(task).abort_handle()
+        tokio::spawn(task)
     } else {
-        tokio::spawn(task.instrument(span)).abort_handle()
+        tokio::spawn(task.instrument(span))
     }
 }
 

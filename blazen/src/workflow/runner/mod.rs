@@ -11,7 +11,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use tokio::sync::{mpsc, oneshot};
-use tokio::task::AbortHandle;
+use tokio::task::JoinHandle;
 
 use crate::context::Context;
 use crate::error::WorkflowError;
@@ -42,7 +42,8 @@ struct Slot {
     step: u32,
     /// The routing name of the input event (for errors), as an index into the route table.
     route: u32,
-    abort: AbortHandle,
+    /// Its task (dropping it leaves the task running).
+    task: JoinHandle<()>,
     /// A copy of the input event, kept only when the run checkpoints (it must be re-queued
     /// after a crash: at-least-once).
     input: Option<Box<dyn Event>>,
@@ -750,7 +751,7 @@ impl Router {
             step = %def.name(),
             event = %self.wf.route_names[route as usize],
         );
-        let abort = match (def.retry_policy(), step_timeout) {
+        let task = match (def.retry_policy(), step_timeout) {
             (Some(policy), _) => {
                 let attempts = Attempts {
                     policy: policy.clone(),
@@ -774,7 +775,7 @@ impl Router {
         self.slots[slot as usize] = Some(Slot {
             step,
             route,
-            abort,
+            task,
             input,
             exec,
             attempt,
@@ -789,7 +790,7 @@ impl Router {
         tracing::debug!(run_id = %self.shared.run_id, "handler dropped while the run waits for input");
         // Steps waiting for an event would wait forever.
         for slot in self.slots.iter().flatten() {
-            slot.abort.abort();
+            slot.task.abort();
         }
         self.shared.set_ended(false);
         self.inputs.changed.notify_waiters();
@@ -798,14 +799,14 @@ impl Router {
 
     async fn finish(mut self, outcome: RunOutcome) {
         for slot in self.slots.iter().flatten() {
-            slot.abort.abort();
+            slot.task.abort();
         }
         let cancelled = matches!(outcome, Err(WorkflowError::Cancelled { .. }));
         if cancelled {
             // `cancel()` returns once no step future is left: an aborted task is dropped at
             // its next yield.
-            while self.slots.iter().flatten().any(|s| !s.abort.is_finished()) {
-                tokio::task::yield_now().await;
+            for slot in self.slots.iter_mut().flatten() {
+                let _ = (&mut slot.task).await;
             }
         }
         if !self.wf.waited.is_empty() {
