@@ -9,6 +9,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use blazen::prelude::*;
+use blazen::IntoStepOutput;
 use rt::{ev, step, Num};
 use tokio::time::Instant;
 
@@ -153,6 +154,31 @@ async fn panics_and_step_timeouts_are_retried_too() {
         .unwrap();
     let stop = wf.run(json!({})).await.unwrap().result().await.unwrap();
     assert_eq!(stop.result, json!(3));
+}
+
+/// A handler that panics while it makes its future (not in it) fails its attempt as a
+/// panic, retried like the others, as a step without a retry policy would catch it.
+#[tokio::test(start_paused = true)]
+async fn a_handler_panicking_before_its_future_exists_is_retried_too() {
+    let wf = Workflow::builder("eager")
+        .step(
+            Step::new("eager", |ctx: Context, _ev| {
+                let attempt = ctx.attempt();
+                assert!(attempt > 1, "the first try panics at once");
+                async move { StopEvent::new(json!(attempt)).into_step_output() }
+            })
+            .accepts(ev::<StartEvent>())
+            .emits(ev::<StopEvent>())
+            .retry(RetryPolicy::constant(2, Duration::from_millis(1))),
+        )
+        .build()
+        .unwrap();
+    let handler = wf.run(json!({})).await.unwrap();
+    let stop = tokio::time::timeout(Duration::from_secs(5), handler.result())
+        .await
+        .expect("the panic is caught, the run does not hang")
+        .unwrap();
+    assert_eq!(stop.result, json!(2));
 }
 
 #[tokio::test(start_paused = true)]

@@ -341,16 +341,8 @@ impl Context {
     /// # let _ = step;
     /// ```
     pub fn collect_events<E: TypedEvent>(&self, event: E, n: usize) -> Option<Vec<E>> {
-        if n == 0 {
-            return Some(Vec::new());
-        }
-        // Which execution buffered or took each event matters when an execution may still
-        // be in flight at a snapshot: in a checkpointing run, or in a step that may wait
-        // (a pause keeps it in flight). See `RunState::taken`.
-        let durable = self.shared.durable || self.shared.may_wait(self.step);
-        self.shared
-            .lock_state()
-            .collect(self.step, self.exec, durable, event, n)
+        // A typed event is a choice of one event type.
+        self.collect_any::<E>(event, n)
     }
 
     /// Fan-in over several event types: buffers `event` (an `A` or a `B` of a step accepting
@@ -395,6 +387,9 @@ impl Context {
         if n == 0 {
             return Some(Vec::new());
         }
+        // Which execution buffered or took each event matters when an execution may still
+        // be in flight at a snapshot: in a checkpointing run, or in a step that may wait
+        // (a pause keeps it in flight). See `RunState::taken`.
         let durable = self.shared.durable || self.shared.may_wait(self.step);
         self.shared
             .lock_state()

@@ -69,6 +69,28 @@ pub(crate) enum StepFailure {
     Timeout(Duration),
 }
 
+impl StepFailure {
+    /// The error of this failure of step `step` on event `event`.
+    pub(crate) fn into_error(self, step: &str, event: &str) -> WorkflowError {
+        match self {
+            StepFailure::Error(source) => WorkflowError::Step {
+                step: step.to_owned(),
+                event: event.to_owned(),
+                source,
+            },
+            StepFailure::Panic(message) => WorkflowError::Panic {
+                step: step.to_owned(),
+                event: event.to_owned(),
+                message,
+            },
+            StepFailure::Timeout(elapsed) => WorkflowError::Timeout {
+                what: format!("step `{step}` on event `{event}`"),
+                elapsed,
+            },
+        }
+    }
+}
+
 /// Items of the event stream.
 pub(crate) enum StreamMsg {
     Event(Box<dyn Event>),

@@ -40,6 +40,9 @@ pub(crate) struct Ownership {
     /// The last inbox message the router has taken in (0: none): the next entry removes
     /// the messages up to it from the store's inbox.
     inbox_through: AtomicU64,
+    /// The last inbox message an appended entry removed (0: none): a later entry removes
+    /// messages only past it.
+    inbox_removed: AtomicU64,
     left: mpsc::UnboundedSender<(Uuid, Left)>,
 }
 
@@ -67,6 +70,7 @@ impl Ownership {
             stream: Mutex::new(Vec::new()),
             since_compaction: AtomicU64::new(0),
             inbox_through: AtomicU64::new(0),
+            inbox_removed: AtomicU64::new(0),
             left,
         }
     }
@@ -80,18 +84,40 @@ impl Ownership {
     /// `snapshot()` when enough entries accumulated.
     pub(crate) async fn append(
         &self,
-        mut entry: JournalEntry,
+        entry: JournalEntry,
         snapshot: impl FnOnce() -> WorkflowSnapshot,
     ) -> Result<(), PersistError> {
+        self.write(entry).await?;
+        if self.since_compaction.fetch_add(1, Ordering::Relaxed) + 1 >= self.compact_every {
+            self.compact(&snapshot()).await?;
+        }
+        Ok(())
+    }
+
+    /// The last entry of a finished run, then its compaction into `snapshot` (once: a
+    /// finished snapshot ends the ownership, so a second compaction would be fenced).
+    pub(crate) async fn finish(
+        &self,
+        entry: JournalEntry,
+        snapshot: &WorkflowSnapshot,
+    ) -> Result<(), PersistError> {
+        self.write(entry).await?;
+        self.compact(snapshot).await
+    }
+
+    /// Appends `entry` with the stream events logged since the last one.
+    async fn write(&self, mut entry: JournalEntry) -> Result<(), PersistError> {
         let mut stream = std::mem::take(&mut *lock(&self.stream));
         // Positions are taken by concurrent writers: store them in order.
         stream.sort_by_key(|(p, _)| *p);
         entry.stream = stream;
         let through = self.inbox_through.load(Ordering::Relaxed);
-        entry.inbox_through = (through > 0).then_some(through);
+        let removed = self.inbox_removed.load(Ordering::Relaxed);
+        entry.inbox_through = (through > removed).then_some(through);
         self.store.append(&self.lease, &entry).await?;
-        if self.since_compaction.fetch_add(1, Ordering::Relaxed) + 1 >= self.compact_every {
-            self.compact(&snapshot()).await?;
+        // Only once the append succeeded: after a failed one the next entry removes them.
+        if let Some(through) = entry.inbox_through {
+            self.inbox_removed.fetch_max(through, Ordering::Relaxed);
         }
         Ok(())
     }

@@ -157,6 +157,7 @@ impl RunClient {
                 next: from,
                 buffer: VecDeque::new(),
                 notices: None,
+                finished: false,
                 done: false,
             },
             |mut r| async move {
@@ -222,6 +223,8 @@ struct Reader {
     next: u64,
     buffer: VecDeque<(u64, SerializedEvent)>,
     notices: Option<Option<broadcast::Receiver<Notice>>>,
+    /// The run was seen finished: the stream ends at the first read that finds nothing.
+    finished: bool,
     done: bool,
 }
 
@@ -239,14 +242,18 @@ impl Reader {
             }
             match self.fill().await {
                 Ok(true) => continue,
+                Ok(false) if self.finished => {
+                    self.done = true;
+                    return None;
+                }
                 Ok(false) => {}
                 Err(err) => {
                     self.done = true;
                     return Some(Err(err));
                 }
             }
-            // Nothing new: the run is over (read once more: its last items were written
-            // before it was marked finished), or wait.
+            // Nothing new: the run is over (read on to the end: its last items were written
+            // before it was marked finished, more than one read's worth maybe), or wait.
             let finished = match self.client.status(self.run_id).await {
                 Ok(status) => status.status.is_finished(),
                 Err(err) => {
@@ -255,10 +262,7 @@ impl Reader {
                 }
             };
             if finished {
-                self.done = true;
-                if let Err(err) = self.fill().await {
-                    return Some(Err(err));
-                }
+                self.finished = true;
                 continue;
             }
             if let Some(notices) = &mut self.notices {

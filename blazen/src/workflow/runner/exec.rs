@@ -3,10 +3,10 @@
 
 use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use futures::FutureExt;
-use tokio::task::AbortHandle;
+use tokio::task::JoinHandle;
 use tracing::Instrument;
 
 use crate::context::Context;
@@ -15,17 +15,17 @@ use crate::event::Event;
 use crate::retry::RetryPolicy;
 use crate::run::msg::{RouterMsg, StepFailure};
 use crate::run::RunShared;
-use crate::step::StepOutput;
+use crate::step::{StepHandler, StepOutput};
 
 /// Spawns a step execution, inside its span when tracing is on.
-pub(super) fn spawn_step<F>(span: tracing::Span, task: F) -> AbortHandle
+pub(super) fn spawn_step<F>(span: tracing::Span, task: F) -> JoinHandle<()>
 where
     F: std::future::Future<Output = ()> + Send + 'static,
 {
     if span.is_disabled() {
-        tokio::spawn(task).abort_handle()
+        tokio::spawn(task)
     } else {
-        tokio::spawn(task.instrument(span)).abort_handle()
+        tokio::spawn(task.instrument(span))
     }
 }
 
@@ -35,7 +35,7 @@ pub(super) struct Attempts {
     /// The attempt to start with (above 1 when resumed during the attempts).
     pub(super) first: u32,
     /// The step's timeout, for each attempt.
-    pub(super) timeout: Option<std::time::Duration>,
+    pub(super) timeout: Option<Duration>,
     pub(super) step: Arc<str>,
     pub(super) event: Arc<str>,
 }
@@ -47,32 +47,35 @@ impl Attempts {
         self,
         shared: &RunShared,
         slot: u32,
-        handler: &crate::step::StepHandler,
+        handler: &StepHandler,
         ctx: Context,
         ev: Box<dyn Event>,
     ) -> Result<StepOutput, StepFailure> {
         let mut attempt = self.first.max(1);
         loop {
-            let body =
-                AssertUnwindSafe(handler(ctx.clone().with_attempt(attempt), ev.clone_event()));
-            let started = Instant::now();
-            let result = match self.timeout {
-                None => step_result(body.catch_unwind().await),
-                Some(limit) => match tokio::time::timeout(limit, body.catch_unwind()).await {
-                    Ok(r) => step_result(r),
-                    Err(_) => Err(StepFailure::Timeout(started.elapsed())),
-                },
-            };
-            let failure = match result {
+            let once = run_once(
+                handler,
+                ctx.clone().with_attempt(attempt),
+                ev.clone_event(),
+                self.timeout,
+            );
+            let failure = match once.await {
                 Ok(output) => return Ok(output),
                 Err(failure) => failure,
             };
-            let other;
+            // The retry predicate sees a step's error as is, a panic or a timeout as the
+            // error the run reports for it.
+            let caught;
             let err = match &failure {
                 StepFailure::Error(source) => &**source,
-                failure => {
-                    other = self.error(failure);
-                    &other
+                StepFailure::Panic(message) => {
+                    caught =
+                        StepFailure::Panic(message.clone()).into_error(&self.step, &self.event);
+                    &caught
+                }
+                StepFailure::Timeout(elapsed) => {
+                    caught = StepFailure::Timeout(*elapsed).into_error(&self.step, &self.event);
+                    &caught
                 }
             };
             if attempt >= self.policy.max_attempts() || !self.policy.retries(err) {
@@ -92,27 +95,30 @@ impl Attempts {
             tokio::time::sleep(delay).await;
         }
     }
+}
 
-    /// The error a retry predicate sees for a failure (a step's error is seen as is).
-    fn error(&self, failure: &StepFailure) -> WorkflowError {
-        match failure {
-            StepFailure::Error(source) => source.duplicate(),
-            StepFailure::Panic(message) => WorkflowError::Panic {
-                step: self.step.to_string(),
-                event: self.event.to_string(),
-                message: message.clone(),
-            },
-            StepFailure::Timeout(elapsed) => WorkflowError::Timeout {
-                what: format!("step `{}` on event `{}`", self.step, self.event),
-                elapsed: *elapsed,
-            },
-        }
+/// Runs the step once, within `timeout`, a panic caught as a failure (the handler is
+/// called inside the caught future: a panic while it makes its future is caught too).
+pub(super) async fn run_once(
+    handler: &StepHandler,
+    ctx: Context,
+    ev: Box<dyn Event>,
+    timeout: Option<Duration>,
+) -> Result<StepOutput, StepFailure> {
+    let started = Instant::now();
+    let body = AssertUnwindSafe(async move { handler(ctx, ev).await }).catch_unwind();
+    match timeout {
+        None => step_result(body.await),
+        Some(limit) => match tokio::time::timeout(limit, body).await {
+            Ok(caught) => step_result(caught),
+            Err(_) => Err(StepFailure::Timeout(started.elapsed())),
+        },
     }
 }
 
 type CaughtStep = Result<Result<StepOutput, WorkflowError>, Box<dyn std::any::Any + Send>>;
 
-pub(super) fn step_result(caught: CaughtStep) -> Result<StepOutput, StepFailure> {
+fn step_result(caught: CaughtStep) -> Result<StepOutput, StepFailure> {
     match caught {
         Ok(Ok(output)) => Ok(output),
         Ok(Err(err)) => Err(StepFailure::Error(Box::new(err))),

@@ -7,13 +7,11 @@
 //! limit allows) or queues the event in the step's queue: nothing is spawned before it may run.
 
 use std::collections::VecDeque;
-use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
 use std::time::Instant;
 
-use futures::FutureExt;
 use tokio::sync::{mpsc, oneshot};
-use tokio::task::AbortHandle;
+use tokio::task::JoinHandle;
 
 use crate::context::Context;
 use crate::error::WorkflowError;
@@ -33,7 +31,7 @@ use crate::workflow::WorkflowInner;
 mod exec;
 mod save;
 
-use exec::{spawn_step, step_result, Attempts};
+use exec::{run_once, spawn_step, Attempts};
 
 /// How many events of a large fan-out the router routes before it looks at other messages
 /// and lets the started steps run.
@@ -44,7 +42,8 @@ struct Slot {
     step: u32,
     /// The routing name of the input event (for errors), as an index into the route table.
     route: u32,
-    abort: AbortHandle,
+    /// Its task (dropping it leaves the task running).
+    task: JoinHandle<()>,
     /// A copy of the input event, kept only when the run checkpoints (it must be re-queued
     /// after a crash: at-least-once).
     input: Option<Box<dyn Event>>,
@@ -552,24 +551,10 @@ impl Router {
     }
 
     fn step_error(&self, slot: &Slot, failure: StepFailure) -> WorkflowError {
-        let step = self.wf.steps[slot.step as usize].name().to_owned();
-        let event = self.wf.route_names[slot.route as usize].to_string();
-        match failure {
-            StepFailure::Error(source) => WorkflowError::Step {
-                step,
-                event,
-                source,
-            },
-            StepFailure::Panic(message) => WorkflowError::Panic {
-                step,
-                event,
-                message,
-            },
-            StepFailure::Timeout(elapsed) => WorkflowError::Timeout {
-                what: format!("step `{step}` on event `{event}`"),
-                elapsed,
-            },
-        }
+        failure.into_error(
+            self.wf.steps[slot.step as usize].name(),
+            &self.wf.route_names[slot.route as usize],
+        )
     }
 
     /// The `StepFailed` event for a step that failed for good, when a step recovers from
@@ -766,7 +751,7 @@ impl Router {
             step = %def.name(),
             event = %self.wf.route_names[route as usize],
         );
-        let abort = match (def.retry_policy(), step_timeout) {
+        let task = match (def.retry_policy(), step_timeout) {
             (Some(policy), _) => {
                 let attempts = Attempts {
                     policy: policy.clone(),
@@ -781,27 +766,16 @@ impl Router {
                     let _ = shared.router.send(RouterMsg::Done { slot, result });
                 })
             }
-            (None, None) => spawn_step(span, async move {
+            (None, timeout) => spawn_step(span, async move {
                 let ctx = Context::new(Arc::clone(&shared), step).with_exec(exec);
-                let body = AssertUnwindSafe(async move { handler(ctx, ev).await });
-                let result = step_result(body.catch_unwind().await);
-                let _ = shared.router.send(RouterMsg::Done { slot, result });
-            }),
-            (None, Some(limit)) => spawn_step(span, async move {
-                let started = Instant::now();
-                let ctx = Context::new(Arc::clone(&shared), step).with_exec(exec);
-                let body = AssertUnwindSafe(async move { handler(ctx, ev).await });
-                let result = match tokio::time::timeout(limit, body.catch_unwind()).await {
-                    Ok(r) => step_result(r),
-                    Err(_) => Err(StepFailure::Timeout(started.elapsed())),
-                };
+                let result = run_once(&handler, ctx, ev, timeout).await;
                 let _ = shared.router.send(RouterMsg::Done { slot, result });
             }),
         };
         self.slots[slot as usize] = Some(Slot {
             step,
             route,
-            abort,
+            task,
             input,
             exec,
             attempt,
@@ -816,7 +790,7 @@ impl Router {
         tracing::debug!(run_id = %self.shared.run_id, "handler dropped while the run waits for input");
         // Steps waiting for an event would wait forever.
         for slot in self.slots.iter().flatten() {
-            slot.abort.abort();
+            slot.task.abort();
         }
         self.shared.set_ended(false);
         self.inputs.changed.notify_waiters();
@@ -825,14 +799,14 @@ impl Router {
 
     async fn finish(mut self, outcome: RunOutcome) {
         for slot in self.slots.iter().flatten() {
-            slot.abort.abort();
+            slot.task.abort();
         }
         let cancelled = matches!(outcome, Err(WorkflowError::Cancelled { .. }));
         if cancelled {
             // `cancel()` returns once no step future is left: an aborted task is dropped at
             // its next yield.
-            while self.slots.iter().flatten().any(|s| !s.abort.is_finished()) {
-                tokio::task::yield_now().await;
+            for slot in self.slots.iter_mut().flatten() {
+                let _ = (&mut slot.task).await;
             }
         }
         if !self.wf.waited.is_empty() {

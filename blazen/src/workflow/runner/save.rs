@@ -121,11 +121,7 @@ impl Router {
             _ => {
                 let snap = self.outcome_snapshot(outcome);
                 let entry = JournalEntry::new(Frame::of(&snap));
-                let written = match owner.append(entry, || snap.clone()).await {
-                    Ok(()) => owner.compact(&snap).await,
-                    Err(err) => Err(err),
-                };
-                if let Err(err) = written {
+                if let Err(err) = owner.finish(entry, &snap).await {
                     tracing::warn!(run_id = %self.shared.run_id, "final checkpoint not saved: {err}");
                 }
                 Left::Finished
