@@ -105,14 +105,18 @@ pub(super) async fn run_once(
     ev: Box<dyn Event>,
     timeout: Option<Duration>,
 ) -> Result<StepOutput, StepFailure> {
-    let started = Instant::now();
     let body = AssertUnwindSafe(async move { handler(ctx, ev).await }).catch_unwind();
     match timeout {
         None => step_result(body.await),
-        Some(limit) => match tokio::time::timeout(limit, body).await {
-            Ok(caught) => step_result(caught),
-            Err(_) => Err(StepFailure::Timeout(started.elapsed())),
-        },
+        Some(limit) => {
+            // The body starts when polled: the clock (read only for a step with a timeout)
+            // starts with it.
+            let started = Instant::now();
+            match tokio::time::timeout(limit, body).await {
+                Ok(caught) => step_result(caught),
+                Err(_) => Err(StepFailure::Timeout(started.elapsed())),
+            }
+        }
     }
 }
 
