@@ -277,14 +277,19 @@ fn normalize_arguments(args: Value) -> Result<Map<String, Value>, ToolError> {
     };
     match args {
         Value::Object(map) => Ok(map),
-        other => Err(ToolError::InvalidArguments {
-            problems: vec![ArgumentError::not_an_object(json_kind(&other))],
-        }),
+        other => Err(not_an_object(&other)),
+    }
+}
+
+/// The error for arguments (or an answer) that are not a JSON object.
+pub(super) fn not_an_object(value: &Value) -> ToolError {
+    ToolError::InvalidArguments {
+        problems: vec![ArgumentError::not_an_object(json_kind(value))],
     }
 }
 
 /// What a JSON value is, in words (`a string`, `an array`), for error messages.
-pub(super) fn json_kind(value: &Value) -> &'static str {
+fn json_kind(value: &Value) -> &'static str {
     match value {
         Value::Null => "null",
         Value::Bool(_) => "a boolean",

@@ -137,16 +137,9 @@ impl<T> OutputSchema<T> {
     /// The error is a [`ToolError::InvalidArguments`] listing every problem with its field
     /// (`total`, `lines.0.price`), worded to be sent back to the model.
     pub fn decode(&self, answer: Value) -> Result<T, ToolError> {
-        let answer = match answer {
-            Value::Object(_) => answer,
-            other => {
-                return Err(ToolError::InvalidArguments {
-                    problems: vec![super::ArgumentError::not_an_object(super::def::json_kind(
-                        &other,
-                    ))],
-                })
-            }
-        };
+        if !answer.is_object() {
+            return Err(super::def::not_an_object(&answer));
+        }
         let mut arguments = Arguments::new(answer, &self.parameters);
         let value = if self.parameters.flattened {
             arguments.take_all(&self.codec)
