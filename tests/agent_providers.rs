@@ -54,8 +54,7 @@ fn subtract_object(x: f64, y: f64) -> Value {
 }
 
 fn fixture(path: &str) -> String {
-    let full = format!("{}/tests/fixtures/{path}", env!("CARGO_MANIFEST_DIR"));
-    std::fs::read_to_string(&full).unwrap_or_else(|e| panic!("{full}: {e}"))
+    support::fixtures::text(path)
 }
 
 /// Text of a content value: a string, or the text of its blocks.

@@ -111,8 +111,7 @@ fn parallel_tools() -> Vec<ToolDef> {
 // ---- replay helpers ---------------------------------------------------------------------------
 
 fn fixture(path: &str) -> String {
-    let full = format!("{}/tests/fixtures/{path}", env!("CARGO_MANIFEST_DIR"));
-    std::fs::read_to_string(&full).unwrap_or_else(|e| panic!("{full}: {e}"))
+    support::fixtures::text(path)
 }
 
 /// The recorded session's first request, as the agent's input: the system prompt apart, the

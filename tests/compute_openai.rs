@@ -2,6 +2,10 @@
 //! recorded traffic (tests/fixtures/{xai,openai}), transcription (multipart upload) and the
 //! jobs these providers do not offer, served from a local wiremock server.
 
+#[allow(dead_code)]
+#[path = "support/fixtures.rs"]
+mod fixtures;
+
 use blazen_providers::{
     BlazenError, ComputeModel, ImageRequest, MediaType, MusicRequest, SpeechRequest, ThreeDRequest,
     TranscriptionRequest, UpscaleRequest, VideoRequest,
@@ -11,37 +15,7 @@ use wiremock::matchers::{method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
 fn fixture(provider: &str, case: &str) -> Value {
-    let file = format!(
-        "{}/tests/fixtures/{provider}/{case}.json",
-        env!("CARGO_MANIFEST_DIR")
-    );
-    serde_json::from_str(&std::fs::read_to_string(&file).unwrap()).unwrap()
-}
-
-fn b64decode(s: &str) -> Vec<u8> {
-    fn val(c: u8) -> u32 {
-        match c {
-            b'A'..=b'Z' => u32::from(c - b'A'),
-            b'a'..=b'z' => u32::from(c - b'a') + 26,
-            b'0'..=b'9' => u32::from(c - b'0') + 52,
-            b'+' => 62,
-            b'/' => 63,
-            _ => panic!("bad base64"),
-        }
-    }
-    let bytes: Vec<u8> = s
-        .bytes()
-        .filter(|c| *c != b'=' && !c.is_ascii_whitespace())
-        .collect();
-    let mut out = Vec::new();
-    for chunk in bytes.chunks(4) {
-        let mut acc = 0u32;
-        for (i, c) in chunk.iter().enumerate() {
-            acc |= val(*c) << (18 - 6 * i);
-        }
-        out.extend_from_slice(&acc.to_be_bytes()[1..=chunk.len() * 6 / 8]);
-    }
-    out
+    fixtures::json(&format!("{provider}/{case}.json"))
 }
 
 async fn sent_json(server: &MockServer) -> Value {
@@ -137,7 +111,7 @@ async fn openai_image_urls_and_sizes() {
 async fn openai_speech_from_the_recording_returns_the_audio_bytes() {
     let f = fixture("openai", "audio_params_matrix__default_body_returns_mp3");
     let it = &f["interactions"][0];
-    let audio = b64decode(it["response"]["body"].as_str().unwrap());
+    let audio = fixtures::base64(it["response"]["body"].as_str().unwrap());
     let server = MockServer::start().await;
     Mock::given(method("POST"))
         .and(path("/v1/audio/speech"))

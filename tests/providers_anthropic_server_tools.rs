@@ -5,6 +5,10 @@
 //! The fixtures are scripted from the shapes of the public Anthropic API reference (see
 //! `tests/fixtures/README.md`).
 
+#[allow(dead_code)]
+#[path = "support/fixtures.rs"]
+mod fixtures;
+
 use blazen_providers::{ChatMessage, CompletionModel, StreamChunk};
 use futures::StreamExt;
 use serde_json::{json, Value};
@@ -12,11 +16,7 @@ use wiremock::matchers::{method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
 fn fixture(name: &str) -> String {
-    std::fs::read_to_string(format!(
-        "{}/tests/fixtures/anthropic/{name}",
-        env!("CARGO_MANIFEST_DIR")
-    ))
-    .unwrap()
+    fixtures::text(&format!("anthropic/{name}"))
 }
 
 async fn serve(body: String, content_type: &str) -> (MockServer, CompletionModel) {

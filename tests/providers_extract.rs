@@ -17,8 +17,7 @@ use support::scripted_server::{text, Reply, ScriptedServer};
 const KEY: &str = "sk-test-0123456789abcdef";
 
 fn fixture(path: &str) -> String {
-    let full = format!("{}/tests/fixtures/{path}", env!("CARGO_MANIFEST_DIR"));
-    std::fs::read_to_string(&full).unwrap_or_else(|e| panic!("{full}: {e}"))
+    support::fixtures::text(path)
 }
 
 /// The release checks of the recorded sessions.

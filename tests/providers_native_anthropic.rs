@@ -2,6 +2,10 @@
 //! cassettes) and synthetic cases (mid-stream `event: error`, 529, truncated streams), served
 //! from a local wiremock server.
 
+#[allow(dead_code)]
+#[path = "support/fixtures.rs"]
+mod fixtures;
+
 use std::collections::BTreeMap;
 
 use blazen_providers::{
@@ -14,12 +18,7 @@ use wiremock::matchers::{header, method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
 fn fixture(case: &str) -> Value {
-    let file = format!(
-        "{}/tests/fixtures/anthropic/{case}.json",
-        env!("CARGO_MANIFEST_DIR")
-    );
-    let text = std::fs::read_to_string(&file).unwrap_or_else(|e| panic!("{file}: {e}"));
-    serde_json::from_str(&text).expect("fixture JSON")
+    fixtures::json(&format!("anthropic/{case}.json"))
 }
 
 /// Serves one response at POST /v1/messages; returns the server and a model pointed at it.

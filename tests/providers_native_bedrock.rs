@@ -18,38 +18,7 @@ mod support;
 use support::eventstream::frame;
 
 fn fixture(case: &str) -> Value {
-    let file = format!(
-        "{}/tests/fixtures/bedrock/{case}.json",
-        env!("CARGO_MANIFEST_DIR")
-    );
-    serde_json::from_str(&std::fs::read_to_string(&file).unwrap()).unwrap()
-}
-
-fn b64decode(s: &str) -> Vec<u8> {
-    fn val(c: u8) -> u32 {
-        match c {
-            b'A'..=b'Z' => u32::from(c - b'A'),
-            b'a'..=b'z' => u32::from(c - b'a') + 26,
-            b'0'..=b'9' => u32::from(c - b'0') + 52,
-            b'+' => 62,
-            b'/' => 63,
-            _ => panic!("bad base64"),
-        }
-    }
-    let bytes: Vec<u8> = s
-        .bytes()
-        .filter(|c| *c != b'=' && !c.is_ascii_whitespace())
-        .collect();
-    let mut out = Vec::new();
-    for chunk in bytes.chunks(4) {
-        let mut acc = 0u32;
-        for (i, c) in chunk.iter().enumerate() {
-            acc |= val(*c) << (18 - 6 * i);
-        }
-        let n = chunk.len() * 6 / 8;
-        out.extend_from_slice(&acc.to_be_bytes()[1..=n]);
-    }
-    out
+    support::fixtures::json(&format!("bedrock/{case}.json"))
 }
 
 fn event(kind: &str, payload: Value) -> Vec<u8> {
@@ -92,7 +61,7 @@ async fn serve_interaction(case: &str, n: usize) -> (MockServer, CompletionModel
     let ct = resp["headers"]["content-type"].as_str().unwrap().to_owned();
     let raw = resp["body"].as_str().unwrap();
     let body = if ct.contains("eventstream") {
-        b64decode(raw)
+        support::fixtures::base64(raw)
     } else {
         raw.as_bytes().to_vec()
     };

@@ -1,6 +1,10 @@
 //! Cohere v2 chat (complete and stream) and embed against recorded traffic
 //! (tests/fixtures/cohere, rig's cassettes) served from a local wiremock server.
 
+#[allow(dead_code)]
+#[path = "support/fixtures.rs"]
+mod fixtures;
+
 use blazen_providers::{
     BlazenError, ChatMessage, CompletionModel, CompletionRequest, EmbeddingModel, ToolCall,
     ToolChoice, ToolSpec,
@@ -11,11 +15,7 @@ use wiremock::matchers::{method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
 fn fixture(case: &str) -> Value {
-    let file = format!(
-        "{}/tests/fixtures/cohere/{case}.json",
-        env!("CARGO_MANIFEST_DIR")
-    );
-    serde_json::from_str(&std::fs::read_to_string(&file).unwrap()).unwrap()
+    fixtures::json(&format!("cohere/{case}.json"))
 }
 
 /// Serves interaction `n` of `case` at `at` (the recorded path unless given).

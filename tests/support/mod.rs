@@ -3,6 +3,7 @@
 pub(crate) mod chunks;
 pub(crate) mod eventstream;
 pub(crate) mod examples;
+pub(crate) mod fixtures;
 pub(crate) mod mcp;
 pub(crate) mod otel;
 pub(crate) mod provider_server;
