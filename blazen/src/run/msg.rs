@@ -45,9 +45,10 @@ pub(crate) enum RouterMsg {
     /// Checkpoint now: the messages of the run's inbox up to `inbox_through` were just
     /// handed over (the entry removes them from the inbox).
     Checkpoint { inbox_through: u64 },
-    /// The run's handler was dropped (not detached): a run nobody can observe or resume any
-    /// more is cancelled.
-    HandlerDropped,
+    /// The run's handler was dropped or (`detached`) detached: a run waiting for input that
+    /// nobody here can answer any more ends its task; a dropped (not detached) one that
+    /// nobody can observe or resume any more is cancelled.
+    HandlerDropped { detached: bool },
     /// The worker owning the run lost its lease: stop at once and write nothing more.
     Abandon { epoch: u64 },
     /// Step execution `exec` started waiting in `Context::wait_for_event` (sent after its

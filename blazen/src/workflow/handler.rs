@@ -47,8 +47,6 @@ pub struct WorkflowHandler {
     outcome: tokio::sync::Mutex<Outcome>,
     inputs: PendingInputs,
     ctx: Option<Context>,
-    /// Dropped with the handler: tells a run that waits for input that nobody can answer.
-    _alive: Option<oneshot::Sender<()>>,
 }
 
 impl Drop for WorkflowHandler {
@@ -56,7 +54,7 @@ impl Drop for WorkflowHandler {
         if let Some(router) = &self.router {
             // The stream goes first: the router checks whether anyone still reads it.
             drop(lock(&self.stream).take());
-            let _ = router.send(RouterMsg::HandlerDropped);
+            let _ = router.send(RouterMsg::HandlerDropped { detached: false });
         }
     }
 }
@@ -77,7 +75,6 @@ impl WorkflowHandler {
         outcome: oneshot::Receiver<RunOutcome>,
         inputs: PendingInputs,
         ctx: Context,
-        alive: oneshot::Sender<()>,
     ) -> Self {
         WorkflowHandler {
             run_id,
@@ -86,7 +83,6 @@ impl WorkflowHandler {
             outcome: tokio::sync::Mutex::new(Outcome::Waiting(outcome)),
             inputs,
             ctx: Some(ctx),
-            _alive: Some(alive),
         }
     }
 
@@ -100,7 +96,6 @@ impl WorkflowHandler {
             outcome: tokio::sync::Mutex::new(Outcome::Done(super::stored_outcome(snapshot))),
             inputs: PendingInputs::default(),
             ctx: None,
-            _alive: None,
         }
     }
 
@@ -261,7 +256,9 @@ impl WorkflowHandler {
     /// checkpointed cancels it (nobody could observe or resume it), a detached one runs to
     /// its end.
     pub fn detach(mut self) {
-        self.router = None;
+        if let Some(router) = self.router.take() {
+            let _ = router.send(RouterMsg::HandlerDropped { detached: true });
+        }
     }
 
     /// Why a request to a run that is over failed: it completed, or it is not running.

@@ -426,7 +426,6 @@ impl Workflow {
         let (router_tx, router_rx) = mpsc::unbounded_channel::<RouterMsg>();
         let (stream_tx, stream_rx) = mpsc::unbounded_channel();
         let (outcome_tx, outcome_rx) = oneshot::channel();
-        let (alive_tx, alive_rx) = oneshot::channel();
         let shared = Arc::new(RunShared {
             run_id,
             state: Mutex::new(state),
@@ -451,14 +450,13 @@ impl Workflow {
             router_rx,
             outcome_tx,
             Arc::clone(&inputs),
-            alive_rx,
         );
         router.restore_queued(queued);
         let span = tracing::info_span!("blazen.run", workflow = %self.inner.name, run_id = %run_id);
         runtime.spawn(router.run(start).instrument(span));
         let ctx = Context::new(shared, SENDER_RUN);
         Ok(WorkflowHandler::new(
-            run_id, router_tx, stream_rx, outcome_rx, inputs, ctx, alive_tx,
+            run_id, router_tx, stream_rx, outcome_rx, inputs, ctx,
         ))
     }
 }

@@ -99,8 +99,9 @@ pub(crate) struct Router {
     input_checkpointed: bool,
     /// Nothing runs or is queued and input requests are pending.
     waiting_input: bool,
-    /// Resolves when the run's handler is dropped.
-    handler_gone: Option<oneshot::Receiver<()>>,
+    /// The run's handler is gone (dropped or detached) and no worker owns the run: nobody
+    /// in this process can answer it when it waits for input.
+    handler_gone: bool,
     started: Instant,
     /// Executions that announced a wait (`RouterMsg::Waiting`) and were not delivered to
     /// nor completed since.
@@ -114,13 +115,9 @@ impl Router {
         rx: mpsc::UnboundedReceiver<RouterMsg>,
         outcome: oneshot::Sender<RunOutcome>,
         inputs: PendingInputs,
-        handler_gone: oneshot::Receiver<()>,
     ) -> Self {
         let n = wf.steps.len();
         let durable = shared.durable;
-        // A run owned by a worker lives on without a handler (anyone may answer it through
-        // the store); it is released from memory by its idle limit instead.
-        let handler_gone = shared.owner.is_none().then_some(handler_gone);
         Router {
             wf,
             shared,
@@ -141,7 +138,7 @@ impl Router {
             inputs,
             input_checkpointed: false,
             waiting_input: false,
-            handler_gone,
+            handler_gone: false,
             started: Instant::now(),
             waiting: Vec::new(),
         }
@@ -219,11 +216,13 @@ impl Router {
                 tokio::task::yield_now().await;
                 continue;
             }
-            // While the run waits for input, the handler's drop wakes the router too: only
-            // someone outside can move the run on (an answer, or an event for the waiting
-            // steps), and with the handler gone nobody can in this process (after a restart
-            // `respond_from` or `resume_from` continues from the store).
-            let watch_handler = self.waiting_input && self.handler_gone.is_some();
+            // While the run waits for input only someone outside can move it on (an answer,
+            // or an event for the waiting steps), and with the handler gone nobody can in
+            // this process: the task ends (after a restart `respond_from` or `resume_from`
+            // continues from the store).
+            if self.waiting_input && self.handler_gone {
+                return None;
+            }
             // A run owned by a worker that only waits for outside input is released from
             // memory after its idle limit; whoever gets its next event resumes it.
             let idle = self
@@ -232,10 +231,10 @@ impl Router {
                 .as_ref()
                 .and_then(|o| o.idle_release)
                 .filter(|_| self.waiting_input);
-            let wake = if !watch_handler && deadline.is_none() && idle.is_none() {
+            let wake = if deadline.is_none() && idle.is_none() {
                 Wake::Msg(self.rx.recv().await)
             } else {
-                self.wake(watch_handler, idle, &mut deadline).await
+                self.wake(idle, &mut deadline).await
             };
             match wake {
                 // `None` never comes: the run's shared state holds a sender, so the channel
@@ -246,7 +245,6 @@ impl Router {
                     }
                 }
                 Wake::Msg(None) | Wake::Deadline => return Some(Err(self.timeout_error())),
-                Wake::HandlerGone => return None,
                 Wake::Idle => {
                     if let Some(owner) = &self.shared.owner {
                         if let Err(err) = owner.release(false).await {
@@ -260,27 +258,16 @@ impl Router {
         }
     }
 
-    /// The next message, the workflow deadline, (`watch_handler`) the handler's drop, or
-    /// (`idle`) the end of the idle limit.
+    /// The next message, the workflow deadline, or (`idle`) the end of the idle limit.
     async fn wake(
         &mut self,
-        watch_handler: bool,
         idle: Option<std::time::Duration>,
         deadline: &mut Option<std::pin::Pin<Box<tokio::time::Sleep>>>,
     ) -> Wake {
         let rx = &mut self.rx;
-        let gone = &mut self.handler_gone;
         tokio::select! {
                 biased;
                 msg = rx.recv() => Wake::Msg(msg),
-                _ = async {
-                    match gone.as_mut() {
-                        Some(g) => {
-                            let _ = g.await;
-                        }
-                        None => std::future::pending().await,
-                    }
-                }, if watch_handler => Wake::HandlerGone,
                 () = async {
                     match deadline.as_mut() {
                         Some(sleep) => sleep.as_mut().await,
@@ -376,11 +363,14 @@ impl Router {
                 run_id: self.shared.run_id,
                 epoch,
             })),
-            RouterMsg::HandlerDropped => {
+            RouterMsg::HandlerDropped { detached } => {
+                // A run owned by a worker lives on without a handler (anyone may answer it
+                // through the store); it is released from memory by its idle limit instead.
+                self.handler_gone = self.shared.owner.is_none();
                 // Without a checkpoint store or an owner the run cannot be resumed, and with
                 // its handler gone (and no stream reader) nobody can observe it: end it
                 // rather than keep its steps (a stuck one forever) and this task.
-                let unobservable = !self.durable && self.shared.stream.is_closed();
+                let unobservable = !detached && !self.durable && self.shared.stream.is_closed();
                 Ok(unobservable.then(|| {
                     Err(WorkflowError::Cancelled {
                         run_id: self.shared.run_id,
@@ -856,7 +846,6 @@ impl Router {
 enum Wake {
     Msg(Option<RouterMsg>),
     Deadline,
-    HandlerGone,
     /// A run owned by a worker only waited for outside input past its idle limit.
     Idle,
 }
