@@ -244,7 +244,7 @@ impl Worker {
             .store
             .create(&snapshot, &inner.id, inner.lease)
             .await?;
-        let handler = wf.start_owned(run_id, Err(input), inner.ownership(lease.clone()))?;
+        let handler = wf.run_owned(run_id, input, inner.ownership(lease.clone()))?;
         inner.adopt(lease, &handler);
         Ok(handler)
     }
@@ -331,7 +331,7 @@ impl WorkerInner {
             if snapshot.status.is_finished() {
                 return Ok(None);
             }
-            let handler = wf.start_owned(run_id, Ok(snapshot), self.ownership(lease.clone()))?;
+            let handler = wf.resume_owned(snapshot, Some(self.ownership(lease.clone())))?;
             // Nobody reads this process's copy of the stream: readers use the store.
             drop(handler.stream_events());
             Ok::<_, WorkflowError>(Some(handler))

@@ -313,13 +313,25 @@ impl Workflow {
         &self,
         snapshot: WorkflowSnapshot,
     ) -> Result<WorkflowHandler, WorkflowError> {
+        self.resume_owned(snapshot, None)
+    }
+
+    /// [`resume`](Self::resume), the run owned by a worker (`owner`) or not.
+    pub(crate) fn resume_owned(
+        &self,
+        snapshot: WorkflowSnapshot,
+        owner: Option<Arc<Ownership>>,
+    ) -> Result<WorkflowHandler, WorkflowError> {
         snapshot.ensure_compatible(&self.inner.name, &self.inner.fingerprint)?;
         if snapshot.status.is_finished() {
             return Ok(WorkflowHandler::finished(&snapshot));
         }
         let run_id = snapshot.run_id;
         let restored = restore(snapshot, |name| self.step_index(name))?;
-        self.start(Launch::restored(run_id, restored))
+        self.start(Launch {
+            owner,
+            ..Launch::restored(run_id, restored)
+        })
     }
 
     /// Continues run `run_id` from its last snapshot in `store` (e.g. after a crash).
@@ -368,28 +380,16 @@ impl Workflow {
         self.resume(snapshot).await
     }
 
-    /// Starts run `run_id` owned by a worker (`owner`): from `snapshot`, or with a
-    /// `StartEvent` carrying `input` when there is none.
-    pub(crate) fn start_owned(
+    /// Starts run `run_id` owned by a worker (`owner`), with a `StartEvent` carrying `input`.
+    pub(crate) fn run_owned(
         &self,
         run_id: Uuid,
-        from: Result<WorkflowSnapshot, Value>,
+        input: Value,
         owner: Arc<Ownership>,
     ) -> Result<WorkflowHandler, WorkflowError> {
-        let launch = match from {
-            Ok(snapshot) => {
-                snapshot.ensure_compatible(&self.inner.name, &self.inner.fingerprint)?;
-                if snapshot.status.is_finished() {
-                    return Ok(WorkflowHandler::finished(&snapshot));
-                }
-                let restored = restore(snapshot, |name| self.step_index(name))?;
-                Launch::restored(run_id, restored)
-            }
-            Err(input) => Launch::new(run_id, input),
-        };
         self.start(Launch {
             owner: Some(owner),
-            ..launch
+            ..Launch::new(run_id, input)
         })
     }
 
