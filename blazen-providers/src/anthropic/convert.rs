@@ -11,9 +11,8 @@ use super::wire::{
 };
 use crate::error::{BlazenError, Result};
 use crate::types::{
-    ChatMessage, Citation, CompletionRequest, CompletionResponse, ContentPart, ResponseFormat,
-    Role, ServerToolCall, ServerToolResult, StreamChunk, TokenUsage, ToolCall, ToolChoice,
-    ToolDialect,
+    ChatMessage, Citation, CompletionRequest, CompletionResponse, ContentPart, Role,
+    ServerToolCall, ServerToolResult, StreamChunk, TokenUsage, ToolCall, ToolChoice, ToolDialect,
 };
 
 /// The input of a streamed server tool call: its JSON, `{}` when empty, the text itself when
@@ -85,17 +84,16 @@ pub(crate) fn to_wire(
         Some(ToolChoice::Tool(name)) => Some(WireToolChoice::Tool { name: name.clone() }),
     };
     // Structured output: a forced tool whose input schema is the requested schema.
-    if let Some(format) = req.response_format.as_ref().filter(|f| f.is_json()) {
-        let schema = format
-            .schema_for(ToolDialect::Anthropic)
-            .map_or_else(|| json!({"type": "object"}), |(schema, _)| schema.clone());
-        let mut tool = json_tool(schema);
-        if let ResponseFormat::Structured(spec) = format {
-            if !spec.description.is_empty() {
-                tool.description = Some(spec.description.clone());
-            }
-        }
-        tools.push(tool);
+    if let Some((schema, description)) = req
+        .response_format
+        .as_ref()
+        .and_then(|f| f.answer_tool(ToolDialect::Anthropic))
+    {
+        tools.push(Tool {
+            name: JSON_TOOL_NAME.to_owned(),
+            description: Some(description),
+            input_schema: schema,
+        });
         tool_choice = Some(WireToolChoice::Tool {
             name: JSON_TOOL_NAME.to_owned(),
         });
@@ -113,14 +111,6 @@ pub(crate) fn to_wire(
         tool_choice,
         stream,
     })
-}
-
-fn json_tool(schema: Value) -> Tool {
-    Tool {
-        name: JSON_TOOL_NAME.to_owned(),
-        description: Some(crate::types::STRUCTURED_TOOL_DESCRIPTION.to_owned()),
-        input_schema: schema,
-    }
 }
 
 /// Consecutive messages of one role are merged into one turn (the API wants turns to alternate).
