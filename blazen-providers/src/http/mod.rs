@@ -238,8 +238,6 @@ fn header_name(provider: &str, name: &str) -> Result<HeaderName> {
 pub(crate) struct Endpoint {
     url: reqwest::Url,
     headers: HeaderMap,
-    /// Removes the key from an error this endpoint's requests produce.
-    auth: Auth,
 }
 
 impl std::fmt::Debug for Endpoint {
@@ -288,7 +286,6 @@ impl Endpoint {
         Ok(Endpoint {
             url: parsed,
             headers,
-            auth: auth.clone(),
         })
     }
 
@@ -347,7 +344,7 @@ pub(crate) fn elapsed_ms(start: Instant) -> u64 {
 /// reads the error body and maps it to a [`BlazenError`].
 ///
 /// Prepares the [`Endpoint`] for this one request; a provider that keeps its endpoint calls
-/// [`post_to`].
+/// [`post_to`]. As there, the caller scrubs the key from its errors.
 pub(crate) async fn post_json(
     client: &HttpClient,
     provider: &str,
@@ -362,6 +359,9 @@ pub(crate) async fn post_json(
 }
 
 /// Sends a JSON POST to a prepared [`Endpoint`] (see [`post_json`]).
+///
+/// Its errors are not scrubbed of the key here: every caller runs inside its provider's
+/// scrubbing point ([`Auth::scrub`]).
 pub(crate) fn post_to<'a>(
     client: &HttpClient,
     provider: &'a str,
@@ -370,14 +370,12 @@ pub(crate) fn post_to<'a>(
     accept_sse: bool,
 ) -> impl Future<Output = Result<Response>> + 'a {
     let sent = client.execute(endpoint.request(body, accept_sse));
-    send_with(provider, sent)
-        .then(move |r| match r {
-            Ok(response) if accept_sse && is_web_page(&response) => {
-                futures::future::Either::Left(Box::pin(web_page_error(provider, response).map(Err)))
-            }
-            other => futures::future::Either::Right(std::future::ready(other)),
-        })
-        .map(|r| r.map_err(|e| endpoint.auth.scrub(e)))
+    send_with(provider, sent).then(move |r| match r {
+        Ok(response) if accept_sse && is_web_page(&response) => {
+            futures::future::Either::Left(Box::pin(web_page_error(provider, response).map(Err)))
+        }
+        other => futures::future::Either::Right(std::future::ready(other)),
+    })
 }
 
 /// Whether a successful answer is a web page (`text/html`, `application/xhtml+xml`): a proxy's
