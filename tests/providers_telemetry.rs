@@ -330,6 +330,34 @@ async fn a_cache_hit_is_a_chat_span_marked_as_a_hit() {
 }
 
 #[tokio::test]
+async fn a_cache_hit_span_carries_the_requests_own_attributes() {
+    let server = ScriptedServer::start(vec![text("Stone Town.")]).await;
+    let model = CompletionModel::openai(KEY)
+        .with_base_url(server.base_url())
+        .with_cache(CacheConfig::default());
+    let request = CompletionRequest::new(vec![ChatMessage::user(PROMPT)])
+        .model("gpt-4o-mini")
+        .temperature(0.5)
+        .max_tokens(64);
+    let spans = traced(|| async {
+        model.complete_with(request.clone()).await.unwrap();
+        model.complete_with(request.clone()).await.unwrap();
+    })
+    .await;
+    assert_eq!(server.served(), 1);
+    let chats = named(&spans, "chat gpt-4o-mini");
+    assert_eq!(chats.len(), 2);
+    let hit = chats[1];
+    assert_eq!(attr(hit, "blazen.cache.hit"), Some(&OtelValue::Bool(true)));
+    assert_attrs(hit, &[("gen_ai.request.model", "gpt-4o-mini")]);
+    assert_eq!(
+        attr(hit, "gen_ai.request.temperature"),
+        Some(&OtelValue::F64(0.5))
+    );
+    assert_eq!(attr_i64(hit, "gen_ai.request.max_tokens"), Some(64));
+}
+
+#[tokio::test]
 async fn a_fallback_is_the_next_providers_span() {
     let down = ScriptedServer::start(vec![error(404, "model_not_found", "no such model")]).await;
     let up = ScriptedServer::start(vec![text("Stone Town.")]).await;

@@ -401,7 +401,6 @@ impl EmbeddingProvider for CompatEmbeddings {
                 &self.client.auth(),
                 self.client.extra_headers(),
                 body,
-                false,
             )
             .await?;
             let bytes = http::read_body(&provider, response).await?;

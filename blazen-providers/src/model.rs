@@ -329,17 +329,7 @@ impl CompletionModel {
             acc.push(&chunk);
             on_chunk(chunk).await;
         }
-        let mut response = acc.response;
-        response.timing = Some(crate::types::RequestTiming {
-            total_ms: Some(u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX)),
-            ..Default::default()
-        });
-        // What the provider reported wins over the pricing table.
-        if response.cost.is_none() {
-            response.cost = response
-                .usage
-                .and_then(|u| crate::pricing::cost(&response.model, &u));
-        }
-        Ok(response)
+        // The accumulator sets no timing: the response gets the measured total alone.
+        Ok(crate::pricing::finish_response(acc.response, started))
     }
 }

@@ -189,14 +189,14 @@ pub(crate) async fn post_cached(
     cache: Option<&EndpointCache>,
     prepare: impl FnOnce() -> Result<Endpoint>,
     body: Vec<u8>,
-    accept_sse: bool,
+    answer: http::Answer,
 ) -> Result<reqwest::Response> {
     match cache {
         Some(cache) => {
             let endpoint = cache.get_or_prepare(prepare)?;
-            http::post_to(client, provider, endpoint, body, accept_sse).await
+            http::post_to(client, provider, endpoint, body, answer).await
         }
-        None => http::post_to(client, provider, &prepare()?, body, accept_sse).await,
+        None => http::post_to(client, provider, &prepare()?, body, answer).await,
     }
 }
 

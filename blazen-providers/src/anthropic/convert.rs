@@ -11,9 +11,8 @@ use super::wire::{
 };
 use crate::error::{BlazenError, Result};
 use crate::types::{
-    ChatMessage, Citation, CompletionRequest, CompletionResponse, ContentPart, ResponseFormat,
-    Role, ServerToolCall, ServerToolResult, StreamChunk, TokenUsage, ToolCall, ToolChoice,
-    ToolDialect,
+    ChatMessage, Citation, CompletionRequest, CompletionResponse, ContentPart, Role,
+    ServerToolCall, ServerToolResult, StreamChunk, TokenUsage, ToolCall, ToolChoice, ToolDialect,
 };
 
 /// The input of a streamed server tool call: its JSON, `{}` when empty, the text itself when
@@ -85,17 +84,16 @@ pub(crate) fn to_wire(
         Some(ToolChoice::Tool(name)) => Some(WireToolChoice::Tool { name: name.clone() }),
     };
     // Structured output: a forced tool whose input schema is the requested schema.
-    if let Some(format) = req.response_format.as_ref().filter(|f| f.is_json()) {
-        let schema = format
-            .schema_for(ToolDialect::Anthropic)
-            .map_or_else(|| json!({"type": "object"}), |(schema, _)| schema.clone());
-        let mut tool = json_tool(schema);
-        if let ResponseFormat::Structured(spec) = format {
-            if !spec.description.is_empty() {
-                tool.description = Some(spec.description.clone());
-            }
-        }
-        tools.push(tool);
+    if let Some((schema, description)) = req
+        .response_format
+        .as_ref()
+        .and_then(|f| f.answer_tool(ToolDialect::Anthropic))
+    {
+        tools.push(Tool {
+            name: JSON_TOOL_NAME.to_owned(),
+            description: Some(description),
+            input_schema: schema,
+        });
         tool_choice = Some(WireToolChoice::Tool {
             name: JSON_TOOL_NAME.to_owned(),
         });
@@ -113,14 +111,6 @@ pub(crate) fn to_wire(
         tool_choice,
         stream,
     })
-}
-
-fn json_tool(schema: Value) -> Tool {
-    Tool {
-        name: JSON_TOOL_NAME.to_owned(),
-        description: Some(crate::types::STRUCTURED_TOOL_DESCRIPTION.to_owned()),
-        input_schema: schema,
-    }
 }
 
 /// Consecutive messages of one role are merged into one turn (the API wants turns to alternate).
@@ -350,13 +340,14 @@ pub(crate) fn from_wire(
     out
 }
 
-/// A tool call being streamed: id, name and the JSON fragments so far; `server` for a tool the
+/// A tool call being streamed: id, name and the input its start block carried (normally none:
+/// the input comes as JSON fragments, kept in [`NativeBlocks`]); `server` for a tool the
 /// provider runs itself (surfaced as a [`ServerToolCall`], not a client tool call).
 #[derive(Debug)]
 struct PendingTool {
     id: String,
     name: String,
-    json: String,
+    start: String,
     server: Option<Option<String>>,
 }
 
@@ -384,7 +375,8 @@ pub(crate) struct StreamState {
 #[derive(Debug, Default)]
 struct NativeBlocks {
     blocks: std::collections::BTreeMap<usize, Value>,
-    /// The `input_json_delta` fragments of each block, parsed when it stops.
+    /// The `input_json_delta` fragments of each block since its start, parsed when it stops:
+    /// the one copy, which a pending tool call's input is made of too.
     json: HashMap<usize, String>,
     replay: bool,
 }
@@ -393,6 +385,7 @@ impl NativeBlocks {
     fn start(&mut self, index: usize, raw: &Value) {
         self.replay |= must_replay(raw);
         self.blocks.insert(index, raw.clone());
+        self.json.remove(&index);
     }
 
     /// Appends `text` to the string field `field` of block `index`.
@@ -407,15 +400,18 @@ impl NativeBlocks {
         }
     }
 
-    fn stop(&mut self, index: usize) {
-        if let Some(json) = self.json.remove(&index) {
-            if let (Ok(input), Some(Value::Object(block))) = (
-                serde_json::from_str::<Value>(&json),
-                self.blocks.get_mut(&index),
-            ) {
-                block.insert("input".to_owned(), input);
-            }
+    /// Ends block `index`: its JSON fragments, when they parse, become its `input`. Returns
+    /// the fragments, and their parsed value when `keep_input` (for the block's tool call).
+    fn stop(&mut self, index: usize, keep_input: bool) -> (String, Option<Value>) {
+        let Some(json) = self.json.remove(&index) else {
+            return (String::new(), None);
+        };
+        let input = serde_json::from_str::<Value>(&json).ok();
+        let kept = if keep_input { input.clone() } else { None };
+        if let (Some(input), Some(Value::Object(block))) = (input, self.blocks.get_mut(&index)) {
+            block.insert("input".to_owned(), input);
         }
+        (json, kept)
     }
 
     /// The blocks in order, when one must be given back.
@@ -485,11 +481,6 @@ impl StreamState {
                         }
                         return Ok(Some(StreamChunk::text(partial_json)));
                     }
-                    // A delta of a block that is no tool call (one skipped as unknown) is
-                    // ignored with it.
-                    if let Some(tool) = self.tools.get_mut(&index) {
-                        tool.json.push_str(&partial_json);
-                    }
                     Ok(None)
                 }
                 BlockDelta::CitationsDelta { citation } => {
@@ -520,20 +511,31 @@ impl StreamState {
                 BlockDelta::Other => Ok(None),
             },
             StreamEvent::ContentBlockStop { index } => {
-                self.native.stop(index);
-                let Some(tool) = self.tools.remove(&index) else {
+                let tool = self.tools.remove(&index);
+                let (fragments, parsed) = self.native.stop(index, tool.is_some());
+                // A delta of a block that is no tool call (one skipped as unknown) is ignored
+                // with it.
+                let Some(tool) = tool else {
                     return Ok(None);
                 };
                 if self.structured_text == Some(index) {
-                    if !self.saw_delta && !tool.json.is_empty() {
-                        return Ok(Some(StreamChunk::text(tool.json)));
+                    // Its fragments were the answer text already.
+                    if !self.saw_delta && !tool.start.is_empty() {
+                        return Ok(Some(StreamChunk::text(tool.start)));
                     }
                     return Ok(None);
                 }
+                // The input: the start block's, then the fragments. A start block normally
+                // brings none: then the fragments' parsed value serves as is.
+                let (json, parsed) = if tool.start.is_empty() {
+                    (fragments, parsed)
+                } else {
+                    (tool.start + &fragments, None)
+                };
                 Ok(Some(match tool.server {
                     Some(server_name) => StreamChunk {
                         server_tool_calls: vec![ServerToolCall {
-                            input: server_tool_input(&tool.json),
+                            input: parsed.unwrap_or_else(|| server_tool_input(&json)),
                             id: tool.id,
                             name: tool.name,
                             server_name,
@@ -541,7 +543,10 @@ impl StreamState {
                         ..StreamChunk::default()
                     },
                     None => StreamChunk {
-                        tool_calls: vec![ToolCall::from_raw(tool.id, tool.name, &tool.json)],
+                        tool_calls: vec![match parsed {
+                            Some(arguments) => ToolCall::new(tool.id, tool.name, arguments),
+                            None => ToolCall::from_raw(tool.id, tool.name, &json),
+                        }],
                         ..StreamChunk::default()
                     },
                 }))
@@ -584,26 +589,24 @@ impl StreamState {
                 if self.structured && name == JSON_TOOL_NAME {
                     self.structured_text = Some(index);
                 }
-                let json = start_json(input);
                 self.tools.insert(
                     index,
                     PendingTool {
                         id,
                         name,
-                        json,
+                        start: start_json(input),
                         server: None,
                     },
                 );
                 None
             }
             Block::ServerToolUse(call) => {
-                let json = start_json(call.input);
                 self.tools.insert(
                     index,
                     PendingTool {
                         id: call.id,
                         name: call.name,
-                        json,
+                        start: start_json(call.input),
                         server: Some(call.server_name),
                     },
                 );
@@ -712,6 +715,89 @@ mod tests {
         let took = started.elapsed();
         assert_eq!(calls, N);
         assert!(took < std::time::Duration::from_secs(2), "took {took:?}");
+    }
+
+    /// Each call's input is its fragments parsed (or the start block's input, or kept raw when
+    /// it is no JSON), and the rebuilt blocks carry the same input.
+    #[test]
+    fn streamed_inputs_reach_the_calls_and_the_rebuilt_blocks() {
+        let start = |i: usize, block: Value| {
+            json!({"type": "content_block_start", "index": i, "content_block": block}).to_string()
+        };
+        let delta = |i: usize, text: &str| {
+            json!({"type": "content_block_delta", "index": i,
+                "delta": {"type": "input_json_delta", "partial_json": text}})
+            .to_string()
+        };
+        let stop = |i: usize| json!({"type": "content_block_stop", "index": i}).to_string();
+        let tool = |id: &str, input: Value| json!({"type": "tool_use", "id": id, "name": "f", "input": input});
+        let events = [
+            start(
+                0,
+                json!({"type": "server_tool_use", "id": "s", "name": "web_search", "input": {}}),
+            ),
+            delta(0, r#"{"query": "#),
+            delta(0, r#""tides"}"#),
+            stop(0),
+            start(1, tool("a", json!({}))),
+            delta(1, r#"{"n":"#),
+            delta(1, "1} "),
+            stop(1),
+            start(2, tool("b", json!({}))),
+            delta(2, r#"{"n""#),
+            stop(2),
+            start(3, tool("c", json!({"n": 3}))),
+            stop(3),
+            start(4, tool("d", json!({}))),
+            delta(4, "  "),
+            stop(4),
+            json!({"type": "message_stop"}).to_string(),
+        ];
+        let mut s = StreamState::new(false);
+        let mut calls = Vec::new();
+        let mut server = Vec::new();
+        let mut native = None;
+        for ev in &events {
+            if let Some(chunk) = s.on_event(ev).unwrap() {
+                calls.extend(chunk.tool_calls);
+                server.extend(chunk.server_tool_calls);
+                native = native.or(chunk.native_content);
+            }
+        }
+        assert_eq!(server[0].input, json!({"query": "tides"}));
+        let args: Vec<_> = calls.iter().map(|c| c.arguments.clone()).collect();
+        assert_eq!(
+            args,
+            [
+                json!({"n": 1}),
+                json!(r#"{"n""#),
+                json!({"n": 3}),
+                json!({})
+            ]
+        );
+        // Only the call whose fragments are no JSON.
+        let invalid: Vec<_> = calls
+            .iter()
+            .map(|c| c.invalid_arguments.is_some())
+            .collect();
+        assert_eq!(invalid, [false, true, false, false]);
+        let inputs: Vec<_> = native
+            .unwrap()
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|b| b["input"].clone())
+            .collect();
+        assert_eq!(
+            inputs,
+            [
+                json!({"query": "tides"}),
+                json!({"n": 1}),
+                json!({}),
+                json!({"n": 3}),
+                json!({})
+            ]
+        );
     }
 
     #[test]

@@ -68,7 +68,8 @@ impl AnthropicProvider {
             )
         };
         let cache = Some(&self.messages);
-        let response = post_cached(&self.client, PROVIDER, cache, prepare, body, stream).await?;
+        let answer = http::Answer::sse_if(stream);
+        let response = post_cached(&self.client, PROVIDER, cache, prepare, body, answer).await?;
         Ok((response, model, structured))
     }
 }

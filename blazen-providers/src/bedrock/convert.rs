@@ -69,17 +69,11 @@ pub(crate) fn to_wire(req: &CompletionRequest) -> Result<ConverseRequest> {
         ));
     }
 
-    let json_format = req.response_format.as_ref().filter(|f| f.is_json());
-    let tool_config = if let Some(format) = json_format {
-        let schema = format
-            .schema_for(ToolDialect::OpenAi)
-            .map_or_else(|| json!({"type": "object"}), |(schema, _)| schema.clone());
-        let description = match format {
-            ResponseFormat::Structured(spec) if !spec.description.is_empty() => {
-                spec.description.clone()
-            }
-            _ => crate::types::STRUCTURED_TOOL_DESCRIPTION.to_owned(),
-        };
+    let answer_tool = req
+        .response_format
+        .as_ref()
+        .and_then(|f| f.answer_tool(ToolDialect::OpenAi));
+    let tool_config = if let Some((schema, description)) = answer_tool {
         let mut tools: Vec<Tool> = Vec::new();
         tools.push(Tool {
             tool_spec: ToolSpec {

@@ -85,7 +85,12 @@ impl BedrockProvider {
             http::Endpoint::new(PROVIDER, &url, &self.auth, &[])
         };
         // Not an SSE request: the stream is AWS's binary event stream.
-        let response = post_cached(&self.client, PROVIDER, cache, prepare, body, false).await?;
+        let answer = if stream {
+            http::Answer::EventStream
+        } else {
+            http::Answer::Json
+        };
+        let response = post_cached(&self.client, PROVIDER, cache, prepare, body, answer).await?;
         Ok((response, model))
     }
 }
@@ -126,9 +131,6 @@ impl Provider for BedrockProvider {
         let chunks = async {
             let structured = convert::is_structured(&request);
             let (response, _model) = self.send(&request, true).await?;
-            if http::is_web_page(&response) {
-                return Err(http::web_page_error(PROVIDER, response).await);
-            }
             let request_id = crate::error::request_id_from(response.headers());
             let messages = event_stream_messages(PROVIDER, response.bytes_stream());
             Ok(fold_events(

@@ -66,7 +66,7 @@ impl EmbeddingProvider for CohereEmbeddings {
             let body = crate::http::json_body(&body)?;
             let url = format!("{}/embed", self.base_url.trim_end_matches('/'));
             let response =
-                http::post_json(&self.client, PROVIDER, &url, &self.auth, &[], body, false).await?;
+                http::post_json(&self.client, PROVIDER, &url, &self.auth, &[], body).await?;
             let body = http::read_body(PROVIDER, response).await?;
             let wire: EmbedResponse = serde_json::from_slice(&body).map_err(|e| {
                 BlazenError::invalid_response(PROVIDER, format!("unexpected response: {e}"), &body)

@@ -55,7 +55,8 @@ impl CohereProvider {
             http::Endpoint::new(PROVIDER, &url, &self.auth, &[])
         };
         let cache = Some(&self.chat);
-        let response = post_cached(&self.client, PROVIDER, cache, prepare, body, stream).await?;
+        let answer = http::Answer::sse_if(stream);
+        let response = post_cached(&self.client, PROVIDER, cache, prepare, body, answer).await?;
         Ok((response, model))
     }
 }

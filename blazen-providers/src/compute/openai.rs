@@ -99,7 +99,6 @@ impl OpenAiMedia {
             &self.auth,
             &[],
             bytes,
-            false,
         )
         .await
     }

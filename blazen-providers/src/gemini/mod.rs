@@ -68,7 +68,8 @@ impl GeminiProvider {
         // The default model's endpoint is kept; another model's is prepared for this request.
         let cache = (model == self.model).then(|| &self.endpoints[usize::from(stream)]);
         let prepare = || http::Endpoint::new(PROVIDER, &self.url(&model, stream), &self.auth, &[]);
-        let response = post_cached(&self.client, PROVIDER, cache, prepare, body, stream).await?;
+        let answer = http::Answer::sse_if(stream);
+        let response = post_cached(&self.client, PROVIDER, cache, prepare, body, answer).await?;
         Ok((response, model))
     }
 }

@@ -238,8 +238,6 @@ fn header_name(provider: &str, name: &str) -> Result<HeaderName> {
 pub(crate) struct Endpoint {
     url: reqwest::Url,
     headers: HeaderMap,
-    /// Removes the key from an error this endpoint's requests produce.
-    auth: Auth,
 }
 
 impl std::fmt::Debug for Endpoint {
@@ -288,16 +286,15 @@ impl Endpoint {
         Ok(Endpoint {
             url: parsed,
             headers,
-            auth: auth.clone(),
         })
     }
 
     /// The request to send: this endpoint's URL and headers, and `body`.
-    fn request(&self, body: Vec<u8>, accept_sse: bool) -> reqwest::Request {
+    fn request(&self, body: Vec<u8>, answer: Answer) -> reqwest::Request {
         let mut request = reqwest::Request::new(reqwest::Method::POST, self.url.clone());
         let headers = request.headers_mut();
         *headers = self.headers.clone();
-        if accept_sse {
+        if answer == Answer::Sse {
             headers.insert(ACCEPT, HeaderValue::from_static("text/event-stream"));
         }
         *request.body_mut() = Some(body.into());
@@ -343,11 +340,34 @@ pub(crate) fn elapsed_ms(start: Instant) -> u64 {
     u64::try_from(start.elapsed().as_millis()).unwrap_or(u64::MAX)
 }
 
+/// What a POST asks for: it decides the `Accept` header and whether a web page answered with a
+/// success is an error.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Answer {
+    /// One JSON body.
+    Json,
+    /// A server-sent-event stream (`Accept: text/event-stream`).
+    Sse,
+    /// A binary stream asked for with the JSON `Accept` (AWS's event stream, Bedrock).
+    EventStream,
+}
+
+impl Answer {
+    /// [`Answer::Sse`] for a stream request, else [`Answer::Json`].
+    pub(crate) fn sse_if(stream: bool) -> Answer {
+        if stream {
+            Answer::Sse
+        } else {
+            Answer::Json
+        }
+    }
+}
+
 /// Sends a JSON POST with auth and returns the response when its status is a success; otherwise
 /// reads the error body and maps it to a [`BlazenError`].
 ///
 /// Prepares the [`Endpoint`] for this one request; a provider that keeps its endpoint calls
-/// [`post_to`].
+/// [`post_to`]. As there, the caller scrubs the key from its errors.
 pub(crate) async fn post_json(
     client: &HttpClient,
     provider: &str,
@@ -355,34 +375,36 @@ pub(crate) async fn post_json(
     auth: &Auth,
     extra_headers: &[(&'static str, String)],
     body: Vec<u8>,
-    accept_sse: bool,
 ) -> Result<Response> {
     let endpoint = Endpoint::new(provider, url, auth, extra_headers)?;
-    post_to(client, provider, &endpoint, body, accept_sse).await
+    post_to(client, provider, &endpoint, body, Answer::Json).await
 }
 
-/// Sends a JSON POST to a prepared [`Endpoint`] (see [`post_json`]).
+/// Sends a JSON POST to a prepared [`Endpoint`] (see [`post_json`]). A stream request
+/// ([`Answer::Sse`], [`Answer::EventStream`]) answered with a web page fails here, before
+/// anything is decoded ([`web_page_error`]).
+///
+/// Its errors are not scrubbed of the key here: every caller runs inside its provider's
+/// scrubbing point ([`Auth::scrub`]).
 pub(crate) fn post_to<'a>(
     client: &HttpClient,
     provider: &'a str,
     endpoint: &'a Endpoint,
     body: Vec<u8>,
-    accept_sse: bool,
+    answer: Answer,
 ) -> impl Future<Output = Result<Response>> + 'a {
-    let sent = client.execute(endpoint.request(body, accept_sse));
-    send_with(provider, sent)
-        .then(move |r| match r {
-            Ok(response) if accept_sse && is_web_page(&response) => {
-                futures::future::Either::Left(Box::pin(web_page_error(provider, response).map(Err)))
-            }
-            other => futures::future::Either::Right(std::future::ready(other)),
-        })
-        .map(|r| r.map_err(|e| endpoint.auth.scrub(e)))
+    let sent = client.execute(endpoint.request(body, answer));
+    send_with(provider, sent).then(move |r| match r {
+        Ok(response) if answer != Answer::Json && is_web_page(&response) => {
+            futures::future::Either::Left(Box::pin(web_page_error(provider, response).map(Err)))
+        }
+        other => futures::future::Either::Right(std::future::ready(other)),
+    })
 }
 
 /// Whether a successful answer is a web page (`text/html`, `application/xhtml+xml`): a proxy's
 /// login or error page answered with 200.
-pub(crate) fn is_web_page(response: &Response) -> bool {
+fn is_web_page(response: &Response) -> bool {
     response
         .headers()
         .get(CONTENT_TYPE)
@@ -395,7 +417,7 @@ pub(crate) fn is_web_page(response: &Response) -> bool {
 /// (not retryable), as `complete()` calls the same answer, rather than a stream "cut short"
 /// that `with_retry` would send again and again to a proxy's login page. The content type is
 /// checked before anything is decoded.
-pub(crate) async fn web_page_error(provider: &str, response: Response) -> BlazenError {
+async fn web_page_error(provider: &str, response: Response) -> BlazenError {
     let status = response.status().as_u16();
     let request_id = crate::error::request_id_from(response.headers());
     let body = read_capped(provider, response, crate::error::RAW_BODY_LIMIT)

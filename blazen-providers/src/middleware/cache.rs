@@ -107,35 +107,34 @@ impl Provider for Cache {
         self.inner.model_id()
     }
 
-    async fn complete(&self, request: CompletionRequest) -> Result<CompletionResponse> {
+    async fn complete(&self, mut request: CompletionRequest) -> Result<CompletionResponse> {
         let started = Instant::now();
         let key = self.key(&request)?;
         let inner = self.inner.clone();
-        // The request is kept for the span of a hit only when a subscriber wants the span.
-        let traced = tracing::enabled!(target: crate::telemetry::TARGET, tracing::Level::INFO)
-            .then(|| request.clone());
         // `or_try_insert_with` runs one upstream call for concurrent callers of the same key;
         // its error is shared with them and not cached. Only the caller whose call filled the
         // entry gets a fresh entry: for everyone else (later callers and concurrent waiters)
-        // it is a hit.
+        // it is a hit. The upstream call takes the request out of `request` only when it runs,
+        // so a hit still has it for its span, uncloned.
+        let upstream = &mut request;
         let entry = self
             .store
             .entry(key)
-            .or_try_insert_with(async move { inner.complete(request).await.map(Arc::new) })
+            .or_try_insert_with(async move {
+                inner.complete(std::mem::take(upstream)).await.map(Arc::new)
+            })
             .await
             .map_err(|e: Arc<BlazenError>| (*e).clone())?;
         let fresh = entry.is_fresh();
         let mut response = (*entry.into_value()).clone();
         if !fresh {
             mark_hit(&mut response, started);
-            if let Some(request) = &traced {
-                crate::telemetry::cache_hit(
-                    self.inner.name(),
-                    self.inner.model_id(),
-                    request,
-                    &response,
-                );
-            }
+            crate::telemetry::cache_hit(
+                self.inner.name(),
+                self.inner.model_id(),
+                &request,
+                &response,
+            );
         }
         Ok(response)
     }

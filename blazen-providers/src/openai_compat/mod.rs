@@ -256,7 +256,7 @@ impl OpenAiCompat {
             &self.provider_name,
             self.chat()?,
             body,
-            stream,
+            http::Answer::sse_if(stream),
         )
         .await
     }

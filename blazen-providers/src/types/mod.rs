@@ -10,7 +10,6 @@ mod response;
 mod server_tool;
 
 pub use message::{ChatMessage, ContentPart, MediaType, Role, ToolCall};
-pub(crate) use request::STRUCTURED_TOOL_DESCRIPTION;
 pub use request::{CompletionRequest, ResponseFormat, ToolChoice, ToolDialect, ToolSpec};
 pub(crate) use response::{secs_to_ms, StreamAccumulator};
 pub use response::{CompletionResponse, MediaOutput, RequestTiming, StreamChunk, TokenUsage};

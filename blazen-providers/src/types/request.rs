@@ -112,11 +112,30 @@ impl ResponseFormat {
     pub(crate) fn is_json(&self) -> bool {
         !matches!(self, ResponseFormat::Text)
     }
+
+    /// The forced tool through which a provider without a JSON mode (Anthropic, Bedrock) takes a
+    /// JSON answer: its input schema in `dialect` (any object when no schema is given) and its
+    /// description (the schema's own, else [`STRUCTURED_TOOL_DESCRIPTION`]). `None` for free text.
+    pub(crate) fn answer_tool(&self, dialect: ToolDialect) -> Option<(Value, String)> {
+        if !self.is_json() {
+            return None;
+        }
+        let schema = self.schema_for(dialect).map_or_else(
+            || serde_json::json!({"type": "object"}),
+            |(schema, _)| schema.clone(),
+        );
+        let description = match self {
+            ResponseFormat::Structured(spec) if !spec.description.is_empty() => {
+                spec.description.clone()
+            }
+            _ => STRUCTURED_TOOL_DESCRIPTION.to_owned(),
+        };
+        Some((schema, description))
+    }
 }
 
 /// The description of the forced tool that carries a structured answer, when the schema has none.
-pub(crate) const STRUCTURED_TOOL_DESCRIPTION: &str =
-    "Answer with a JSON value that follows this schema.";
+const STRUCTURED_TOOL_DESCRIPTION: &str = "Answer with a JSON value that follows this schema.";
 
 /// The dialect a tool's parameter schema is written in for a given provider.
 ///
@@ -184,24 +203,35 @@ impl ToolSpec {
         };
         specific.unwrap_or(&self.parameters)
     }
+
+    /// A tool whose schema `render` gives in each dialect: the strict OpenAI rendering is kept
+    /// only when strict mode can express the schema.
+    fn rendered(
+        name: String,
+        description: String,
+        render: impl Fn(ToolDialect) -> blazen::tool::RenderedSchema,
+    ) -> Self {
+        let strict = render(ToolDialect::OpenAiStrict);
+        let gemini = render(ToolDialect::Gemini);
+        ToolSpec {
+            name,
+            description,
+            parameters: render(ToolDialect::OpenAi).schema,
+            openai_strict: strict.strict.then_some(strict.schema),
+            gemini: Some(gemini.schema),
+            anthropic: Some(render(ToolDialect::Anthropic).schema),
+            gemini_limitation: gemini.limitation,
+        }
+    }
 }
 
 impl From<&blazen::tool::ToolDef> for ToolSpec {
     /// Renders the definition's parameters in every dialect once, so any provider can send it.
     /// The strict OpenAI schema is kept only when strict mode can express the parameters.
     fn from(def: &blazen::tool::ToolDef) -> Self {
-        use blazen::tool::SchemaDialect;
-        let strict = def.render(SchemaDialect::OpenAiStrict);
-        let gemini = def.render(SchemaDialect::Gemini);
-        ToolSpec {
-            name: def.name.clone(),
-            description: def.description.clone(),
-            parameters: def.parameters_for(SchemaDialect::OpenAi),
-            openai_strict: strict.strict.then_some(strict.schema),
-            gemini: Some(gemini.schema),
-            anthropic: Some(def.parameters_for(SchemaDialect::Anthropic)),
-            gemini_limitation: gemini.limitation,
-        }
+        ToolSpec::rendered(def.name.clone(), def.description.clone(), |dialect| {
+            def.render(dialect)
+        })
     }
 }
 
@@ -209,18 +239,11 @@ impl<T> From<&blazen::OutputSchema<T>> for ToolSpec {
     /// The schema of a typed answer, rendered in every dialect; its description is the type's
     /// doc comment.
     fn from(schema: &blazen::OutputSchema<T>) -> Self {
-        use blazen::tool::SchemaDialect;
-        let strict = schema.render(SchemaDialect::OpenAiStrict);
-        let gemini = schema.render(SchemaDialect::Gemini);
-        ToolSpec {
-            name: schema.name().to_owned(),
-            description: schema.description().unwrap_or_default().to_owned(),
-            parameters: schema.render(SchemaDialect::OpenAi).schema,
-            openai_strict: strict.strict.then_some(strict.schema),
-            gemini: Some(gemini.schema),
-            anthropic: Some(schema.render(SchemaDialect::Anthropic).schema),
-            gemini_limitation: gemini.limitation,
-        }
+        ToolSpec::rendered(
+            schema.name().to_owned(),
+            schema.description().unwrap_or_default().to_owned(),
+            |dialect| schema.render(dialect),
+        )
     }
 }
 
