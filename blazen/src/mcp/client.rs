@@ -21,6 +21,9 @@ use crate::{ToolDef, ToolError};
 
 type Service = RunningService<RoleClient, ClientSide>;
 
+/// How long [`McpClient::connect_http`] waits for the session's standalone stream to open.
+const STANDALONE_STREAM_WAIT: std::time::Duration = std::time::Duration::from_secs(5);
+
 /// An [`McpClient`] before it connects: the handlers it offers servers (see
 /// [`McpClient::builder`]). Without them the client declares neither capability, and servers
 /// do not ask.
@@ -78,11 +81,15 @@ impl McpClientBuilder {
         if let Some(token) = bearer_token {
             config = config.auth_header(token);
         }
-        let transport = StreamableHttpClientTransport::with_client(
-            super::http_client::ReqwestClient(client),
-            config,
-        );
-        self.start(transport).await
+        let (client, mut stream_tried) = super::http_client::ReqwestClient::new(client);
+        let transport = StreamableHttpClientTransport::with_client(client, config);
+        let mcp = self.start(transport).await?;
+        // The session's standalone stream opens in a task of rmcp's own: a server request sent
+        // on it right after our first call would find no stream yet (and be lost) if we did not
+        // wait for it (at most `STANDALONE_STREAM_WAIT`, for a server that neither opens nor
+        // refuses it).
+        let _ = tokio::time::timeout(STANDALONE_STREAM_WAIT, stream_tried.wait_for(|t| *t)).await;
+        Ok(mcp)
     }
 
     /// [`McpClient::connect_io`] with these handlers.

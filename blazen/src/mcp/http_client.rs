@@ -19,7 +19,61 @@ const JSON: &str = "application/json";
 
 /// A reqwest 0.12 client speaking MCP's streamable HTTP transport.
 #[derive(Debug, Clone)]
-pub(super) struct ReqwestClient(pub(super) reqwest::Client);
+pub(super) struct ReqwestClient {
+    http: reqwest::Client,
+    /// Set once a GET stream was opened or refused, or the server turned out to keep no
+    /// session (so that none will be opened): see [`ReqwestClient::new`].
+    stream_tried: Arc<tokio::sync::watch::Sender<bool>>,
+}
+
+impl ReqwestClient {
+    /// The client, and what tells when it first tried to open a GET stream: rmcp opens the
+    /// session's standalone stream (server requests not tied to a call) in a task of its own
+    /// after initialization, so a caller may wait for it before its first call.
+    pub(super) fn new(http: reqwest::Client) -> (Self, tokio::sync::watch::Receiver<bool>) {
+        let (tried, tried_rx) = tokio::sync::watch::channel(false);
+        let client = ReqwestClient {
+            http,
+            stream_tried: Arc::new(tried),
+        };
+        (client, tried_rx)
+    }
+
+    /// A GET stream of the session (`last_event_id`: resuming one).
+    async fn open_stream(
+        &self,
+        uri: Arc<str>,
+        session_id: Option<Arc<str>>,
+        last_event_id: Option<String>,
+        auth_token: Option<String>,
+        custom_headers: HashMap<HeaderName, HeaderValue>,
+    ) -> Result<BoxStream<'static, Result<Sse, SseError>>, Error> {
+        let mut request = self
+            .http
+            .get(uri.as_ref())
+            .header(ACCEPT, format!("{EVENT_STREAM}, {JSON}"));
+        if let Some(last_event_id) = last_event_id {
+            request = request.header(LAST_EVENT_ID, last_event_id);
+        }
+        let request = with_headers(request, session_id.as_deref(), auth_token, custom_headers);
+        let response = request.send().await.map_err(StreamableHttpError::Client)?;
+        if response.status() == StatusCode::METHOD_NOT_ALLOWED {
+            return Err(StreamableHttpError::ServerDoesNotSupportSse);
+        }
+        let response = response
+            .error_for_status()
+            .map_err(StreamableHttpError::Client)?;
+        if !is(response.headers().get(CONTENT_TYPE), EVENT_STREAM) {
+            return Err(StreamableHttpError::UnexpectedContentType(
+                response
+                    .headers()
+                    .get(CONTENT_TYPE)
+                    .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned()),
+            ));
+        }
+        Ok(events(response))
+    }
+}
 
 type Error = StreamableHttpError<reqwest::Error>;
 
@@ -63,30 +117,11 @@ impl StreamableHttpClient for ReqwestClient {
         auth_token: Option<String>,
         custom_headers: HashMap<HeaderName, HeaderValue>,
     ) -> Result<BoxStream<'static, Result<Sse, SseError>>, Error> {
-        let mut request = self
-            .0
-            .get(uri.as_ref())
-            .header(ACCEPT, format!("{EVENT_STREAM}, {JSON}"));
-        if let Some(last_event_id) = last_event_id {
-            request = request.header(LAST_EVENT_ID, last_event_id);
-        }
-        let request = with_headers(request, session_id.as_deref(), auth_token, custom_headers);
-        let response = request.send().await.map_err(StreamableHttpError::Client)?;
-        if response.status() == StatusCode::METHOD_NOT_ALLOWED {
-            return Err(StreamableHttpError::ServerDoesNotSupportSse);
-        }
-        let response = response
-            .error_for_status()
-            .map_err(StreamableHttpError::Client)?;
-        if !is(response.headers().get(CONTENT_TYPE), EVENT_STREAM) {
-            return Err(StreamableHttpError::UnexpectedContentType(
-                response
-                    .headers()
-                    .get(CONTENT_TYPE)
-                    .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned()),
-            ));
-        }
-        Ok(events(response))
+        let opened = self
+            .open_stream(uri, session_id, last_event_id, auth_token, custom_headers)
+            .await;
+        self.stream_tried.send_replace(true);
+        opened
     }
 
     async fn delete_session(
@@ -97,7 +132,7 @@ impl StreamableHttpClient for ReqwestClient {
         custom_headers: HashMap<HeaderName, HeaderValue>,
     ) -> Result<(), Error> {
         let request = with_headers(
-            self.0.delete(uri.as_ref()),
+            self.http.delete(uri.as_ref()),
             Some(&session_id),
             auth_token,
             custom_headers,
@@ -122,7 +157,7 @@ impl StreamableHttpClient for ReqwestClient {
     ) -> Result<StreamableHttpPostResponse, Error> {
         let had_session = session_id.is_some();
         let request = self
-            .0
+            .http
             .post(uri.as_ref())
             .header(ACCEPT, format!("{EVENT_STREAM}, {JSON}"))
             .json(&message);
@@ -140,6 +175,10 @@ impl StreamableHttpClient for ReqwestClient {
             .get(SESSION_ID)
             .and_then(|v| v.to_str().ok())
             .map(str::to_owned);
+        if !had_session && session.is_none() {
+            // A server without sessions: rmcp opens no standalone stream, nothing to wait for.
+            self.stream_tried.send_replace(true);
+        }
         let content_type = response.headers().get(CONTENT_TYPE).cloned();
         if is(content_type.as_ref(), EVENT_STREAM) && status.is_success() {
             return Ok(StreamableHttpPostResponse::Sse(events(response), session));
